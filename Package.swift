@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+// batchaug-dist: distributed data-parallel training with batch augmentation over MPI.
+import PackageDescription
+
+let package = Package(
+    name: "batchaug-dist",
+    products: [
+        .executable(name: "batchaug-dist", targets: ["batchaug-dist"]),
+        .library(name: "Collectives", targets: ["Collectives"]),
+        .library(name: "SwiftMPI", targets: ["SwiftMPI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries. Swift cannot import Open MPI's handle macros, so CMPI's header
+        // re-exports them as inline functions.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // The Communicator seam and the ring all-reduce, written once over point-to-point
+        // calls. No MPI here: an in-process communicator runs the same ring in unit tests.
+        .target(name: "Collectives"),
+
+        // MPI as one implementation of `Communicator`.
+        .target(name: "SwiftMPI", dependencies: ["CMPI", "Collectives"]),
+
+        // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
+        .target(name: "Benchmarks", dependencies: ["Collectives"]),
+
+        // The thin command-line front end.
+        .executableTarget(
+            name: "batchaug-dist",
+            dependencies: [
+                "SwiftMPI", "Collectives", "Benchmarks", "COpenBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Shared by the test targets: an in-process transport and a subprocess runner with a watchdog.
+        .target(name: "TestSupport", dependencies: ["Collectives"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "TestSupport"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
+        // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
+        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport"]),
+    ]
+)

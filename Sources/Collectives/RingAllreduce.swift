@@ -1,0 +1,150 @@
+/// A bandwidth-optimal ring all-reduce (sum, in place, Float), written over `PointToPoint`.
+///
+/// The buffer is cut into `size` segments whose lengths differ by at most one
+/// (`RingPartition`). In the reduce-scatter phase (size − 1 steps) rank r sends segment
+/// (r − s) mod N to rank r + 1 and adds segment (r − s − 1) mod N, received from rank r − 1,
+/// into its own copy; afterwards rank r holds the complete sum of segment (r + 1) mod N. In the
+/// all-gather phase (size − 1 steps) those sums travel once around the ring and overwrite the
+/// other ranks' copies. Each rank sends and receives 2·(N−1)/N of the buffer in all.
+///
+/// Every segment is summed at exactly one rank, in a fixed order, and then copied: the result is
+/// bitwise identical on all ranks. Each step moves its segment in chunks of `chunkElements`
+/// floats through two scratch slots (double buffering: chunk k is in flight while chunk k − 1 is
+/// added), so the extra memory is two chunks whatever the buffer size, and the added chunk is
+/// still in cache when it is used. Counts smaller than the number of ranks give empty
+/// segments, which both neighbours skip by the same arithmetic.
+///
+/// Each scratch slot is placed at the same address modulo 4096 as the chunk it receives (the
+/// peers' buffers are laid out alike): with Open MPI's single-copy transport (CMA) the kernel's
+/// copy runs 2× slower when source and destination differ by 40–56 bytes modulo 64, which is
+/// exactly where a Swift array's elements start relative to an aligned scratch buffer.
+public final class RingAllreduce {
+    /// Floats per message. Two chunks of scratch memory are held for the object's lifetime.
+    public let chunkElements: Int
+    private let scratch: UnsafeMutableRawPointer
+    private let slotStride: Int
+    private static let page = 4096
+
+    /// The message tag used by the ring's point-to-point traffic.
+    public static let tag: Int32 = 0x5241
+
+    /// Measured best on this machine's shared-memory transport (docs/PERFORMANCE.md): smaller
+    /// chunks pay per-message overhead, larger ones leave the cache.
+    public static let defaultChunkBytes = 256 << 10
+
+    public init(chunkBytes: Int = RingAllreduce.defaultChunkBytes) {
+        precondition(chunkBytes >= MemoryLayout<Float>.stride, "chunkBytes must hold at least one Float")
+        chunkElements = chunkBytes / MemoryLayout<Float>.stride
+        slotStride = chunkElements * MemoryLayout<Float>.stride + Self.page
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: 2 * slotStride, alignment: Self.page)
+    }
+
+    /// Scratch slot `k` (0 or 1) for a chunk that will be added into `destination`, at the same
+    /// offset within a page as `destination`.
+    private func slot(_ k: Int, mirroring destination: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let offset = Int(bitPattern: UInt(bitPattern: destination) % UInt(Self.page))
+        return (scratch + k * slotStride + offset).assumingMemoryBound(to: Float.self)
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// Sums `buffer` over all ranks of `transport`, in place.
+    public func callAsFunction<T: PointToPoint>(_ buffer: UnsafeMutableBufferPointer<Float>, over transport: T) throws {
+        let ranks = transport.size
+        guard ranks > 1, buffer.count > 0, let base = buffer.baseAddress else { return }
+        let partition = RingPartition(count: buffer.count, parts: ranks)
+        let rank = transport.rank
+        let next = (rank + 1) % ranks
+        let previous = (rank + ranks - 1) % ranks
+
+        for step in 0 ..< ranks - 1 {                       // reduce-scatter
+            try exchange(base: base,
+                         send: partition.range(of: rank - step), to: next,
+                         receive: partition.range(of: rank - step - 1), from: previous,
+                         reduce: true, over: transport)
+        }
+        for step in 0 ..< ranks - 1 {                       // all-gather
+            try exchange(base: base,
+                         send: partition.range(of: rank + 1 - step), to: next,
+                         receive: partition.range(of: rank - step), from: previous,
+                         reduce: false, over: transport)
+        }
+    }
+
+    /// One ring step: send `send` to `destination` while receiving `receive` from `source`,
+    /// either adding the received values into the buffer or overwriting it with them.
+    private func exchange<T: PointToPoint>(base: UnsafeMutablePointer<Float>,
+                                           send: Range<Int>, to destination: Int,
+                                           receive: Range<Int>, from source: Int,
+                                           reduce: Bool, over transport: T) throws {
+        let chunk = chunkElements
+        let chunks = max(send.count, receive.count).divided(roundingUpBy: chunk)
+        var inFlight: [T.Request] = []
+        var inFlightReceive: (range: Range<Int>, slot: UnsafeMutablePointer<Float>)? = nil
+        inFlight.reserveCapacity(2)
+
+        for k in 0 ... chunks {
+            var started: [T.Request] = []
+            var startedReceive: (range: Range<Int>, slot: UnsafeMutablePointer<Float>)? = nil
+            if k < chunks {
+                started.reserveCapacity(2)
+                let r = receive.chunk(k, of: chunk)
+                if !r.isEmpty {
+                    let slot = reduce ? slot(k & 1, mirroring: base + r.lowerBound) : base + r.lowerBound
+                    started.append(try transport.startReceive(
+                        into: UnsafeMutableRawBufferPointer(start: slot, count: r.count * 4),
+                        from: source, tag: Self.tag))
+                    startedReceive = (r, slot)
+                }
+                let s = send.chunk(k, of: chunk)
+                if !s.isEmpty {
+                    started.append(try transport.startSend(
+                        UnsafeRawBufferPointer(start: base + s.lowerBound, count: s.count * 4),
+                        to: destination, tag: Self.tag))
+                }
+            }
+            if !inFlight.isEmpty { try transport.wait(&inFlight) }
+            if reduce, let (range, slot) = inFlightReceive {
+                addInPlace(base + range.lowerBound, slot, count: range.count)
+            }
+            inFlight = started
+            inFlightReceive = startedReceive
+        }
+    }
+}
+
+/// `destination[i] += source[i]` for `i` in `0 ..< count`.
+@inline(__always)
+func addInPlace(_ destination: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, count: Int) {
+    for i in 0 ..< count { destination[i] += source[i] }
+}
+
+/// The split of `count` elements into `parts` contiguous segments whose lengths differ by at most
+/// one: segment i is `i·count/parts ..< (i+1)·count/parts`. Segment indices wrap modulo `parts`.
+public struct RingPartition: Sendable, Equatable {
+    public let count: Int
+    public let parts: Int
+
+    public init(count: Int, parts: Int) {
+        precondition(count >= 0 && parts > 0)
+        self.count = count
+        self.parts = parts
+    }
+
+    public func range(of segment: Int) -> Range<Int> {
+        let i = ((segment % parts) + parts) % parts
+        return (i * count / parts) ..< ((i + 1) * count / parts)
+    }
+}
+
+extension Range where Bound == Int {
+    /// The `k`-th piece of at most `size` elements of this range (empty past the end).
+    func chunk(_ k: Int, of size: Int) -> Range<Int> {
+        let lower = Swift.min(lowerBound + k * size, upperBound)
+        return lower ..< Swift.min(lower + size, upperBound)
+    }
+}
+
+extension Int {
+    func divided(roundingUpBy divisor: Int) -> Int { (self + divisor - 1) / divisor }
+}

@@ -1,0 +1,132 @@
+import CMPI
+import Collectives
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An MPI communicator as a `Communicator` and a `PointToPoint` transport.
+///
+/// Every MPI return code is checked and a failure is thrown as `MPIError` (the communicator's
+/// error handler is `MPI_ERRORS_RETURN`). Float all-reduces run either `MPI_Allreduce` or the
+/// package's own `RingAllreduce` over this communicator's `MPI_Isend`/`MPI_Irecv`.
+public final class MPICommunicator: Communicator, PointToPoint {
+    public typealias Request = MPI_Request?
+
+    public let handle: MPI_Comm
+    public let rank: Int
+    public let size: Int
+    private var ring: RingAllreduce
+
+    /// Bytes per message of the ring all-reduce (its scratch memory is two of these).
+    public var ringChunkBytes: Int {
+        get { ring.chunkElements * MemoryLayout<Float>.stride }
+        set { ring = RingAllreduce(chunkBytes: newValue) }
+    }
+
+    /// Wraps an existing communicator (the world communicator comes from `MPIRuntime.initialize()`).
+    public init(_ handle: MPI_Comm, ringChunkBytes: Int = RingAllreduce.defaultChunkBytes) throws {
+        self.handle = handle
+        var rank: Int32 = 0, size: Int32 = 0
+        try check(MPI_Comm_rank(handle, &rank), "MPI_Comm_rank")
+        try check(MPI_Comm_size(handle, &size), "MPI_Comm_size")
+        self.rank = Int(rank)
+        self.size = Int(size)
+        self.ring = RingAllreduce(chunkBytes: ringChunkBytes)
+    }
+
+    // MARK: Communicator
+
+    public func barrier() throws {
+        try check(MPI_Barrier(handle), "MPI_Barrier", rank: rank)
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
+        for piece in buffer.pieces() {
+            try check(MPI_Bcast(piece.start, piece.count, cmpi_byte(), Int32(root), handle), "MPI_Bcast", rank: rank)
+        }
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, algorithm: AllreduceAlgorithm) throws {
+        switch algorithm {
+        case .ring:
+            try ring(buffer, over: self)
+        case .mpi:
+            try allreduce(buffer, datatype: cmpi_float(), op: cmpi_op_sum())
+        }
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
+        try allreduce(buffer, datatype: cmpi_double(), op: cmpi_op_sum())
+    }
+
+    public func allreduceMax(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {
+        try allreduce(buffer, datatype: cmpi_int64(), op: cmpi_op_max())
+    }
+
+    public func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
+        guard receive.count == send.count * size else {
+            throw CommunicatorUsageError("allgather: receive holds \(receive.count) bytes, expected \(send.count * size)")
+        }
+        guard send.count > 0 else { return }
+        guard send.count <= Int(Int32.max) else {
+            throw CommunicatorUsageError("allgather: \(send.count) bytes per rank exceed MPI's count limit")
+        }
+        try check(MPI_Allgather(send.baseAddress, Int32(send.count), cmpi_byte(),
+                                receive.baseAddress, Int32(send.count), cmpi_byte(), handle),
+                  "MPI_Allgather", rank: rank)
+    }
+
+    public func abort(message: String, code: Int32) -> Never {
+        writeStandardError("batchaug-dist: rank \(rank): \(message)")
+        _ = MPI_Abort(handle, code)
+        exit(code)   // MPI_Abort does not return; this satisfies the type checker.
+    }
+
+    // MARK: PointToPoint
+
+    public func startSend(_ bytes: UnsafeRawBufferPointer, to destination: Int, tag: Int32) throws -> Request {
+        var request: MPI_Request? = nil
+        try check(MPI_Isend(bytes.baseAddress, try Self.count(bytes.count), cmpi_byte(), Int32(destination), tag,
+                            handle, &request), "MPI_Isend", rank: rank)
+        return request
+    }
+
+    public func startReceive(into buffer: UnsafeMutableRawBufferPointer, from source: Int, tag: Int32) throws -> Request {
+        var request: MPI_Request? = nil
+        try check(MPI_Irecv(buffer.baseAddress, try Self.count(buffer.count), cmpi_byte(), Int32(source), tag,
+                            handle, &request), "MPI_Irecv", rank: rank)
+        return request
+    }
+
+    public func wait(_ requests: inout [Request]) throws {
+        let count = Int32(requests.count)
+        try requests.withUnsafeMutableBufferPointer {
+            try check(MPI_Waitall(count, $0.baseAddress, cmpi_statuses_ignore()), "MPI_Waitall", rank: rank)
+        }
+    }
+
+    // MARK: Helpers
+
+    private func allreduce<T>(_ buffer: UnsafeMutableBufferPointer<T>, datatype: MPI_Datatype, op: MPI_Op) throws {
+        guard size > 1, buffer.count > 0 else { return }
+        let count = try Self.count(buffer.count)
+        try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, datatype, op, handle),
+                  "MPI_Allreduce", rank: rank)
+    }
+
+    private static func count(_ n: Int) throws -> Int32 {
+        guard n <= Int(Int32.max) else {
+            throw CommunicatorUsageError("a message of \(n) elements exceeds MPI's count limit of \(Int32.max)")
+        }
+        return Int32(n)
+    }
+}
+
+extension UnsafeMutableRawBufferPointer {
+    /// The buffer as pieces of at most `Int32.max` bytes, the largest count one MPI call takes.
+    fileprivate func pieces() -> [(start: UnsafeMutableRawPointer?, count: Int32)] {
+        guard let base = baseAddress, count > 0 else { return [] }
+        let limit = Int(Int32.max)
+        return stride(from: 0, to: count, by: limit).map { (base + $0, Int32(Swift.min(limit, count - $0))) }
+    }
+}

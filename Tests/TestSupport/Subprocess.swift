@@ -1,0 +1,95 @@
+import Foundation
+
+/// What a finished child process left behind.
+public struct ProcessOutcome: CustomStringConvertible, Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+    public let timedOut: Bool
+    public let seconds: Double
+
+    public var description: String {
+        "exit \(status)\(timedOut ? " (killed by the watchdog)" : "") after \(String(format: "%.1f", seconds)) s\n"
+            + "--- stdout\n\(stdout)\n--- stderr\n\(stderr)"
+    }
+}
+
+/// Runs a program with no standard input, drains both output pipes while it runs (a full pipe
+/// would block the child), and kills it after `timeout` seconds, so that a hang fails the test
+/// instead of stalling CI.
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                       timeout: Double) throws -> ProcessOutcome {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.standardInput = FileHandle.nullDevice
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+
+    let collected = Collected()
+    let readers = DispatchGroup()
+    for (pipe, isOut) in [(out, true), (err, false)] {
+        readers.enter()
+        Thread {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            collected.set(data, isOut: isOut)
+            readers.leave()
+        }.start()
+    }
+
+    let start = Date()
+    try process.run()
+    let pid = process.processIdentifier
+    let watchdog = DispatchWorkItem {
+        collected.markTimedOut()
+        kill(pid, SIGTERM)                   // mpirun forwards SIGTERM to its ranks
+        Thread.sleep(forTimeInterval: 3)
+        kill(pid, SIGKILL)
+    }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+    process.waitUntilExit()
+    watchdog.cancel()
+    _ = readers.wait(timeout: .now() + 10)
+    return ProcessOutcome(status: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr,
+                          timedOut: collected.timedOut, seconds: Date().timeIntervalSince(start))
+}
+
+private final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out = Data(), err = Data(), killed = false
+    func set(_ data: Data, isOut: Bool) { lock.lock(); if isOut { out = data } else { err = data }; lock.unlock() }
+    func markTimedOut() { lock.lock(); killed = true; lock.unlock() }
+    var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: out, as: UTF8.self) }
+    var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: err, as: UTF8.self) }
+    var timedOut: Bool { lock.lock(); defer { lock.unlock() }; return killed }
+}
+
+/// The `batchaug-dist` executable built beside this test bundle.
+public var builtExecutable: String {
+    let here = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    return here.appendingPathComponent("batchaug-dist").path
+}
+
+/// Runs the built `batchaug-dist` under `mpirun -np ranks` (oversubscribed, root allowed, one BLAS
+/// thread per rank), or directly when `ranks` is nil.
+public func runBatchAugDist(ranks: Int?, _ arguments: [String], timeout: Double = 120,
+                            environment: [String: String] = [:]) throws -> ProcessOutcome {
+    var env = ["OPENBLAS_NUM_THREADS": "1", "OMPI_MCA_pml": "ob1",
+               "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+               "OMPI_MCA_rmaps_base_oversubscribe": "1"]
+    env.merge(environment) { $1 }
+    guard let ranks else {
+        return try runProcess(builtExecutable, arguments, environment: env, timeout: timeout)
+    }
+    let launcher = ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", builtExecutable]
+    return try runProcess(mpirunPath, launcher + arguments, environment: env, timeout: timeout)
+}
+
+public var mpirunPath: String {
+    for candidate in ["/usr/bin/mpirun", "/usr/local/bin/mpirun"] where FileManager.default.isExecutableFile(atPath: candidate) {
+        return candidate
+    }
+    return "/usr/bin/mpirun"
+}

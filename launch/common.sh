@@ -1,0 +1,54 @@
+# Shared by launch/run and launch/test: install what is missing, build, and set the environment
+# every rank needs. Sourced, not executed.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="$REPO/.build/release/batchaug-dist"
+
+# Debian packages the project needs: Open MPI, OpenBLAS, zlib (gzip-compressed datasets),
+# pkg-config (SwiftPM finds the first two through it) and the real Fashion-MNIST.
+APT_PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config)
+
+log() { printf '[launch] %s\n' "$*" >&2; }
+die() { printf '[launch] error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else die "need root or sudo to install: $*"
+    fi
+}
+
+install_dependencies() {
+    local missing=()
+    for package in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them (Debian/Ubuntu expected)"
+        log "installing ${missing[*]}"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    if ! command -v swift >/dev/null 2>&1; then
+        [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+    fi
+    command -v swift >/dev/null 2>&1 || die "no Swift toolchain on PATH (Swift 6.x is needed: https://www.swift.org/install/)"
+}
+
+# Builds with `swift build -c release ARGS…`, showing only what is not a progress line.
+build_release() {
+    log "building (release)"
+    (cd "$REPO" && swift build -c release "$@" 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; } >&2) \
+        || die "swift build failed"
+}
+
+# One rank per core; each rank runs OpenBLAS on one thread; mpirun may run as root (containers,
+# CI); ob1 starts faster on one machine. Anything already set by the user is kept.
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+export OMPI_MCA_pml="${OMPI_MCA_pml:-ob1}"
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+cores() { nproc 2>/dev/null || getconf _NPROCESSORS_ONLN; }
