@@ -25,6 +25,28 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
+        // Counter-based random numbers (Philox): every random draw of a run is a pure function of
+        // (seed, what it is for, indices), so runs are reproducible and resumable bit for bit.
+        .target(name: "Randomness"),
+
+        // Loaders for the official dataset formats, validation, sharding and epoch orders.
+        .target(name: "Datasets", dependencies: ["CZlib", "Randomness"]),
+
+        // Transforms and the batch augmenter: M copies of each sample, each its own transform.
+        .target(name: "Augmentation", dependencies: ["Datasets", "Randomness"]),
+
+        // AVX2/FMA micro-kernels of the engine, chosen at run time (function target attributes,
+        // no build flags), with portable fallbacks.
+        .target(name: "CKernels"),
+
+        // Layers, models, exact gradients and SGD on one flat parameter buffer. No MPI inside.
+        .target(name: "Engine", dependencies: ["COpenBLAS", "CKernels", "Randomness"]),
 
         // The Communicator seam and the ring all-reduce, written once over point-to-point
         // calls. No MPI here: an in-process communicator runs the same ring in unit tests.
@@ -34,13 +56,13 @@ let package = Package(
         .target(name: "SwiftMPI", dependencies: ["CMPI", "Collectives"]),
 
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
-        .target(name: "Benchmarks", dependencies: ["Collectives"]),
+        .target(name: "Benchmarks", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "COpenBLAS"]),
 
         // The thin command-line front end.
         .executableTarget(
             name: "batchaug-dist",
             dependencies: [
-                "SwiftMPI", "Collectives", "Benchmarks", "COpenBLAS",
+                "SwiftMPI", "Collectives", "Benchmarks", "COpenBLAS", "Engine", "Datasets", "Augmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +72,10 @@ let package = Package(
 
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "TestSupport"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
+        .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
+        .testTarget(name: "AugmentationTests", dependencies: ["Augmentation", "Datasets", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
         .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport"]),
     ]

@@ -7,7 +7,7 @@ BIN="$REPO/.build/release/batchaug-dist"
 
 # Debian packages the project needs: Open MPI, OpenBLAS, zlib (gzip-compressed datasets),
 # pkg-config (SwiftPM finds the first two through it) and the real Fashion-MNIST.
-APT_PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config)
+APT_PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist)
 
 log() { printf '[launch] %s\n' "$*" >&2; }
 die() { printf '[launch] error: %s\n' "$*" >&2; exit 1; }

@@ -1,0 +1,1 @@
+// Augmentation: transforms and the batch augmenter (issue 4).

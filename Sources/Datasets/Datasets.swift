@@ -1,0 +1,1 @@
+// Datasets: loaders for the official formats, validation, sharding and epoch orders (issue 4).

@@ -1,0 +1,1 @@
+// Engine: layers, models, gradients and SGD on the CPU (issue 3).
