@@ -1,1 +1,0 @@
-// Datasets: loaders for the official formats, validation, sharding and epoch orders (issue 4).
