@@ -1,1 +1,0 @@
-// Augmentation: transforms and the batch augmenter (issue 4).

@@ -1,0 +1,107 @@
+import Datasets
+import Randomness
+
+/// Makes the M·b batch of a step from the rank's b sample indices: M copies of each sample, each
+/// under its own random transform, normalised, written straight into the caller's Float buffer.
+///
+/// **Layout.** Copy-major: copy 0 of all b samples, then copy 1 of all b samples, …; image k of
+/// copy m is at `(m·b + k)·C·H·W`, its label at `m·b + k`. A ghost batch of b images is then one
+/// copy of the step's samples.
+///
+/// **Randomness.** Copy m of the sample with *global* index g (its index in the whole split) in
+/// epoch e draws from `CounterRNG(seed: seed, stream: (e, g, m))`. A batch is thus a pure function
+/// of (seed, epoch, samples, M): reproducible, independent of threads and of the order of work,
+/// rebuilt exactly after a resume — and the same whether the shards live in K processes or in one
+/// process simulating K ranks (the global index does not depend on the layout).
+///
+/// **Cost.** Built once per run; `fill` allocates nothing. The source bytes of each output pixel
+/// are read once: crop/flip (or rrc/flip) and normalisation are one pass, cutout zeroes squares
+/// afterwards. Nothing is read from disk: the shard is in memory, so M does not change I/O.
+public final class BatchAugmenter {
+    public let shard: ImageShard
+    public let policy: AugmentationPolicy
+    public let seed: UInt64
+    public let normalisation: Normalisation
+    private let counters: IOCounters?
+    private let scratch: ResizeScratch
+
+    /// Throws a `TransformListError` if `transforms` cannot be applied to the shard's images.
+    public init(shard: ImageShard, transforms: [Transform], seed: UInt64, counters: IOCounters? = nil) throws {
+        self.shard = shard
+        let shape = ImageShape(shard.descriptor)
+        policy = try AugmentationPolicy(transforms, shape: shape)
+        self.seed = seed
+        normalisation = Normalisation(shard.descriptor)
+        self.counters = counters
+        scratch = ResizeScratch(height: shape.height, width: shape.width)
+    }
+
+    public var transforms: [Transform] { policy.transforms }
+
+    /// Floats of one image in the batch (C·H·W).
+    public var floatsPerImage: Int { policy.shape.count }
+
+    /// The random stream of copy `copy` of global sample `sample` in `epoch`.
+    public func random(epoch: Int, sample: Int, copy: Int) -> CounterRNG {
+        CounterRNG(seed: seed, stream: (UInt32(truncatingIfNeeded: epoch), UInt32(truncatingIfNeeded: sample),
+                                        UInt32(truncatingIfNeeded: copy)))
+    }
+
+    /// Writes the batch of `samples` (local indices into the shard, as `EpochSampler` hands them
+    /// out) with `copies` copies each: `images` must hold `copies·samples.count·floatsPerImage`
+    /// Floats, `labels` `copies·samples.count` labels.
+    public func fill(images: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>,
+                     samples: UnsafeBufferPointer<Int>, copies: Int, epoch: Int) {
+        precondition(copies >= 1, "copies must be at least 1")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let b = samples.count
+        let stride = floatsPerImage
+        let shape = policy.shape
+        let (holeCount, holeSide) = policy.holes
+        let offset = shard.globalRange.lowerBound
+        for copy in 0 ..< copies {
+            for k in 0 ..< b {
+                let local = samples[k]
+                let slot = copy * b + k
+                labels[slot] = shard.labels[local]
+                let source = shard.pixels(of: local).baseAddress!
+                let output = images + slot * stride
+                var random = random(epoch: epoch, sample: offset + local, copy: copy)
+                let geometry = policy.drawGeometry(using: &random)
+                if geometry.resized {
+                    ImageKernels.resizedCrop(source, shape: shape, window: geometry.window, flipped: geometry.flipped,
+                                             normalisation: normalisation, scratch: scratch, into: output)
+                } else {
+                    ImageKernels.crop(source, shape: shape, top: geometry.window.top, left: geometry.window.left,
+                                      flipped: geometry.flipped, normalisation: normalisation, into: output)
+                }
+                for _ in 0 ..< holeCount {
+                    let centerY = random.below(shape.height), centerX = random.below(shape.width)
+                    ImageKernels.cutout(output, shape: shape, centerY: centerY, centerX: centerX, side: holeSide)
+                }
+            }
+        }
+        counters?.addAugmentSeconds(Self.seconds(clock.now - start))
+    }
+
+    /// `fill` into arrays sized for the batch (resized if needed). Allocates; for tests and tools.
+    public func fill(images: inout [Float], labels: inout [Int32], samples: [Int], copies: Int, epoch: Int) {
+        let count = copies * samples.count
+        if images.count != count * floatsPerImage { images = [Float](repeating: 0, count: count * floatsPerImage) }
+        if labels.count != count { labels = [Int32](repeating: 0, count: count) }
+        images.withUnsafeMutableBufferPointer { imageBuffer in
+            labels.withUnsafeMutableBufferPointer { labelBuffer in
+                samples.withUnsafeBufferPointer { sampleBuffer in
+                    fill(images: imageBuffer.baseAddress!, labels: labelBuffer.baseAddress!, samples: sampleBuffer,
+                         copies: copies, epoch: epoch)
+                }
+            }
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        let (whole, attoseconds) = duration.components
+        return Double(whole) + Double(attoseconds) * 1e-18
+    }
+}
