@@ -55,6 +55,9 @@ enum IDXLoader {
         // Plain files: the size is known now, so a wrong size is reported before any data is read.
         try checkPlainSize(images, header: 16, records: count, recordBytes: pixelBytes)
         try checkPlainSize(labels, header: 8, records: count, recordBytes: 1)
+        // Gzip files: a count that the file could not hold is rejected before anything is allocated.
+        try checkPossibleSize(images, header: 16, records: count, recordBytes: pixelBytes)
+        try checkPossibleSize(labels, header: 8, records: count, recordBytes: 1)
         let range = try ownRange(total: count, rank: rank, ranks: ranks, directory: directory)
 
         let storage = PixelStorage(count: range.count * pixelBytes)
@@ -93,6 +96,16 @@ enum IDXLoader {
         if plain.file.size != expected {
             throw DatasetError(path: source.path, .wrongSize(
                 actual: plain.file.size, expected: "\(expected) (\(header)-byte header + \(records) records × \(recordBytes) bytes)"))
+        }
+    }
+
+    private static func checkPossibleSize(_ source: any SequentialBytes, header: Int, records: Int, recordBytes: Int) throws {
+        guard let gzip = source as? GzipBytes else { return }
+        let promised = header + records * recordBytes
+        if promised > gzip.largestPossibleSize {
+            throw DatasetError(path: source.path, .wrongSize(
+                actual: gzip.file.size, expected: "a gzip file of at least \(promised / 1032) bytes: the header promises "
+                    + "\(records) records (\(promised) bytes decompressed), more than deflate can pack into \(gzip.file.size) bytes"))
         }
     }
 

@@ -15,10 +15,10 @@ extension ImageShard {
         let clock = ContinuousClock()
         let start = clock.now
         defer { counters?.addDecodeSeconds((clock.now - start).seconds) }
-        let descriptor = DatasetDescriptor.of(kind, synthetic: synthetic)
         if kind == .synthetic, let problem = synthetic.problem() {
             throw DatasetError(path: "synthetic", .invalidRequest(problem))
         }
+        let descriptor = DatasetDescriptor.of(kind, synthetic: synthetic)
         guard kind == .synthetic || directory != nil || descriptor.defaultDirectory != nil else {
             throw DatasetError(path: kind.rawValue, .invalidRequest("no data directory given, and \(kind.rawValue) has no default"))
         }

@@ -53,17 +53,22 @@ final class GzipBytes: SequentialBytes {
 
     init(file: DataFile) throws {
         self.file = file
-        var magic = (UInt8(0), UInt8(0))
-        let got = try withUnsafeMutableBytes(of: &magic) { try file.read(at: 0, into: $0) }
-        guard got == 2, magic == (0x1f, 0x8b) else {
+        input = .allocate(byteCount: Self.chunk, alignment: 64)
+        let got: Int
+        do { got = try file.read(at: 0, into: input) } catch { input.deallocate(); throw error }
+        guard got >= 2, input[0] == 0x1f, input[1] == 0x8b else {
+            let first = input.prefix(min(got, 2)).map { String($0, radix: 16) }.joined()
+            input.deallocate()
             throw DatasetError(path: file.path, .corruptGzip(
                 reason: got < 2 ? "the file is too short to be gzip (\(file.size) bytes)"
-                    : "not a gzip file (first bytes 0x\(String(magic.0, radix: 16))\(String(magic.1, radix: 16)), expected 0x1f8b)"))
+                    : "not a gzip file (first bytes 0x\(first), expected 0x1f8b)"))
         }
+        fileOffset = got
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        input = .allocate(byteCount: Self.chunk, alignment: 64)
         discard = .allocate(byteCount: Self.chunk, alignment: 64)
+        stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_in = UInt32(got)
         // 16 + 15: a gzip wrapper (header and CRC-32/length trailer checked) and a 32 KiB window.
         let status = inflateInit2_(stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else {
@@ -71,6 +76,9 @@ final class GzipBytes: SequentialBytes {
             throw DatasetError(path: file.path, .corruptGzip(reason: "zlib could not start (status \(status))"))
         }
     }
+
+    /// The most bytes this file can decompress to: deflate never compresses better than 1032:1.
+    var largestPossibleSize: Int { file.size * 1032 + 1024 }
 
     deinit {
         inflateEnd(stream)
