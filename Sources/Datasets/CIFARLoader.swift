@@ -21,11 +21,11 @@ enum CIFARLoader {
         let labelBytes = labelBytes(descriptor.kind)
         let pixelBytes = descriptor.recordBytes
         let recordSize = labelBytes + pixelBytes
-        let files = try fileNames(descriptor.kind, split: split).map {
-            try DataFile(path: joinPath(directory, $0), counters: counters)
-        }
+        var files: [DataFile] = []
         var firstRecord = [0]           // global index of each file's first record, and the total
-        for file in files {
+        for name in fileNames(descriptor.kind, split: split) {       // each file checked as it is opened
+            let file = try DataFile(path: joinPath(directory, name), counters: counters)
+            files.append(file)
             guard file.size > 0, file.size % recordSize == 0 else {
                 let labels = labelBytes == 1 ? "1 label byte" : "\(labelBytes) label bytes"
                 throw DatasetError(path: file.path, .wrongSize(
