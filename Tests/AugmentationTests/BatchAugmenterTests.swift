@@ -55,7 +55,8 @@ struct BatchAugmenterTests {
                                       left: geometry.window.left, flipped: geometry.flipped,
                                       normalisation: augmenter.normalisation, into: out.baseAddress!)
                 }
-                #expect(image(images, copy * samples.count + k) == expected, "copy \(copy) of sample \(sample)")
+                let same = image(images, copy * samples.count + k) == expected
+                #expect(same, "copy \(copy) of sample \(sample)")
             }
         }
     }
@@ -84,13 +85,18 @@ struct BatchAugmenterTests {
         let b = try BatchAugmenter(shard: Self.shard, transforms: Self.all, seed: 5)
         let c = try BatchAugmenter(shard: Self.shard, transforms: Self.all, seed: 6)
         let first = batch(a, samples: samples, copies: 4, epoch: 1)
-        #expect(batch(a, samples: samples, copies: 4, epoch: 1).images == first.images, "same augmenter, again")
-        #expect(batch(b, samples: samples, copies: 4, epoch: 1).images == first.images, "another augmenter, same seed")
-        #expect(batch(c, samples: samples, copies: 4, epoch: 1).images != first.images)
-        #expect(batch(a, samples: samples, copies: 4, epoch: 2).images != first.images)
+        let again = batch(a, samples: samples, copies: 4, epoch: 1).images == first.images
+        #expect(again, "same augmenter, again")
+        let sameSeed = batch(b, samples: samples, copies: 4, epoch: 1).images == first.images
+        #expect(sameSeed, "another augmenter, same seed")
+        let otherSeed = batch(c, samples: samples, copies: 4, epoch: 1).images != first.images
+        #expect(otherSeed, "another seed")
+        let otherEpoch = batch(a, samples: samples, copies: 4, epoch: 2).images != first.images
+        #expect(otherEpoch, "another epoch")
         // The first copies do not depend on how many copies are made.
         let two = batch(a, samples: samples, copies: 2, epoch: 1).images
-        #expect(two == Array(first.images[0 ..< two.count]))
+        let prefix = two == Array(first.images[0 ..< two.count])
+        #expect(prefix, "copies 0 and 1 of a 2-copy batch are those of a 4-copy batch")
     }
 
     @Test("K ranks' shards give exactly the batches of one process holding the whole split")
@@ -103,7 +109,8 @@ struct BatchAugmenterTests {
             let global = local.map { $0 + shard.globalRange.lowerBound }
             let mine = batch(augmenter, samples: local, copies: 3, epoch: 4)
             let reference = batch(whole, samples: global, copies: 3, epoch: 4)
-            #expect(mine.images == reference.images, "rank \(rank)")
+            let same = mine.images == reference.images
+            #expect(same, "rank \(rank)")
             #expect(mine.labels == reference.labels)
         }
     }
