@@ -1,9 +1,62 @@
 import ArgumentParser
+import Benchmarks
+import Engine
 
-/// `batchaug-dist bench step` (issue 3).
+/// `batchaug-dist bench step`: training-step throughput of one model on one core (one rank, one
+/// BLAS thread), and its model FLOP utilisation.
 struct StepBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "step", abstract: "Training-step throughput and model FLOP utilisation on one core.")
+        commandName: "step",
+        abstract: "Training-step throughput and model FLOP utilisation on one core.",
+        discussion: "Runs in this process only (no MPI): one rank, one OpenBLAS thread.")
 
-    func run() throws { throw ValidationError("bench step is not built yet") }
+    @Option(help: "Model: \(ModelZoo.examples.joined(separator: ", ")).")
+    var model = "resnet20"
+
+    @Option(help: "Samples per step.")
+    var batchSize = 64
+
+    @Option(help: "Samples per batch-norm group (default: the whole batch).")
+    var ghostBatchSize: Int?
+
+    @Option(help: "Input channels.")
+    var channels = 3
+
+    @Option(help: "Input height and width.")
+    var size = 32
+
+    @Option(help: "Number of classes.")
+    var classes = 10
+
+    @Option(help: "Timed steps (after two warm-up steps).")
+    var iters = 10
+
+    @Flag(help: "Time every node and print the time per kind of node.")
+    var profile = false
+
+    @Flag(help: "One JSON object instead of the report.")
+    var json = false
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let ghostBatchSize {
+            guard ghostBatchSize >= 1, batchSize % ghostBatchSize == 0 else {
+                throw ValidationError("--ghost-batch-size \(ghostBatchSize) must divide --batch-size \(batchSize)")
+            }
+        }
+        guard channels >= 1 else { throw ValidationError("--channels must be at least 1") }
+        guard size >= 4 else { throw ValidationError("--size must be at least 4") }
+        guard classes >= 2 else { throw ValidationError("--classes must be at least 2") }
+        guard iters >= 1 else { throw ValidationError("--iters must be at least 1") }
+        do { _ = try ModelZoo.Architecture(model) } catch { throw ValidationError("--model: \(error)") }
+    }
+
+    func run() throws {
+        var benchmark = StepBenchmark(model: model, batchSize: batchSize, ghostBatchSize: ghostBatchSize ?? batchSize,
+                                      input: TensorShape(channels: channels, height: size, width: size),
+                                      classes: classes, iterations: iters)
+        benchmark.profiling = profile
+        let result = try benchmark.run()
+        print(json ? result.jsonLine() : result.report())
+    }
 }

@@ -1,4 +1,89 @@
 #ifndef BATCHAUG_CKERNELS_H
 #define BATCHAUG_CKERNELS_H
-// Micro-kernels of the compute engine (issue 3).
+// Micro-kernels of the compute engine: the loops that decide how close a training step comes to
+// the machine's peak. Everything else (graph, shapes, memory, scheduling) is Swift.
+//
+// Each kernel exists twice: an AVX2+FMA version compiled through a function target attribute (no
+// build flags, so the package builds anywhere) and a portable C version. `isa` selects:
+// CK_ISA_PORTABLE or CK_ISA_AVX2; `ck_best_isa()` is the fastest one this CPU runs.
+//
+// Tensors are strided views of NCHW Float32: element (n, c, y, x) of a view is at
+// data[n*image + c*plane + y*row + x], so a padded activation (zero border) is the same memory
+// seen with an offset base pointer. Views that kernels read past the end of a row (vector
+// loads of partial rows) need 16 floats of readable slack after their last element.
+
+#include <stddef.h>
+
+#define CK_ISA_PORTABLE 0
+#define CK_ISA_AVX2 1
+
+typedef struct {
+    float *_Nullable data;   // element (0, 0, 0, 0)
+    long image;              // floats between images
+    long plane;              // floats between channels
+    long row;                // floats between rows
+} ck_view;
+
+/// CK_ISA_AVX2 when the CPU has AVX2 and FMA, else CK_ISA_PORTABLE.
+int ck_best_isa(void);
+
+// ---- Direct convolution, stride 1 ------------------------------------------------------------
+
+/// Floats in a packed weight block for `ck_conv_forward`: ceil(cout/4) * cin * k*k * 4.
+long ck_conv_packed_count(int cout, int cin, int k);
+
+/// Packs weights w[cout][cin][k][k] for `ck_conv_forward`. With `transpose_flip`, packs the
+/// weights of the gradient-of-input convolution instead: out channels = cin, in channels = cout,
+/// w'[ci][co][ky][kx] = w[co][ci][k-1-ky][k-1-kx].
+void ck_conv_pack(const float *_Nonnull w, int cout, int cin, int k, int transpose_flip, float *_Nonnull packed);
+
+/// out[n][co][y][x] (=|+=) bias[co] + sum_{ci,ky,kx} w[co][ci][ky][kx] * in[n][ci][y+ky][x+kx]
+/// for n < images, y < hout, x < wout: a stride-1 convolution whose input view already starts at
+/// the top-left corner of the receptive field of output (0, 0) (i.e. `padding` rows/columns into
+/// a zero-padded tensor). `bias` may be NULL. With `channel_sums` (double[2*cout]) non-NULL, the
+/// sum and the sum of squares of each output channel over all images and pixels are added into
+/// channel_sums[co] and channel_sums[cout + co] (batch-norm statistics fused into the epilogue).
+void ck_conv_forward(int isa, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
+                     const float *_Nonnull packed, int k, const float *_Nullable bias, int accumulate,
+                     double *_Nullable channel_sums);
+
+/// dw[co][ci][ky][kx] += sum_{n,y,x} dy[n][co][y][x] * in[n][ci][y+ky][x+kx] (the weight gradient
+/// of `ck_conv_forward`, same input view convention). With `dbias` non-NULL also adds
+/// sum_{n,y,x} dy[n][co][y][x] into dbias[co].
+void ck_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
+                              int k, float *_Nonnull dw, float *_Nullable dbias);
+
+// ---- Batch normalisation over groups of images (ghost batches) ----------------------------------
+
+/// Per channel: sums[c] += sum x, sums[channels + c] += sum (x - center[c])^2 over all images and
+/// pixels; `center` may be NULL (0). Accumulates in double.
+void ck_channel_sums(int isa, ck_view x, int images, int channels, int height, int width,
+                     const double *_Nullable center, double *_Nonnull sums);
+
+/// y = max?(x * scale[c] + shift[c] (+ residual), 0) — the normalisation applied with folded
+/// statistics, optionally adding a residual view and applying ReLU. `residual` data may be NULL.
+void ck_affine_apply(int isa, ck_view x, ck_view residual, ck_view y, int images, int channels, int height, int width,
+                     const float *_Nonnull scale, const float *_Nonnull shift, int relu);
+
+/// First backward pass of batch norm (with an optional ReLU after it): g = dy * [y > 0] (or dy),
+/// sums[c] += sum g, sums[channels + c] += sum g * (x - mean[c]). `y` may be NULL when no ReLU.
+void ck_bn_backward_sums(int isa, ck_view dy, ck_view y, ck_view x, int images, int channels, int height, int width,
+                         const float *_Nonnull mean, double *_Nonnull sums);
+
+/// Second backward pass: g as above;
+/// dx (=|+=) a[c] * g + b[c] * (x - mean[c]) + d[c]  (the folded batch-norm input gradient), and,
+/// with `dresidual` data non-NULL, dresidual (=|+=) g.
+void ck_bn_backward_apply(int isa, ck_view dy, ck_view y, ck_view x, ck_view dx, int accumulate_dx,
+                          ck_view dresidual, int accumulate_residual,
+                          int images, int channels, int height, int width,
+                          const float *_Nonnull mean, const float *_Nonnull a, const float *_Nonnull b,
+                          const float *_Nonnull d);
+
+/// dx (=|+=) dy * [y > 0]: ReLU backward over views.
+void ck_relu_backward(int isa, ck_view dy, ck_view y, ck_view dx, int accumulate, int images, int channels,
+                      int height, int width);
+
+/// dst (=|+=) src over views.
+void ck_copy(int isa, ck_view src, ck_view dst, int accumulate, int images, int channels, int height, int width);
+
 #endif

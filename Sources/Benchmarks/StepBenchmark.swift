@@ -1,0 +1,165 @@
+import COpenBLAS
+import Engine
+import Randomness
+
+/// `bench step`: training steps (forward + backward + SGD update) of one model on one core, with
+/// the model FLOP utilisation against single-thread sgemm measured in the same process.
+public struct StepBenchmark {
+    public struct Result: Sendable {
+        public var model: String
+        public var parameters: Int
+        public var batchSize: Int
+        public var ghostBatchSize: Int
+        public var input: TensorShape
+        public var iterations: Int
+        /// Median seconds per step, and the forward/backward split of that step.
+        public var stepSeconds: Double
+        public var forwardSeconds: Double
+        public var backwardSeconds: Double
+        public var updateSeconds: Double
+        public var imagesPerSecond: Double { Double(batchSize) / stepSeconds }
+        /// Analytic forward GFLOPs per image; a training step counts 3×.
+        public var gflopsPerImage: Double
+        public var achievedGFLOPs: Double { 3 * gflopsPerImage * imagesPerSecond }
+        public var sgemmGFLOPs: Double
+        public var mfu: Double { achievedGFLOPs / sgemmGFLOPs }
+        public var peakResidentBytes: Int
+        public var activationBytes: Int
+        /// With profiling: seconds per step by kind of node (forward, backward), largest first.
+        public var profile: [(kind: String, forward: Double, backward: Double)] = []
+        /// With profiling: the nodes that took longest, seconds per step.
+        public var slowestNodes: [(name: String, forward: Double, backward: Double)] = []
+    }
+
+    public var model: String
+    public var batchSize: Int
+    public var ghostBatchSize: Int
+    public var input: TensorShape
+    public var classes: Int
+    public var iterations: Int
+    public var warmup: Int
+    public var profiling = false
+
+    public init(model: String, batchSize: Int, ghostBatchSize: Int, input: TensorShape, classes: Int, iterations: Int,
+                warmup: Int = 2) {
+        self.model = model
+        self.batchSize = batchSize
+        self.ghostBatchSize = ghostBatchSize
+        self.input = input
+        self.classes = classes
+        self.iterations = iterations
+        self.warmup = warmup
+    }
+
+    public func run() throws -> Result {
+        openblas_set_num_threads(1)
+        let network = try ModelZoo.make(model, input: input, classes: classes, seed: 1)
+        let optimizer = SGD(parameters: network.parameters)
+        let hyper = SGD.Hyperparameters(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
+        var rng = CounterRNG(seed: 7, stream: (0, 0, 0))
+        let images = (0 ..< batchSize * input.elements).map { _ in rng.uniform() * 2 - 1 }
+        let labels = (0 ..< batchSize).map { _ in Int32(rng.below(classes)) }
+        var steps: [(total: Double, forward: Double, backward: Double, update: Double)] = []
+        for iteration in 0 ..< warmup + iterations {
+            if iteration == warmup {
+                network.profiling = profiling
+                network.resetProfile()
+            }
+            let start = ContinuousClock.now
+            let outcome = images.withUnsafeBufferPointer { x in
+                labels.withUnsafeBufferPointer { y in
+                    network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: batchSize,
+                                      ghostBatchSize: ghostBatchSize,
+                                      dropout: DropoutKey(seed: 1, step: UInt64(iteration)))
+                }
+            }
+            let beforeUpdate = ContinuousClock.now
+            optimizer.step(network.parameters, hyper, gradientScale: 1 / Float(batchSize))
+            let end = ContinuousClock.now
+            if iteration >= warmup {
+                steps.append(((end - start).seconds, outcome.forwardSeconds, outcome.backwardSeconds,
+                              (end - beforeUpdate).seconds))
+            }
+        }
+        let ordered = steps.sorted { $0.total < $1.total }
+        let middle = ordered[ordered.count / 2]
+        var byKind: [String: (Double, Double)] = [:]
+        for entry in network.profile {
+            let old = byKind[entry.kind] ?? (0, 0)
+            byKind[entry.kind] = (old.0 + entry.forward / Double(iterations), old.1 + entry.backward / Double(iterations))
+        }
+        var result = Result(model: model, parameters: network.parameterCount, batchSize: batchSize,
+                      ghostBatchSize: ghostBatchSize, input: input, iterations: iterations,
+                      stepSeconds: median(steps.map(\.total)), forwardSeconds: middle.forward,
+                      backwardSeconds: middle.backward, updateSeconds: middle.update,
+                      gflopsPerImage: Double(network.flopsPerSample) / 1e9,
+                      sgemmGFLOPs: Self.sgemmGFLOPs(), peakResidentBytes: peakResidentBytes(),
+                      activationBytes: network.activationBytes)
+        result.slowestNodes = network.profile
+            .map { ($0.name, $0.forward / Double(iterations), $0.backward / Double(iterations)) }
+            .sorted { $0.1 + $0.2 > $1.1 + $1.2 }.prefix(12).map { $0 }
+        result.profile = byKind.map { ($0.key, $0.value.0, $0.value.1) }.sorted { $0.forward + $0.backward > $1.forward + $1.backward }
+        return result
+    }
+
+    /// Single-thread `cblas_sgemm` GFLOP/s on a 1536³ product: the best of five timed calls after a
+    /// warm-up (the machine's practical peak for this process).
+    public static func sgemmGFLOPs(size n: Int = 1536) -> Double {
+        openblas_set_num_threads(1)
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for round in 0 ..< 6 {
+            let start = ContinuousClock.now
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b,
+                        Int32(n), 0, &c, Int32(n))
+            if round > 0 { best = min(best, (ContinuousClock.now - start).seconds) }
+        }
+        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+    }
+}
+
+extension StepBenchmark.Result {
+    public func jsonLine() -> String {
+        JSONLine().add("model", model).add("parameters", parameters).add("batch_size", batchSize)
+            .add("ghost_batch_size", ghostBatchSize).add("input", input.description).add("iterations", iterations)
+            .add("step_seconds", stepSeconds).add("forward_seconds", forwardSeconds)
+            .add("backward_seconds", backwardSeconds).add("update_seconds", updateSeconds)
+            .add("images_per_second", imagesPerSecond).add("gflops_per_image", gflopsPerImage)
+            .add("achieved_gflops", achievedGFLOPs).add("sgemm_gflops", sgemmGFLOPs).add("mfu", mfu)
+            .add("peak_rss_bytes", peakResidentBytes).add("activation_bytes", activationBytes).render()
+    }
+
+    public func report() -> String {
+        """
+        model            \(model) (\(parameters) parameters), input \(input), batch \(batchSize), ghost batch \(ghostBatchSize)
+        step             \(formatSeconds(stepSeconds)) median of \(iterations) (forward \(formatSeconds(forwardSeconds)), backward \(formatSeconds(backwardSeconds)), update \(formatSeconds(updateSeconds)))
+        throughput       \(fixed(imagesPerSecond, 1)) images/s
+        model FLOPs      \(fixed(gflopsPerImage * 1e3, 2)) MFLOP/image forward, ×3 per training step
+        achieved         \(fixed(achievedGFLOPs, 1)) GFLOP/s
+        sgemm (1 thread) \(fixed(sgemmGFLOPs, 1)) GFLOP/s
+        MFU              \(fixed(mfu, 3))
+        memory           peak RSS \(ByteSize.format(peakResidentBytes)), activations \(ByteSize.format(activationBytes))
+        """ + profileTable()
+    }
+
+    private func profileTable() -> String {
+        guard !profile.isEmpty else { return "" }
+        var table = TextTable(header: ["node", "forward/step", "backward/step"])
+        for entry in profile {
+            table.append([entry.kind, formatSeconds(entry.forward), formatSeconds(entry.backward)])
+        }
+        var nodes = TextTable(header: ["slowest nodes", "forward/step", "backward/step"])
+        for entry in slowestNodes {
+            nodes.append([entry.name, formatSeconds(entry.forward), formatSeconds(entry.backward)])
+        }
+        return "\n" + table.render() + "\n" + nodes.render()
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,165 @@
+// Row-wise loops over strided views, written once and compiled twice by elementwise.c: under the
+// AVX2+FMA target attribute (clang vectorises the inner loops 8-wide) and portably. Reductions
+// allow reassociation so they vectorise too; they accumulate each row in float and each plane
+// in double.
+// Expects: KERNEL (function attribute), NAME(x) (name mangling).
+
+#define ROW(v, n, c, y) ((v).data + (long)(n) * (v).image + (long)(c) * (v).plane + (long)(y) * (v).row)
+
+KERNEL static void NAME(channel_sums)(ck_view x, int images, int channels, int height, int width,
+                                      const double *center, double *sums) {
+#pragma clang fp reassociate(on)
+    for (int c = 0; c < channels; c++) {
+        const float m = center ? (float)center[c] : 0.0f;
+        double s = 0, ss = 0;
+        for (int n = 0; n < images; n++) {
+            for (int y = 0; y < height; y++) {
+                const float *restrict p = ROW(x, n, c, y);
+                float rs = 0, rss = 0;
+                for (int i = 0; i < width; i++) {
+                    const float v = p[i];
+                    const float d = v - m;
+                    rs += v;
+                    rss += d * d;
+                }
+                s += rs;
+                ss += rss;
+            }
+        }
+        sums[c] += s;
+        sums[channels + c] += ss;
+    }
+}
+
+KERNEL static void NAME(affine_apply)(ck_view x, ck_view residual, ck_view y, int images, int channels, int height,
+                                      int width, const float *scale, const float *shift, int relu) {
+    for (int n = 0; n < images; n++) {
+        for (int c = 0; c < channels; c++) {
+            const float a = scale[c], b = shift[c];
+            for (int r = 0; r < height; r++) {
+                const float *restrict p = ROW(x, n, c, r);
+                float *restrict q = ROW(y, n, c, r);
+                if (residual.data) {
+                    const float *restrict s = ROW(residual, n, c, r);
+                    if (relu) { for (int i = 0; i < width; i++) { const float v = p[i] * a + b + s[i]; q[i] = v > 0 ? v : 0; } }
+                    else { for (int i = 0; i < width; i++) q[i] = p[i] * a + b + s[i]; }
+                } else {
+                    if (relu) { for (int i = 0; i < width; i++) { const float v = p[i] * a + b; q[i] = v > 0 ? v : 0; } }
+                    else { for (int i = 0; i < width; i++) q[i] = p[i] * a + b; }
+                }
+            }
+        }
+    }
+}
+
+KERNEL static void NAME(bn_backward_sums)(ck_view dy, ck_view y, ck_view x, int images, int channels, int height,
+                                          int width, const float *mean, double *sums) {
+#pragma clang fp reassociate(on)
+    for (int c = 0; c < channels; c++) {
+        const float m = mean[c];
+        double s = 0, sx = 0;
+        for (int n = 0; n < images; n++) {
+            for (int r = 0; r < height; r++) {
+                const float *restrict g = ROW(dy, n, c, r);
+                const float *restrict p = ROW(x, n, c, r);
+                float rs = 0, rsx = 0;
+                if (y.data) {
+                    const float *restrict o = ROW(y, n, c, r);
+                    for (int i = 0; i < width; i++) {
+                        const float gi = o[i] > 0 ? g[i] : 0.0f;
+                        rs += gi;
+                        rsx += gi * (p[i] - m);
+                    }
+                } else {
+                    for (int i = 0; i < width; i++) {
+                        rs += g[i];
+                        rsx += g[i] * (p[i] - m);
+                    }
+                }
+                s += rs;
+                sx += rsx;
+            }
+        }
+        sums[c] += s;
+        sums[channels + c] += sx;
+    }
+}
+
+// One row of the second batch-norm backward pass; the flags are constants at each call site
+// below, so every combination compiles to its own branch-free vector loop.
+KERNEL static inline __attribute__((always_inline)) void NAME(bn_apply_row)(
+    const float *restrict g, const float *restrict o, const float *restrict p, float *restrict q,
+    float *restrict e, int width, float m, float ac, float bc, float dc,
+    const int masked, const int accumulate_dx, const int residual, const int accumulate_res) {
+    for (int i = 0; i < width; i++) {
+        const float gi = masked ? (o[i] > 0 ? g[i] : 0.0f) : g[i];
+        const float v = ac * gi + bc * (p[i] - m) + dc;
+        q[i] = accumulate_dx ? q[i] + v : v;
+        if (residual) e[i] = accumulate_res ? e[i] + gi : gi;
+    }
+}
+
+#define BN_APPLY_ROW(M, A, R, AR) NAME(bn_apply_row)(g, o, p, q, e, width, mc, ac, bc, dc, M, A, R, AR)
+
+KERNEL static void NAME(bn_backward_apply)(ck_view dy, ck_view y, ck_view x, ck_view dx, int accumulate_dx,
+                                           ck_view dres, int accumulate_res, int images, int channels, int height,
+                                           int width, const float *mean, const float *a, const float *b,
+                                           const float *d) {
+    const int masked = y.data != 0, residual = dres.data != 0;
+    const int variant = masked << 3 | (accumulate_dx != 0) << 2 | residual << 1 | (residual && accumulate_res);
+    for (int n = 0; n < images; n++) {
+        for (int c = 0; c < channels; c++) {
+            const float mc = mean[c], ac = a[c], bc = b[c], dc = d[c];
+            for (int r = 0; r < height; r++) {
+                const float *g = ROW(dy, n, c, r);
+                const float *o = masked ? ROW(y, n, c, r) : g;
+                const float *p = ROW(x, n, c, r);
+                float *q = ROW(dx, n, c, r);
+                float *e = residual ? ROW(dres, n, c, r) : q;
+                switch (variant) {
+                case 0: BN_APPLY_ROW(0, 0, 0, 0); break;
+                case 2: BN_APPLY_ROW(0, 0, 1, 0); break;
+                case 3: BN_APPLY_ROW(0, 0, 1, 1); break;
+                case 4: BN_APPLY_ROW(0, 1, 0, 0); break;
+                case 6: BN_APPLY_ROW(0, 1, 1, 0); break;
+                case 7: BN_APPLY_ROW(0, 1, 1, 1); break;
+                case 8: BN_APPLY_ROW(1, 0, 0, 0); break;
+                case 10: BN_APPLY_ROW(1, 0, 1, 0); break;
+                case 11: BN_APPLY_ROW(1, 0, 1, 1); break;
+                case 12: BN_APPLY_ROW(1, 1, 0, 0); break;
+                case 14: BN_APPLY_ROW(1, 1, 1, 0); break;
+                default: BN_APPLY_ROW(1, 1, 1, 1); break;
+                }
+            }
+        }
+    }
+}
+
+#undef BN_APPLY_ROW
+
+KERNEL static void NAME(relu_backward)(ck_view dy, ck_view y, ck_view dx, int accumulate, int images, int channels,
+                                       int height, int width) {
+    for (int n = 0; n < images; n++)
+        for (int c = 0; c < channels; c++)
+            for (int r = 0; r < height; r++) {
+                const float *restrict g = ROW(dy, n, c, r);
+                const float *restrict o = ROW(y, n, c, r);
+                float *restrict q = ROW(dx, n, c, r);
+                if (accumulate) { for (int i = 0; i < width; i++) q[i] += o[i] > 0 ? g[i] : 0.0f; }
+                else { for (int i = 0; i < width; i++) q[i] = o[i] > 0 ? g[i] : 0.0f; }
+            }
+}
+
+KERNEL static void NAME(copy)(ck_view src, ck_view dst, int accumulate, int images, int channels, int height,
+                              int width) {
+    for (int n = 0; n < images; n++)
+        for (int c = 0; c < channels; c++)
+            for (int r = 0; r < height; r++) {
+                const float *restrict s = ROW(src, n, c, r);
+                float *restrict q = ROW(dst, n, c, r);
+                if (accumulate) { for (int i = 0; i < width; i++) q[i] += s[i]; }
+                else { for (int i = 0; i < width; i++) q[i] = s[i]; }
+            }
+}
+
+#undef ROW

@@ -1,1 +1,0 @@
-// Engine: layers, models, gradients and SGD on the CPU (issue 3).

@@ -1,0 +1,105 @@
+import Engine
+import Randomness
+
+/// Deterministic test data: values in [-1, 1) and labels in 0..<classes.
+func randomImages(_ count: Int, _ shape: TensorShape, seed: UInt64 = 1) -> [Float] {
+    var rng = CounterRNG(seed: seed, stream: (9, 9, 9))
+    return (0 ..< count * shape.elements).map { _ in rng.uniform() * 2 - 1 }
+}
+
+func randomLabels(_ count: Int, classes: Int, seed: UInt64 = 2) -> [Int32] {
+    var rng = CounterRNG(seed: seed, stream: (8, 8, 8))
+    return (0 ..< count).map { _ in Int32(rng.below(classes)) }
+}
+
+extension Network {
+    /// Summed loss (and gradients, left in the parameter store) of one training step.
+    @discardableResult
+    func lossAndGradients(_ images: [Float], _ labels: [Int32], ghost: Int, dropout: DropoutKey = .init(seed: 3, step: 1)) -> Double {
+        images.withUnsafeBufferPointer { x in
+            labels.withUnsafeBufferPointer { y in
+                trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: labels.count, ghostBatchSize: ghost,
+                          dropout: dropout).lossSum
+            }
+        }
+    }
+
+    func outputs(_ images: [Float], count: Int, training: Bool) -> [String: (shape: TensorShape, values: [Float])] {
+        let list = images.withUnsafeBufferPointer { forwardOutputs(images: $0.baseAddress!, count: count, training: training) }
+        return Dictionary(uniqueKeysWithValues: list.map { ($0.name, ($0.shape, $0.values)) })
+    }
+
+    func values(_ name: String) -> UnsafeMutableBufferPointer<Float> {
+        let spec = parameters[name]!
+        return UnsafeMutableBufferPointer(start: parameters.values.pointer + spec.offset, count: spec.count)
+    }
+
+    func gradientsArray() -> [Float] { Array(parameters.gradients.buffer) }
+}
+
+/// One disagreement between an analytic and a numerical derivative.
+struct GradientMismatch: CustomStringConvertible {
+    let parameter: String
+    let index: Int
+    let analytic: Double
+    let numeric: Double
+    var description: String { "\(parameter)[\(index)]: analytic \(analytic), central difference \(numeric)" }
+}
+
+/// Compares the gradient of the summed loss with central differences (L(θ+ε) − L(θ−ε)) / 2ε for up
+/// to `perTensor` entries of every parameter tensor. Float32 arithmetic: the tolerance is
+/// relative to the derivative and to the tensor's gradient scale.
+///
+/// A central difference is meaningless where θ ± ε falls on different sides of a ReLU kink, so
+/// every probe compares the on/off pattern of all non-negative (ReLU) outputs at θ+ε and θ−ε and
+/// skips the probe if any unit switched; `skipped` counts those.
+func gradientCheck(_ network: Network, images: [Float], labels: [Int32], ghost: Int, epsilon: Float = 2e-3,
+                   perTensor: Int = 12, relativeTolerance: Double = 0.02)
+    -> (checked: Int, skipped: Int, mismatches: [GradientMismatch]) {
+    let key = DropoutKey(seed: 3, step: 1)
+    network.lossAndGradients(images, labels, ghost: ghost, dropout: key)
+    let analytic = network.gradientsArray()
+    var rng = CounterRNG(seed: 11, stream: (1, 2, 3))
+    var mismatches: [GradientMismatch] = []
+    var checked = 0, skipped = 0
+    func activationPattern() -> [Bool] {
+        var pattern: [Bool] = []
+        for first in stride(from: 0, to: labels.count, by: ghost) {
+            let chunk = Array(images[first * network.inputShape.elements ..< (first + ghost) * network.inputShape.elements])
+            let outputs = chunk.withUnsafeBufferPointer {
+                network.forwardOutputs(images: $0.baseAddress!, count: ghost, training: true,
+                                       dropout: DropoutKey(seed: key.seed, step: key.step, firstRow: first))
+            }
+            for output in outputs where output.values.allSatisfy({ $0 >= 0 }) {
+                pattern += output.values.map { $0 > 0 }
+            }
+        }
+        return pattern
+    }
+    for spec in network.parameters.table {
+        let scale = (spec.range.map { Double(analytic[$0] * analytic[$0]) }.reduce(0, +) / Double(spec.count)).squareRoot()
+        let indices = spec.count <= perTensor ? Array(0 ..< spec.count) : (0 ..< perTensor).map { _ in rng.below(spec.count) }
+        for index in indices {
+            let position = spec.offset + index
+            let original = network.parameters.values[position]
+            network.parameters.values[position] = original + epsilon
+            let plus = network.lossAndGradients(images, labels, ghost: ghost, dropout: key)
+            let plusPattern = activationPattern()
+            network.parameters.values[position] = original - epsilon
+            let minus = network.lossAndGradients(images, labels, ghost: ghost, dropout: key)
+            let minusPattern = activationPattern()
+            network.parameters.values[position] = original
+            guard plusPattern == minusPattern else {
+                skipped += 1
+                continue
+            }
+            let numeric = (plus - minus) / Double(2 * epsilon)
+            let exact = Double(analytic[position])
+            checked += 1
+            if abs(exact - numeric) > relativeTolerance * max(abs(exact), abs(numeric)) + 0.01 * scale + 2e-4 {
+                mismatches.append(GradientMismatch(parameter: spec.name, index: index, analytic: exact, numeric: numeric))
+            }
+        }
+    }
+    return (checked, skipped, mismatches)
+}
