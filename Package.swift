@@ -55,14 +55,25 @@ let package = Package(
         // MPI as one implementation of `Communicator`.
         .target(name: "SwiftMPI", dependencies: ["CMPI", "Collectives"]),
 
+        // The regime language ("0:lr=0.1;30:copies=8"), learning-rate scaling rules, warm-up and
+        // regime adaptation: pure functions of the epoch and the configuration.
+        .target(name: "Schedules"),
+
+        // Tensors in the safetensors format and checkpoint directories written atomically.
+        .target(name: "Checkpoints"),
+
+        // The training service: configuration, the distributed loop, metrics, checkpoints, evaluation.
+        .target(name: "Training", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "Schedules",
+                                                 "Checkpoints", "Randomness"]),
+
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
-        .target(name: "Benchmarks", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "COpenBLAS"]),
+        .target(name: "Benchmarks", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "COpenBLAS", "Training"]),
 
         // The thin command-line front end.
         .executableTarget(
             name: "batchaug-dist",
             dependencies: [
-                "SwiftMPI", "Collectives", "Benchmarks", "COpenBLAS", "Engine", "Datasets", "Augmentation",
+                "SwiftMPI", "Collectives", "Benchmarks", "COpenBLAS", "Engine", "Datasets", "Augmentation", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,6 +87,9 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(name: "AugmentationTests", dependencies: ["Augmentation", "Datasets", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Datasets", "Collectives", "TestSupport"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
         .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport"]),
     ]

@@ -1,0 +1,1 @@
+// Checkpoints: safetensors files and atomic checkpoint directories (issue 5).

@@ -1,0 +1,1 @@
+// Training: the distributed training loop (issue 5).
