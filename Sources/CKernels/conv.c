@@ -28,13 +28,14 @@ int ck_best_isa(void) {
     return cached;
 }
 
-long ck_conv_packed_count(int cout, int cin, int k) {
-    return (long)((cout + 3) / 4) * cin * k * k * 4;
+long ck_conv_packed_count(int cout, int cin, int kh, int kw) {
+    return (long)((cout + 3) / 4) * cin * kh * kw * 4;
 }
 
-void ck_conv_pack(const float *w, int cout, int cin, int k, int transpose_flip, float *packed) {
+void ck_conv_pack(const float *w, int cout, int cin, int kh, int kw, int transpose_flip, float *packed) {
     // Packed layout: [out-block][in][ky][kx][4 outs of the block], zero for outs past the end.
-    const int kk = k * k;
+    // Reversing the row-major tap order flips the kernel in both directions.
+    const int kk = kh * kw;
     const int outs = transpose_flip ? cin : cout;
     const int ins = transpose_flip ? cout : cin;
     const int blocks = (outs + 3) / 4;
@@ -63,8 +64,9 @@ void ck_conv_pack(const float *w, int cout, int cin, int k, int transpose_flip, 
 // ---- Forward, portable -----------------------------------------------------------------------
 
 static void conv_forward_portable(ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
-                                  const float *packed, int k, const float *bias, int accumulate, double *sums) {
-    const int kk = k * k;
+                                  const float *packed, int kh, int kw, const float *bias, int accumulate,
+                                  double *sums) {
+    const int kk = kh * kw;
     for (int n = 0; n < images; n++) {
         for (int co = 0; co < cout; co++) {
             const float *wblock = packed + (long)(co / 4) * cin * kk * 4;
@@ -77,8 +79,8 @@ static void conv_forward_portable(ck_view in, int cin, ck_view out, int cout, in
                     for (int ci = 0; ci < cin; ci++) {
                         const float *p = in.data + n * in.image + ci * in.plane + y * in.row + x;
                         const float *wp = wblock + (long)ci * kk * 4 + lane;
-                        for (int ky = 0; ky < k; ky++)
-                            for (int kx = 0; kx < k; kx++) acc += wp[(ky * k + kx) * 4] * p[ky * in.row + kx];
+                        for (int ky = 0; ky < kh; ky++)
+                            for (int kx = 0; kx < kw; kx++) acc += wp[(ky * kw + kx) * 4] * p[ky * in.row + kx];
                     }
                     if (bias) acc += bias[co];
                     if (accumulate) acc += o[x];
@@ -107,13 +109,14 @@ AVX2 static inline float hsum256(__m256 v) {
     return _mm_cvtss_f32(a);
 }
 
-// The 4x2 tile over all input channels and taps. `k` is a compile-time constant at the call sites
-// below (3, or the generic loop), so the tap loops unroll.
-#define CONV_TILE_BODY(K)                                                                          \
+// The 4x2 tile over all input channels and taps. The kernel height and width are compile-time
+// constants for the common shapes (3x3, and the 2x2/2x1/1x2/1x1 phases of a strided 3x3), so
+// the tap loops unroll.
+#define CONV_TILE_BODY(KH, KW)                                                                     \
     for (int ci = 0; ci < cin; ci++) {                                                             \
-        for (int ky = 0; ky < (K); ky++) {                                                         \
+        for (int ky = 0; ky < (KH); ky++) {                                                        \
             const float *r0 = p0 + ky * in_row, *r1 = p1 + ky * in_row;                            \
-            for (int kx = 0; kx < (K); kx++) {                                                     \
+            for (int kx = 0; kx < (KW); kx++) {                                                    \
                 const __m256 v0 = _mm256_loadu_ps(r0 + kx), v1 = _mm256_loadu_ps(r1 + kx);        \
                 __m256 wv = _mm256_broadcast_ss(w + 0);                                            \
                 a00 = _mm256_fmadd_ps(wv, v0, a00); a01 = _mm256_fmadd_ps(wv, v1, a01);            \
@@ -129,26 +132,39 @@ AVX2 static inline float hsum256(__m256 v) {
         p0 += in_plane; p1 += in_plane;                                                            \
     }
 
-AVX2 static inline void conv_tile_k3(const float *p0, const float *p1, long in_plane, long in_row, int cin,
-                                     const float *w, __m256 acc[8]) {
+AVX2 static inline __attribute__((always_inline)) void conv_tile(const float *p0, const float *p1, long in_plane,
+                                                                  long in_row, int cin, const int kh, const int kw,
+                                                                  const float *w, __m256 acc[8]) {
     __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    CONV_TILE_BODY(3)
+    CONV_TILE_BODY(kh, kw)
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
 }
 
-AVX2 static inline void conv_tile_kn(const float *p0, const float *p1, long in_plane, long in_row, int cin, int k,
-                                     const float *w, __m256 acc[8]) {
-    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    CONV_TILE_BODY(k)
-    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
+AVX2 static void conv_tile_dispatch(const float *p0, const float *p1, long in_plane, long in_row, int cin, int kh,
+                                    int kw, const float *w, __m256 acc[8]) {
+    switch (kh * 8 + kw) {
+    case 3 * 8 + 3: conv_tile(p0, p1, in_plane, in_row, cin, 3, 3, w, acc); break;
+    case 2 * 8 + 2: conv_tile(p0, p1, in_plane, in_row, cin, 2, 2, w, acc); break;
+    case 2 * 8 + 1: conv_tile(p0, p1, in_plane, in_row, cin, 2, 1, w, acc); break;
+    case 1 * 8 + 2: conv_tile(p0, p1, in_plane, in_row, cin, 1, 2, w, acc); break;
+    case 1 * 8 + 1: conv_tile(p0, p1, in_plane, in_row, cin, 1, 1, w, acc); break;
+    default: {
+        // Any other shape: loops with run-time bounds.
+        __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
+               a31 = a00;
+        CONV_TILE_BODY(kh, kw)
+        acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
+    }
+    }
 }
 
 AVX2 static void conv_forward_avx2(ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
-                                   const float *packed, int k, const float *bias, int accumulate, double *sums) {
+                                   const float *packed, int kh, int kw, const float *bias, int accumulate,
+                                   double *sums) {
     const int per_row = (wout + 7) / 8;
     const int vectors = hout * per_row;
     const int blocks = (cout + 3) / 4;
-    const long block_floats = (long)cin * k * k * 4;
+    const long block_floats = (long)cin * kh * kw * 4;
     const long in_plane = in.plane, in_row = in.row;
     for (int n = 0; n < images; n++) {
         const float *in_image = in.data + n * in.image;
@@ -166,8 +182,8 @@ AVX2 static void conv_forward_avx2(ck_view in, int cin, ck_view out, int cout, i
                 if (v + 1 < vectors) { y1 = (v + 1) / per_row; x1 = ((v + 1) % per_row) * 8; lanes1 = min_int(8, wout - x1); }
                 const float *p0 = in_image + y0 * in_row + x0, *p1 = in_image + y1 * in_row + x1;
                 __m256 acc[8];
-                if (k == 3) conv_tile_k3(p0, p1, in_plane, in_row, cin, wb, acc);
-                else conv_tile_kn(p0, p1, in_plane, in_row, cin, k, wb, acc);
+                if (kh == 3 && kw == 3) conv_tile(p0, p1, in_plane, in_row, cin, 3, 3, wb, acc);
+                else conv_tile_dispatch(p0, p1, in_plane, in_row, cin, kh, kw, wb, acc);
                 const __m256i m0 = lane_mask(lanes0), m1 = lane_mask(lanes1);
                 for (int c = 0; c < valid; c++) {
                     float *o0 = out_image + (b * 4 + c) * out.plane + y0 * out.row + x0;
@@ -198,20 +214,22 @@ AVX2 static void conv_forward_avx2(ck_view in, int cin, ck_view out, int cout, i
 }
 
 void ck_conv_forward(int isa, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
-                     const float *packed, int k, const float *bias, int accumulate, double *sums) {
-    if (isa == CK_ISA_AVX2) conv_forward_avx2(in, cin, out, cout, images, hout, wout, packed, k, bias, accumulate, sums);
-    else conv_forward_portable(in, cin, out, cout, images, hout, wout, packed, k, bias, accumulate, sums);
+                     const float *packed, int kh, int kw, const float *bias, int accumulate, double *sums) {
+    if (isa == CK_ISA_AVX2)
+        conv_forward_avx2(in, cin, out, cout, images, hout, wout, packed, kh, kw, bias, accumulate, sums);
+    else
+        conv_forward_portable(in, cin, out, cout, images, hout, wout, packed, kh, kw, bias, accumulate, sums);
 }
 
 // ---- Weight gradient -------------------------------------------------------------------------
 
-static void conv_dw_portable_range(ck_view dy, int co_begin, int co_end, ck_view in, int ci_begin, int ci_end,
-                                   int cin, int images, int hout, int wout, int k, float *dw) {
-    const int kk = k * k;
-    for (int co = co_begin; co < co_end; co++)
-        for (int ci = ci_begin; ci < ci_end; ci++)
-            for (int ky = 0; ky < k; ky++)
-                for (int kx = 0; kx < k; kx++) {
+static void conv_dw_portable(ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout, int kh,
+                             int kw, float *dw) {
+    const int kk = kh * kw;
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int ky = 0; ky < kh; ky++)
+                for (int kx = 0; kx < kw; kx++) {
                     double acc = 0;
                     for (int n = 0; n < images; n++)
                         for (int y = 0; y < hout; y++) {
@@ -219,7 +237,7 @@ static void conv_dw_portable_range(ck_view dy, int co_begin, int co_end, ck_view
                             const float *p = in.data + n * in.image + ci * in.plane + (y + ky) * in.row + kx;
                             for (int x = 0; x < wout; x++) acc += (double)g[x] * p[x];
                         }
-                    dw[((long)co * cin + ci) * kk + ky * k + kx] += (float)acc;
+                    dw[((long)co * cin + ci) * kk + ky * kw + kx] += (float)acc;
                 }
 }
 
@@ -291,9 +309,9 @@ AVX2 static inline __attribute__((always_inline)) void dw_tile(
         for (int t = 0; t < TAPS; t++) dw[c * co_step + t] += hsum256(acc[c * 3 + t]);
 }
 
-AVX2 static void conv_dw_avx2(ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout, int k,
-                              float *dw) {
-    const int kk = k * k;
+AVX2 static void conv_dw_avx2(ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout, int kh,
+                              int kw, float *dw) {
+    const int kk = kh * kw;
     const int per_row = (wout + 7) / 8;
     const int tail = wout - (per_row - 1) * 8;   // lanes of each row's last vector
     const __m256i tail_mask = lane_mask(tail);
@@ -308,13 +326,13 @@ AVX2 static void conv_dw_avx2(ck_view dy, int cout, ck_view in, int cin, int ima
         for (int cb = 0; cb < cout; cb += 4) {
             const int co = min_int(4, cout - cb);
             for (int ci = 0; ci < cin; ci++) {
-                for (int ky = 0; ky < k; ky++) {
-                    for (int kx = 0; kx < k; kx += 3) {
-                        const int taps = min_int(3, k - kx);
+                for (int ky = 0; ky < kh; ky++) {
+                    for (int kx = 0; kx < kw; kx += 3) {
+                        const int taps = min_int(3, kw - kx);
                         ck_view g = dy, x = in;
                         g.data = dy.data + n0 * dy.image + cb * dy.plane;
                         x.data = in.data + n0 * in.image + ci * in.plane + ky * in.row + kx;
-                        float *d = dw + ((long)cb * cin + ci) * kk + ky * k + kx;
+                        float *d = dw + ((long)cb * cin + ci) * kk + ky * kw + kx;
 #define DW_TILE(CO, TAPS) dw_tile(g, x, nc, hout, per_row, tail, tail_mask, CO, TAPS, d, co_step)
                         switch (co * 4 + taps) {
                         case 4 * 4 + 3: DW_TILE(4, 3); break;
@@ -339,8 +357,103 @@ AVX2 static void conv_dw_avx2(ck_view dy, int cout, ck_view in, int cin, int ima
 }
 
 void ck_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
-                              int k, float *dw, float *dbias) {
-    if (isa == CK_ISA_AVX2) conv_dw_avx2(dy, cout, in, cin, images, hout, wout, k, dw);
-    else conv_dw_portable_range(dy, 0, cout, in, 0, cin, cin, images, hout, wout, k, dw);
+                              int kh, int kw, float *dw, float *dbias) {
+    if (isa == CK_ISA_AVX2) conv_dw_avx2(dy, cout, in, cin, images, hout, wout, kh, kw, dw);
+    else conv_dw_portable(dy, cout, in, cin, images, hout, wout, kh, kw, dw);
     if (dbias) conv_dbias(dy, cout, images, hout, wout, dbias);
+}
+
+// ---- Strided convolutions as sums over phases ------------------------------------------------
+
+// Split and merge are one strided pass each; compiled for AVX2 clang vectorises the interleaved
+// loads and stores (0.65 ms -> see docs/PERFORMANCE.md for the stage-2 split of resnet20).
+#define PHASE_SPLIT_BODY                                                                                   \
+    const long plane = (long)phase_height * phase_width;                                                   \
+    const long image = (long)stride * stride * channels * plane;                                           \
+    for (int n = 0; n < images; n++)                                                                       \
+        for (int c = 0; c < channels; c++)                                                                 \
+            for (int y = 0; y < height; y++) {                                                             \
+                const float *restrict row = in.data + n * in.image + c * in.plane + y * in.row;            \
+                float *base = phases + n * image + ((long)(y % stride) * stride * channels + c) * plane    \
+                              + (long)(y / stride) * phase_width;                                          \
+                if (stride == 2) {                                                                         \
+                    float *restrict even = base, *restrict odd = base + channels * plane;                  \
+                    const int pairs = width / 2;                                                           \
+                    for (int j = 0; j < pairs; j++) { even[j] = row[2 * j]; odd[j] = row[2 * j + 1]; }     \
+                    if (width & 1) even[pairs] = row[width - 1];                                           \
+                } else {                                                                                   \
+                    for (int b = 0; b < stride; b++) {                                                     \
+                        float *target = base + (long)b * channels * plane;                                 \
+                        for (int x = b, j = 0; x < width; x += stride, j++) target[j] = row[x];            \
+                    }                                                                                      \
+                }                                                                                          \
+            }
+
+AVX2 static void phase_split_avx2(ck_view in, int images, int channels, int height, int width, int stride,
+                                  float *phases, int phase_height, int phase_width) {
+    PHASE_SPLIT_BODY
+}
+
+static void phase_split_portable(ck_view in, int images, int channels, int height, int width, int stride,
+                                 float *phases, int phase_height, int phase_width) {
+    PHASE_SPLIT_BODY
+}
+
+void ck_phase_split(ck_view in, int images, int channels, int height, int width, int stride, float *phases,
+                    int phase_height, int phase_width) {
+    if (ck_best_isa() == CK_ISA_AVX2)
+        phase_split_avx2(in, images, channels, height, width, stride, phases, phase_height, phase_width);
+    else
+        phase_split_portable(in, images, channels, height, width, stride, phases, phase_height, phase_width);
+}
+
+#define PHASE_MERGE_BODY                                                                                   \
+    const long plane = (long)phase_height * phase_width;                                                   \
+    const long image = (long)stride * stride * channels * plane;                                           \
+    for (int n = 0; n < images; n++)                                                                       \
+        for (int c = 0; c < channels; c++)                                                                 \
+            for (int y = 0; y < height; y++) {                                                             \
+                const int yy = y + padding;                                                                \
+                float *restrict row = out.data + n * out.image + c * out.plane + y * out.row;              \
+                const float *base = phases + n * image + ((long)(yy % stride) * stride * channels + c) * plane \
+                                    + (long)(yy / stride) * phase_width;                                   \
+                if (stride == 2) {                                                                         \
+                    /* x + padding even -> phase 0, odd -> phase 1 */                                      \
+                    const float *restrict first = base + (long)(padding & 1) * channels * plane + (padding >> 1); \
+                    const float *restrict second = base + (long)((padding + 1) & 1) * channels * plane     \
+                                                   + ((padding + 1) >> 1);                                 \
+                    const int pairs = width / 2;                                                           \
+                    if (accumulate) {                                                                      \
+                        for (int j = 0; j < pairs; j++) { row[2 * j] += first[j]; row[2 * j + 1] += second[j]; } \
+                    } else {                                                                               \
+                        for (int j = 0; j < pairs; j++) { row[2 * j] = first[j]; row[2 * j + 1] = second[j]; } \
+                    }                                                                                      \
+                    if (width & 1) row[width - 1] = (accumulate ? row[width - 1] : 0.0f) + first[pairs];   \
+                } else {                                                                                   \
+                    for (int x = 0; x < width; x++) {                                                      \
+                        const int xx = x + padding;                                                        \
+                        const float v = base[(long)(xx % stride) * channels * plane + xx / stride];        \
+                        row[x] = accumulate ? row[x] + v : v;                                              \
+                    }                                                                                      \
+                }                                                                                          \
+            }
+
+AVX2 static void phase_merge_avx2(const float *phases, int phase_height, int phase_width, int stride, int padding,
+                                  ck_view out, int accumulate, int images, int channels, int height, int width) {
+    PHASE_MERGE_BODY
+}
+
+static void phase_merge_portable(const float *phases, int phase_height, int phase_width, int stride, int padding,
+                                 ck_view out, int accumulate, int images, int channels, int height, int width) {
+    PHASE_MERGE_BODY
+}
+
+void ck_phase_merge(const float *phases, int phase_height, int phase_width, int stride, int padding, ck_view out,
+                    int accumulate, int images, int channels, int height, int width) {
+    if (ck_best_isa() == CK_ISA_AVX2)
+        phase_merge_avx2(phases, phase_height, phase_width, stride, padding, out, accumulate, images, channels, height,
+                         width);
+    else
+        phase_merge_portable(phases, phase_height, phase_width, stride, padding, out, accumulate, images, channels,
+                             height, width);
 }

@@ -122,11 +122,11 @@ struct GraphPlan {
         activationPadding = [Int](repeating: 0, count: slots)
         gradientPadding = [Int](repeating: 0, count: slots)
         for case let conv as Conv2D in nodes {
-            conv.direct = conv.stride == 1 && conv.padding <= conv.kernel - 1
-                && !dense[conv.inputs[0]] && !dense[conv.output]
-            if conv.direct {
+            let borders = !dense[conv.inputs[0]] && !dense[conv.output] && conv.padding <= conv.kernel - 1
+            conv.path = !borders ? .im2col : conv.stride == 1 ? .direct : .phases
+            if conv.path != .im2col {
                 activationPadding[conv.inputs[0]] = max(activationPadding[conv.inputs[0]], conv.padding)
-                gradientPadding[conv.output] = max(gradientPadding[conv.output], conv.kernel - 1 - conv.padding)
+                gradientPadding[conv.output] = max(gradientPadding[conv.output], conv.outputGradientPadding)
             }
         }
 

@@ -156,7 +156,8 @@ public final class Network {
             var detail = ""
             if let conv = node as? Conv2D {
                 detail = "\(conv.kernel)×\(conv.kernel)/\(conv.stride) pad \(conv.padding), "
-                    + (conv.direct ? "direct" : "im2col+sgemm")
+                    + ["direct": "direct", "phases": "direct over \(conv.stride * conv.stride) phases",
+                       "im2col": "im2col+sgemm"][conv.path.rawValue]!
                     + (conv.computesStatistics ? ", fused BN statistics" : "")
             } else if let norm = node as? BatchNorm {
                 detail = (norm.hasResidual ? "+ residual" : "") + (norm.relu ? " + ReLU" : "")

@@ -57,9 +57,13 @@ final class ActivationSlot {
 
     /// The view starting `by` rows and columns before the interior (inside the zero border),
     /// as a convolution with that padding reads it.
-    func view(paddedBy by: Int) -> ck_view {
-        precondition(by <= padding, "slot padded by \(padding), \(by) needed")
-        return ck_view(data: interior - by * rowStride - by, image: imageStride, plane: planeStride, row: rowStride)
+    func view(paddedBy by: Int) -> ck_view { view(paddedByRows: by, columns: by) }
+
+    /// The view starting `rows` rows above and `columns` columns left of the interior.
+    func view(paddedByRows rows: Int, columns: Int) -> ck_view {
+        precondition(rows <= padding && columns <= padding, "slot padded by \(padding), \(max(rows, columns)) needed")
+        return ck_view(data: interior - rows * rowStride - columns, image: imageStride, plane: planeStride,
+                       row: rowStride)
     }
 }
 

@@ -37,7 +37,7 @@ struct GradientCheckTests {
             x = b.conv(x, outChannels: 8, kernel: 3, name: "conv")
             return b.linear(b.relu(x), outFeatures: classes, name: "fc")
         },
-        Case(label: "conv 3×3/2 pad 1 (im2col), 7×9", input: .init(channels: 2, height: 7, width: 9), batch: 3, ghost: 3) { b in
+        Case(label: "conv 3×3/2 pad 1 (phases), 7×9", input: .init(channels: 2, height: 7, width: 9), batch: 3, ghost: 3) { b in
             var x = b.conv(b.input, outChannels: 3, kernel: 1, name: "pre")
             x = b.conv(x, outChannels: 5, kernel: 3, stride: 2, bias: true, name: "conv")
             return b.linear(b.relu(x), outFeatures: classes, name: "fc")
@@ -47,10 +47,24 @@ struct GradientCheckTests {
             x = b.conv(b.relu(x), outChannels: 4, kernel: 2, padding: 0, bias: true, name: "conv2")
             return b.linear(b.relu(x), outFeatures: classes, name: "fc")
         },
-        Case(label: "conv 3×3/1 pad 0 (valid) and 1×1/2 (im2col)", input: .init(channels: 3, height: 7, width: 10), batch: 2, ghost: 2) { b in
+        Case(label: "conv 3×3/1 pad 0 (valid) and 1×1/2 (phases)", input: .init(channels: 3, height: 7, width: 10), batch: 2, ghost: 2) { b in
             var x = b.conv(b.input, outChannels: 4, kernel: 3, padding: 0, name: "valid")
             x = b.conv(b.relu(x), outChannels: 5, kernel: 1, stride: 2, padding: 0, name: "pointwise")
             return b.linear(b.relu(x), outFeatures: classes, name: "fc")
+        },
+        Case(label: "conv 5×5/2 pad 2 and 3×3/3 pad 1 (phases of 3+2 and 1 taps)", input: .init(channels: 2, height: 11, width: 13),
+             batch: 2, ghost: 2) { b in
+            var x = b.conv(b.input, outChannels: 4, kernel: 5, stride: 2, padding: 2, name: "conv5")
+            x = b.conv(b.relu(x), outChannels: 5, kernel: 3, stride: 3, padding: 1, bias: true, name: "conv3")
+            return b.linear(b.relu(x), outFeatures: classes, name: "fc")
+        },
+        Case(label: "conv 3×3/2 and 3×3/1 straight into linear layers (im2col)", input: .init(channels: 2, height: 6, width: 9),
+             batch: 2, ghost: 2) { b in
+            let pre = b.conv(b.input, outChannels: 3, kernel: 3, name: "pre")
+            let strided = b.linear(b.conv(pre, outChannels: 4, kernel: 3, stride: 2, bias: true, name: "strided"),
+                                   outFeatures: classes, name: "fc1")
+            let plain = b.linear(b.conv(pre, outChannels: 3, kernel: 3, name: "plain"), outFeatures: classes, name: "fc2")
+            return b.add(strided, plain, relu: false)
         },
         Case(label: "batch norm (conv features, ReLU), ghost 2 of batch 6", input: .init(channels: 2, height: 5, width: 6),
              batch: 6, ghost: 2) { b in
@@ -115,11 +129,15 @@ struct GradientCheckTests {
             let network = builder.build(name: c.label, output: c.build(builder), seed: 5)
             return network.summary.first { $0.name == name }?.detail ?? "missing"
         }
+        func find(_ prefix: String) -> Case { Self.cases.first { $0.label.hasPrefix(prefix) }! }
         #expect(detail(Self.cases[0], "conv").contains("direct"))
-        #expect(detail(Self.cases[3], "conv").contains("im2col"))
-        #expect(detail(Self.cases[4], "conv5").contains("direct"))
-        #expect(detail(Self.cases[5], "pointwise").contains("im2col"))
-        #expect(detail(Self.cases[6], "conv").contains("fused BN statistics"))
+        #expect(detail(find("conv 3×3/2 pad 1 (phases)"), "conv").contains("4 phases"))
+        #expect(detail(find("conv 5×5/1"), "conv5").hasSuffix("direct"))
+        #expect(detail(find("conv 3×3/1 pad 0"), "pointwise").contains("4 phases"))
+        #expect(detail(find("conv 5×5/2"), "conv3").contains("9 phases"))
+        #expect(detail(find("conv 3×3/2 and 3×3/1 straight"), "strided").contains("im2col"))
+        #expect(detail(find("conv 3×3/2 and 3×3/1 straight"), "plain").contains("im2col"))
+        #expect(detail(find("batch norm (conv"), "conv").contains("fused BN statistics"))
     }
 
     @Test("resnet8 end to end, ghost batches of 2 in a batch of 4")

@@ -36,16 +36,19 @@ struct ReferenceTests {
         zip(a, b).map { abs(Double($0) - $1) }.max() ?? 0
     }
 
-    @Test("convolutions (direct and im2col) equal the definition", arguments: [
-        (3, 1, 1), (3, 2, 1), (5, 1, 2), (1, 1, 0), (3, 1, 0), (2, 1, 0), (1, 2, 0),
-    ])
-    func convolution(kernel: Int, stride: Int, padding: Int) {
+    @Test("convolutions (direct, phases and im2col) equal the definition", arguments: [
+        (3, 1, 1), (3, 2, 1), (5, 1, 2), (1, 1, 0), (3, 1, 0), (2, 1, 0), (1, 2, 0), (5, 2, 2), (3, 3, 1),
+    ], [false, true])
+    func convolution(shape kernelStridePadding: (Int, Int, Int), intoLinear: Bool) {
+        let (kernel, stride, padding) = kernelStridePadding
         let shape = TensorShape(channels: 3, height: 7, width: 13)
         let builder = NetworkBuilder(input: shape)
         let conv = builder.conv(builder.input, outChannels: 6, kernel: kernel, stride: stride, padding: padding,
                                 bias: true, name: "conv")
-        let network = builder.build(name: "t", output: builder.linear(builder.relu(conv), outFeatures: 2, name: "fc"),
-                                    seed: 3)
+        // A linear layer straight after the convolution makes its output a plain array: im2col.
+        let network = builder.build(name: "t", output: builder.linear(intoLinear ? conv : builder.relu(conv),
+                                                                      outFeatures: 2, name: "fc"), seed: 3)
+        #expect(network.summary.first { $0.name == "conv" }!.detail.contains("im2col") == intoLinear)
         let images = randomImages(3, shape)
         let out = network.outputs(images, count: 3, training: false)["conv"]!
         let expected = Self.convolution(images, shape, images: 3, weight: Array(network.values("conv.weight")),

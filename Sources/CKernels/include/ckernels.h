@@ -29,13 +29,14 @@ int ck_best_isa(void);
 
 // ---- Direct convolution, stride 1 ------------------------------------------------------------
 
-/// Floats in a packed weight block for `ck_conv_forward`: ceil(cout/4) * cin * k*k * 4.
-long ck_conv_packed_count(int cout, int cin, int k);
+/// Floats in a packed weight block for `ck_conv_forward`: ceil(cout/4) * cin * kh*kw * 4.
+long ck_conv_packed_count(int cout, int cin, int kh, int kw);
 
-/// Packs weights w[cout][cin][k][k] for `ck_conv_forward`. With `transpose_flip`, packs the
+/// Packs weights w[cout][cin][kh][kw] for `ck_conv_forward`. With `transpose_flip`, packs the
 /// weights of the gradient-of-input convolution instead: out channels = cin, in channels = cout,
-/// w'[ci][co][ky][kx] = w[co][ci][k-1-ky][k-1-kx].
-void ck_conv_pack(const float *_Nonnull w, int cout, int cin, int k, int transpose_flip, float *_Nonnull packed);
+/// w'[ci][co][ky][kx] = w[co][ci][kh-1-ky][kw-1-kx].
+void ck_conv_pack(const float *_Nonnull w, int cout, int cin, int kh, int kw, int transpose_flip,
+                  float *_Nonnull packed);
 
 /// out[n][co][y][x] (=|+=) bias[co] + sum_{ci,ky,kx} w[co][ci][ky][kx] * in[n][ci][y+ky][x+kx]
 /// for n < images, y < hout, x < wout: a stride-1 convolution whose input view already starts at
@@ -44,14 +45,25 @@ void ck_conv_pack(const float *_Nonnull w, int cout, int cin, int k, int transpo
 /// sum and the sum of squares of each output channel over all images and pixels are added into
 /// channel_sums[co] and channel_sums[cout + co] (batch-norm statistics fused into the epilogue).
 void ck_conv_forward(int isa, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
-                     const float *_Nonnull packed, int k, const float *_Nullable bias, int accumulate,
+                     const float *_Nonnull packed, int kh, int kw, const float *_Nullable bias, int accumulate,
                      double *_Nullable channel_sums);
 
 /// dw[co][ci][ky][kx] += sum_{n,y,x} dy[n][co][y][x] * in[n][ci][y+ky][x+kx] (the weight gradient
 /// of `ck_conv_forward`, same input view convention). With `dbias` non-NULL also adds
 /// sum_{n,y,x} dy[n][co][y][x] into dbias[co].
 void ck_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
-                              int k, float *_Nonnull dw, float *_Nullable dbias);
+                              int kh, int kw, float *_Nonnull dw, float *_Nullable dbias);
+
+/// A strided convolution is a sum over stride² phases of stride-1 convolutions: phase (b, c) of a
+/// (padded) input holds the elements in[s·i + b][s·j + c]. Splits `height` × `width` elements of each
+/// plane of `in` into phases laid out [image][b·s + c][channel][phase_height][phase_width].
+void ck_phase_split(ck_view in, int images, int channels, int height, int width, int stride,
+                    float *_Nonnull phases, int phase_height, int phase_width);
+
+/// The inverse gather: out[n][c][y][x] (=|+=) the phase element of padded position (y + padding,
+/// x + padding), for the `height` × `width` interior.
+void ck_phase_merge(const float *_Nonnull phases, int phase_height, int phase_width, int stride, int padding,
+                    ck_view out, int accumulate, int images, int channels, int height, int width);
 
 // ---- Batch normalisation over groups of images (ghost batches) ----------------------------------
 

@@ -3,12 +3,37 @@ import COpenBLAS
 
 /// 2-D convolution, NCHW, any kernel size, stride and padding, with or without bias.
 ///
-/// Stride-1 convolutions whose tensors can carry a zero border run the direct AVX2 kernels:
-/// forward  out = conv(in, w)              (input read through its zero border: no copy),
-/// backward din = conv(pad(dout), flip(wᵀ)) (the same kernel, weights packed transposed+flipped),
-///          dw  = Σ dout ⊗ in               (a reduction kernel).
-/// Other shapes (strided, 1×1 next to a matrix product) use im2col and OpenBLAS sgemm per image.
+/// Three ways to run, chosen by the planner:
+/// - `direct` (stride 1, tensors that can carry a zero border), the AVX2 kernels:
+///   forward  out = conv(in, w)               (input read through its zero border: no copy),
+///   backward din = conv(pad(dout), flip(wᵀ)) (the same kernel, weights packed transposed+flipped),
+///            dw  = Σ dout ⊗ in               (a reduction kernel);
+/// - `phases` (stride s > 1): the padded input is split into its s² phases
+///   P_bc[i][j] = in[s·i + b][s·j + c], and the convolution is the sum over phases of stride-1
+///   convolutions of P_bc with the sub-kernels w[s·a + b][s·d + c] (2×2, 2×1, 1×2, 1×1 for a 3×3
+///   kernel at stride 2) on the same direct kernels; the input gradient is the phase-wise "full"
+///   convolution of the output gradient with the flipped sub-kernels, merged back;
+/// - `im2col`: im2col and OpenBLAS sgemm per image (anything next to a matrix product).
 final class Conv2D: Node {
+    enum Path: String { case direct, phases, im2col }
+
+    /// One phase (b, c) of a strided convolution and its sub-kernel.
+    final class Phase {
+        let row: Int, column: Int, height: Int, width: Int
+        let subWeights: FloatBuffer, subGradient: FloatBuffer
+        let packedForward: FloatBuffer, packedBackward: FloatBuffer
+        init(row: Int, column: Int, height: Int, width: Int, outChannels: Int, inChannels: Int) {
+            (self.row, self.column, self.height, self.width) = (row, column, height, width)
+            let count = outChannels * inChannels * height * width
+            subWeights = FloatBuffer(count: count)
+            subGradient = FloatBuffer(count: count)
+            packedForward = FloatBuffer(count: ck_conv_packed_count(Int32(outChannels), Int32(inChannels),
+                                                                    Int32(height), Int32(width)))
+            packedBackward = FloatBuffer(count: ck_conv_packed_count(Int32(inChannels), Int32(outChannels),
+                                                                     Int32(height), Int32(width)))
+        }
+        var isEmpty: Bool { height == 0 || width == 0 }
+    }
     let name: String
     let inputs: [Int]
     let output: Int
@@ -18,7 +43,8 @@ final class Conv2D: Node {
     let bias: ParameterSpec?
 
     /// Set by the planner.
-    var direct = false
+    var path = Path.im2col
+    var direct: Bool { path == .direct }
     /// Set by the planner when a batch norm takes its statistics from this convolution's epilogue:
     /// after a training forward pass `channelSums` holds Σx and Σx² of each output channel.
     var computesStatistics = false
@@ -28,6 +54,44 @@ final class Conv2D: Node {
     private var packedBackward: FloatBuffer
     private var columns: FloatBuffer?
     private var staging: FloatBuffer?
+    private var phases: [Phase] = []
+    private var phaseInput: FloatBuffer?
+    private var phaseGradient: FloatBuffer?
+    /// The padded input extent and the size of one phase plane.
+    var paddedHeight: Int { inShape.height + 2 * padding }
+    var paddedWidth: Int { inShape.width + 2 * padding }
+    var phaseHeight: Int { (paddedHeight + stride - 1) / stride }
+    var phaseWidth: Int { (paddedWidth + stride - 1) / stride }
+
+    /// Sub-kernel extent of phase b along a dimension: the taps s·a + b < k.
+    func phaseExtent(_ b: Int) -> Int { b < kernel ? (kernel - b + stride - 1) / stride : 0 }
+
+    /// The rows i of phase b whose padded position s·i + b falls inside the input (the part of the
+    /// phase's input gradient that the merge reads): `first ..< first + count`.
+    func neededPhaseRange(_ b: Int, size: Int) -> (first: Int, count: Int) {
+        let first = max(0, (padding - b + stride - 1) / stride)
+        let last = padding + size - 1 - b < 0 ? -1 : (padding + size - 1 - b) / stride
+        return (first, max(0, last - first + 1))
+    }
+
+    /// The zero border the output gradient needs for the chosen path.
+    var outputGradientPadding: Int {
+        switch path {
+        case .direct: return kernel - 1 - padding
+        case .phases:
+            // Phase b's "full" convolution reads output-gradient rows i − a for its needed rows i
+            // and taps a < extent: from first − (extent − 1) to last.
+            var border = 0
+            for b in 0 ..< stride where phaseExtent(b) > 0 {
+                for (range, outSize) in [(neededPhaseRange(b, size: inShape.height), outShape.height),
+                                         (neededPhaseRange(b, size: inShape.width), outShape.width)] where range.count > 0 {
+                    border = max(border, phaseExtent(b) - 1 - range.first, range.first + range.count - outSize)
+                }
+            }
+            return border
+        case .im2col: return 0
+        }
+    }
 
     static func outputSize(_ size: Int, kernel: Int, stride: Int, padding: Int) -> Int {
         (size + 2 * padding - kernel) / stride + 1
@@ -54,8 +118,10 @@ final class Conv2D: Node {
         bias = useBias ? parameters.declare("\(name).bias", shape: [outChannels], role: .bias, decays: false,
                                             initializer: .uniform(fanIn: fanIn)) : nil
         channelSums = DoubleBuffer(count: 2 * outChannels)
-        packedForward = FloatBuffer(count: ck_conv_packed_count(Int32(outChannels), Int32(inChannels), Int32(kernel)))
-        packedBackward = FloatBuffer(count: ck_conv_packed_count(Int32(inChannels), Int32(outChannels), Int32(kernel)))
+        packedForward = FloatBuffer(count: ck_conv_packed_count(Int32(outChannels), Int32(inChannels), Int32(kernel),
+                                                                Int32(kernel)))
+        packedBackward = FloatBuffer(count: ck_conv_packed_count(Int32(inChannels), Int32(outChannels), Int32(kernel),
+                                                                 Int32(kernel)))
     }
 
     var flopsPerSample: Int {
@@ -63,17 +129,57 @@ final class Conv2D: Node {
     }
 
     func allocate(images: Int) {
-        if !direct {
+        switch path {
+        case .direct: break
+        case .im2col:
             columns = FloatBuffer(count: inChannels * kernel * kernel * outShape.height * outShape.width)
             staging = FloatBuffer(count: outShape.elements)
+        case .phases:
+            if phases.isEmpty {
+                phases = (0 ..< stride * stride).map { q in
+                    Phase(row: q / stride, column: q % stride, height: phaseExtent(q / stride),
+                          width: phaseExtent(q % stride), outChannels: outChannels, inChannels: inChannels)
+                }
+            }
+            let count = images * stride * stride * inChannels * phaseHeight * phaseWidth + 64
+            phaseInput = FloatBuffer(count: count)
+            phaseGradient = FloatBuffer(count: count)
         }
     }
 
     func prepare(_ parameters: ParameterStore, isa: Int32) {
-        guard direct else { return }
         let w = parameters.values.pointer + weight.offset
-        ck_conv_pack(w, Int32(outChannels), Int32(inChannels), Int32(kernel), 0, packedForward.pointer)
-        ck_conv_pack(w, Int32(outChannels), Int32(inChannels), Int32(kernel), 1, packedBackward.pointer)
+        let (cout, cin, k) = (Int32(outChannels), Int32(inChannels), Int32(kernel))
+        switch path {
+        case .direct:
+            ck_conv_pack(w, cout, cin, k, k, 0, packedForward.pointer)
+            ck_conv_pack(w, cout, cin, k, k, 1, packedBackward.pointer)
+        case .phases:
+            for phase in phases where !phase.isEmpty {
+                // sub[co][ci][a][d] = w[co][ci][s·a + b][s·d + c]
+                let sub = phase.subWeights.pointer
+                var index = 0
+                for pair in 0 ..< outChannels * inChannels {
+                    let source = w + pair * kernel * kernel
+                    for a in 0 ..< phase.height {
+                        for d in 0 ..< phase.width {
+                            sub[index] = source[(stride * a + phase.row) * kernel + stride * d + phase.column]
+                            index += 1
+                        }
+                    }
+                }
+                ck_conv_pack(sub, cout, cin, Int32(phase.height), Int32(phase.width), 0, phase.packedForward.pointer)
+                ck_conv_pack(sub, cout, cin, Int32(phase.height), Int32(phase.width), 1, phase.packedBackward.pointer)
+            }
+        case .im2col: break
+        }
+    }
+
+    /// Phase q of a phase buffer, as a view of `images` images.
+    private func phaseView(_ buffer: FloatBuffer, _ q: Int) -> ck_view {
+        let plane = phaseHeight * phaseWidth
+        return ck_view(data: buffer.pointer + q * inChannels * plane, image: stride * stride * inChannels * plane,
+                       plane: plane, row: phaseWidth)
     }
 
     func forward(_ pass: Pass) {
@@ -81,11 +187,26 @@ final class Conv2D: Node {
         let statistics = pass.training && computesStatistics
         if statistics { channelSums.zero() }
         let biasPointer = bias.map { UnsafePointer(pass.value($0)) }
-        if direct {
+        if path == .direct {
             ck_conv_forward(pass.isa, x.view(paddedBy: padding), Int32(inChannels), y.view, Int32(outChannels),
                             Int32(pass.images), Int32(outShape.height), Int32(outShape.width),
-                            packedForward.pointer, Int32(kernel), biasPointer, 0,
+                            packedForward.pointer, Int32(kernel), Int32(kernel), biasPointer, 0,
                             statistics ? channelSums.pointer : nil)
+            return
+        }
+        if path == .phases {
+            ck_phase_split(x.view(paddedBy: padding), Int32(pass.images), Int32(inChannels), Int32(paddedHeight),
+                           Int32(paddedWidth), Int32(stride), phaseInput!.pointer, Int32(phaseHeight),
+                           Int32(phaseWidth))
+            let active = phases.indices.filter { !phases[$0].isEmpty }
+            for (n, q) in active.enumerated() {
+                let phase = phases[q]
+                ck_conv_forward(pass.isa, phaseView(phaseInput!, q), Int32(inChannels), y.view, Int32(outChannels),
+                                Int32(pass.images), Int32(outShape.height), Int32(outShape.width),
+                                phase.packedForward.pointer, Int32(phase.height), Int32(phase.width),
+                                n == 0 ? biasPointer : nil, n == 0 ? 0 : 1,
+                                statistics && n == active.count - 1 ? channelSums.pointer : nil)
+            }
             return
         }
         let pixels = outShape.height * outShape.width
@@ -120,16 +241,58 @@ final class Conv2D: Node {
         let x = pass.activations[inputs[0]], dy = pass.gradients[output]
         let dw = pass.gradient(weight)
         let dbias = bias.map { pass.gradient($0) }
-        if direct {
+        if path == .direct {
             ck_conv_backward_weights(pass.isa, dy.view, Int32(outChannels), x.view(paddedBy: padding),
                                      Int32(inChannels), Int32(pass.images), Int32(outShape.height),
-                                     Int32(outShape.width), Int32(kernel), dw, dbias)
+                                     Int32(outShape.width), Int32(kernel), Int32(kernel), dw, dbias)
             if needsGradient[0] {
                 let dx = pass.gradients[inputs[0]]
                 ck_conv_forward(pass.isa, dy.view(paddedBy: kernel - 1 - padding), Int32(outChannels), dx.view,
                                 Int32(inChannels), Int32(pass.images), Int32(inShape.height), Int32(inShape.width),
-                                packedBackward.pointer, Int32(kernel), nil, accumulate[0] ? 1 : 0, nil)
+                                packedBackward.pointer, Int32(kernel), Int32(kernel), nil, accumulate[0] ? 1 : 0, nil)
             }
+            return
+        }
+        if path == .phases {
+            var first = true
+            for (q, phase) in phases.enumerated() where !phase.isEmpty {
+                // dw[co][ci][s·a + b][s·d + c] += Σ dy[co] ⊗ P_bc[ci] shifted by (a, d)
+                phase.subGradient.zero()
+                ck_conv_backward_weights(pass.isa, dy.view, Int32(outChannels), phaseView(phaseInput!, q),
+                                         Int32(inChannels), Int32(pass.images), Int32(outShape.height),
+                                         Int32(outShape.width), Int32(phase.height), Int32(phase.width),
+                                         phase.subGradient.pointer, first ? dbias : nil)
+                first = false
+                let sub = phase.subGradient.pointer
+                var index = 0
+                for pair in 0 ..< outChannels * inChannels {
+                    let target = dw + pair * kernel * kernel
+                    for a in 0 ..< phase.height {
+                        for d in 0 ..< phase.width {
+                            target[(stride * a + phase.row) * kernel + stride * d + phase.column] += sub[index]
+                            index += 1
+                        }
+                    }
+                }
+            }
+            guard needsGradient[0] else { return }
+            for (q, phase) in phases.enumerated() where !phase.isEmpty {
+                // dP_bc = full convolution of dy with the flipped sub-kernel (dy read from (i − a, j − d)),
+                // only over the rows and columns that map back into the input.
+                let rows = neededPhaseRange(phase.row, size: inShape.height)
+                let columns = neededPhaseRange(phase.column, size: inShape.width)
+                guard rows.count > 0 && columns.count > 0 else { continue }
+                var target = phaseView(phaseGradient!, q)
+                target.data! += rows.first * phaseWidth + columns.first
+                ck_conv_forward(pass.isa, dy.view(paddedByRows: phase.height - 1 - rows.first,
+                                                  columns: phase.width - 1 - columns.first),
+                                Int32(outChannels), target, Int32(inChannels), Int32(pass.images), Int32(rows.count),
+                                Int32(columns.count), phase.packedBackward.pointer, Int32(phase.height),
+                                Int32(phase.width), nil, 0, nil)
+            }
+            ck_phase_merge(phaseGradient!.pointer, Int32(phaseHeight), Int32(phaseWidth), Int32(stride),
+                           Int32(padding), pass.gradients[inputs[0]].view, accumulate[0] ? 1 : 0, Int32(pass.images),
+                           Int32(inChannels), Int32(inShape.height), Int32(inShape.width))
             return
         }
         let pixels = outShape.height * outShape.width
