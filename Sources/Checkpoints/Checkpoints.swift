@@ -1,1 +1,0 @@
-// Checkpoints: safetensors files and atomic checkpoint directories (issue 5).
