@@ -6,13 +6,13 @@
 ///
 /// - **Progress** after a step: p = min(1, (e + (s + 1) / S) / W) for step s (0-based) of epoch
 ///   e (0-based) with S steps per epoch. Counting the step being taken (s + 1) means no step runs
-///   at the starting rate twice, and the last step inside the W epochs already runs at the full
-///   rate. W may be fractional (0.5 = half an epoch of steps). Progress is measured in epochs, so
+///   at the starting rate (with `.zero`, no step is wasted at rate 0), and the last step inside
+///   the W epochs already runs at the full rate. W may be fractional (0.5 = half an epoch of steps). Progress is measured in epochs, so
 ///   it stays correct when a regime changes the batch size, and hence S, during the warm-up.
 /// - **Start** `.zero` (the default): the rate goes from 0 to the target, target·p. It warms up
 ///   whatever the scaling rule, including a large rate set by hand with `--lr-scaling none` and
-///   a base batch equal to the effective batch (k = 1); it is also the default of the common
-///   libraries (timm, DeepSpeed, Hugging Face schedulers).
+///   a base batch equal to the effective batch (k = 1); it is also the form most library
+///   schedulers use by default (e.g. Hugging Face's linear warm-up, DeepSpeed's `WarmupLR`).
 /// - **Start** `.unscaled` (Goyal et al.'s exact recipe, also Horovod's): the rate goes from the
 ///   unscaled η (the rate for the base batch, known to be stable) to the scaled k·η, i.e.
 ///   η·(1 + (k − 1)·p). When k ≤ 1 the scaled rate is already the smaller one and there is
