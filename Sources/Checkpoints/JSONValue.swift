@@ -59,6 +59,15 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
+    /// A JSON number in the canonical form decoding gives: `.integer` when `value` is a whole
+    /// number that fits in `Int64`, `.double` otherwise. (A `Double` holds integers exactly only up
+    /// to 2^53: pass 64-bit seeds and counters as `.integer` or `.unsignedInteger`.)
+    public static func number(_ value: Double) -> JSONValue {
+        if let exact = Int64(exactly: value) { .integer(exact) } else { .double(value) }
+    }
+
+    public static func number(_ value: Int) -> JSONValue { .integer(Int64(value)) }
+
     /// The JSON form of any `Encodable` value — e.g. the resolved training configuration, to be
     /// stored in a checkpoint and compared or decoded again on resume.
     public init(encoding value: some Encodable) throws {
@@ -108,5 +117,18 @@ extension JSONValue {
         case .array: "an array"
         case .object: "an object"
         }
+    }
+}
+
+extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(floatLiteral value: Double) { self = .number(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements) { _, last in last })
     }
 }

@@ -43,7 +43,7 @@ public struct SafeTensorsFile: Sendable {
         } catch let error as CheckpointError {
             throw error
         } catch {
-            throw fail(.badHeader(reason: "not valid UTF-8 JSON (\(describe(error)))"))
+            throw fail(.badHeader(reason: "not valid UTF-8 JSON"))
         }
 
         var metadata: [String: String] = [:]
@@ -123,8 +123,9 @@ public struct SafeTensorsFile: Sendable {
 func describe(_ error: any Error) -> String {
     switch error {
     case DecodingError.dataCorrupted(let context):
-        let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-        return underlying ?? context.debugDescription
+        // Foundation's own words ("The given data was not valid JSON.") say no more than this.
+        let detail = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
+        return detail.map { "not valid JSON: \($0)" } ?? "not valid JSON"
     case DecodingError.keyNotFound(let key, let context):
         return "missing field \"\(path(context.codingPath + [key]))\""
     case DecodingError.typeMismatch(let type, let context):

@@ -56,5 +56,8 @@ struct CheckpointInfoTests {
             "a": .object(["x": .unsignedInteger(.max)]),
         ]))
         #expect(try value.jsonText() == #"{"a":{"x":18446744073709551615},"b":[1,1.5,-2,true,null,"s"]}"#)
+        let literal: JSONValue = ["b": [1, 1.5, -2.0, true, nil, "s"], "a": ["x": .unsignedInteger(.max)]]
+        #expect(literal == value)
+        #expect(JSONValue.number(3.0) == .integer(3) && JSONValue.number(0.5) == .double(0.5) && JSONValue.number(1e20) == .double(1e20))
     }
 }
