@@ -100,33 +100,39 @@ public enum CheckpointStore {
         let temporary = parent.appendingPathComponent(name + temporaryInfix + "\(getpid())", isDirectory: true)
         let old = previous(of: directory)
 
-        if !FileSystem.isDirectory(parent.path) { try FileSystem.makeDirectory(parent.path, intermediates: true) }
-        for entry in try FileSystem.contentsOfDirectory(parent.path) where entry.hasPrefix(name + temporaryInfix) {
-            try FileSystem.removeTree(parent.appendingPathComponent(entry).path)
-        }
-        try FileSystem.makeDirectory(temporary.path)
-
-        var written = info
+        // Tensors are checked (names unique, sizes) before anything on disk changes.
         let writer = try SafeTensorsWriter(tensors: tensors, metadata: [
             "format": "batchaug-dist checkpoint", "model": info.model,
             "epoch": "\(info.epoch)", "step": "\(info.step)", "tool_version": info.toolVersion,
         ])
-        let digest = try writer.write(to: temporary.appendingPathComponent(tensorFileName))
-        if stage == .tensorFileWritten { return written }
-
-        written.formatVersion = CheckpointInfo.currentFormatVersion
-        written.tensorFile = tensorFileName
-        written.tensorFileBytes = digest.bytes
-        written.tensorFileSHA256 = digest.sha256
-        written.tensorCount = tensors.count
-        written.complete = true
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let json = try encoder.encode(written) + Data("\n".utf8)
-        try FileSystem.writeFile(temporary.appendingPathComponent(infoFileName).path, sync: true) { write in
-            try json.withUnsafeBytes { try write($0) }
+        if !FileSystem.isDirectory(parent.path) { try FileSystem.makeDirectory(parent.path, intermediates: true) }
+        for entry in try FileSystem.contentsOfDirectory(parent.path) where entry.hasPrefix(name + temporaryInfix) {
+            try FileSystem.removeTree(parent.appendingPathComponent(entry).path)
         }
-        try FileSystem.syncDirectory(temporary.path)
+
+        var written = info
+        do {
+            try FileSystem.makeDirectory(temporary.path)
+            let digest = try writer.write(to: temporary.appendingPathComponent(tensorFileName))
+            if stage == .tensorFileWritten { return written }
+
+            written.formatVersion = CheckpointInfo.currentFormatVersion
+            written.tensorFile = tensorFileName
+            written.tensorFileBytes = digest.bytes
+            written.tensorFileSHA256 = digest.sha256
+            written.tensorCount = tensors.count
+            written.complete = true
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let json = try encoder.encode(written) + Data("\n".utf8)
+            try FileSystem.writeFile(temporary.appendingPathComponent(infoFileName).path, sync: true) { write in
+                try json.withUnsafeBytes { try write($0) }
+            }
+            try FileSystem.syncDirectory(temporary.path)
+        } catch {
+            try? FileSystem.removeTree(temporary.path)  // a failed write (disk full…) leaves nothing behind
+            throw error
+        }
         if stage == .temporaryComplete { return written }
 
         // A `.old` beside a checkpoint is left by a crash after step 3: the checkpoint is the newer

@@ -11,7 +11,7 @@
 /// implementation can be opened and inspected; typed access (`values(as:)`) exists for the types
 /// that have a Swift scalar (see `SafeTensorsElement`). The sub-byte types (`F4`, `F6_*`) are not
 /// supported: their byte count is not `elements × size`, and nothing here produces them.
-public enum DType: String, CaseIterable, Sendable, Codable {
+public enum DType: String, CaseIterable, Sendable {
     case bool = "BOOL"
     case uint8 = "U8"
     case int8 = "I8"
@@ -45,7 +45,7 @@ public enum DType: String, CaseIterable, Sendable, Codable {
     /// The position of the type in the reference implementation's `Dtype` enum, which lists the
     /// types by increasing alignment. Its writer stores tensors by decreasing rank, then by name, so
     /// that every tensor starts at a multiple of its element size; `SafeTensorsWriter` does the same,
-    /// which also makes our files byte-identical to Python's `save_file` for the same tensors.
+    /// which also makes our tensor layout byte-identical to Python's `save_file`.
     var layoutRank: Int {
         switch self {
         case .bool: 0

@@ -5,7 +5,8 @@ import Foundation
 /// The layout is the reference writer's: tensors ordered by decreasing alignment of their dtype,
 /// then by name (byte order); the header is compact JSON with `__metadata__` first (keys sorted),
 /// padded with spaces to a multiple of 8 bytes. The same tensors and metadata therefore always give
-/// the same bytes — the same as Python's `safetensors.numpy.save_file`.
+/// the same bytes — the same as Python's `safetensors.numpy.save_file` (which orders metadata keys
+/// at random, so for more than one key only up to their order).
 public struct SafeTensorsWriter: Sendable {
     public private(set) var tensors: [NamedTensor] = []
     public var metadata: [String: String]

@@ -142,6 +142,22 @@ struct CheckpointStoreTests {
         #expect(try output.entries() == ["checkpoint"])
     }
 
+    @Test("a write that fails keeps the previous checkpoint and leaves no temporary directory")
+    func failedWrite() throws {
+        let output = try TemporaryDirectory()
+        try Self.write(epoch: 1, in: output)
+        let w = try NamedTensor(name: "w", shape: [1], values: [Float(0)])
+        let error = checkpointError {
+            try CheckpointStore.write(directory: CheckpointStore.directory(in: output.url), info: Self.info(epoch: 2), tensors: [w, w])
+        }
+        guard case .invalidTensor? = error?.problem else {
+            Issue.record("expected invalidTensor, got \(String(describing: error))")
+            return
+        }
+        #expect(try output.entries() == ["checkpoint"])
+        #expect(try CheckpointStore.latest(in: output.url).info.epoch == 1)
+    }
+
     // MARK: Damage
 
     /// An output directory with a complete checkpoint of epoch 2 whose files `damage` then changes.

@@ -116,18 +116,23 @@ struct PythonCrossCheckTests {
     func weReadPythons() throws {
         let directory = try TemporaryDirectory()
         let url = directory.url("python.safetensors")
+        // The reference writer orders __metadata__ keys at random (a hash map), so the bytes are
+        // compared on a file with a single metadata key.
+        let single = ["epoch": "3"]
+        let singleURL = directory.url("python-single.safetensors")
         _ = try python("""
             import json, numpy as np
             from safetensors.numpy import save_file
             save_file(\(Self.pythonTensors()), \(Self.pythonString(url.path)), metadata=\(Self.pythonMetadata))
+            save_file(\(Self.pythonTensors()), \(Self.pythonString(singleURL.path)), metadata={"epoch": "3"})
             """)
         let file = try SafeTensorsFile(contentsOf: url)
         #expect(file.metadata == Self.metadata)
         for sample in try Self.samples() {
             #expect(try file.tensor(named: sample.name) == sample.tensor)
         }
-        let ours = try SafeTensorsWriter(tensors: Self.samples().map(\.tensor), metadata: Self.metadata).serialized()
-        #expect(try directory.read("python.safetensors") == ours)
+        let ours = try SafeTensorsWriter(tensors: Self.samples().map(\.tensor), metadata: single).serialized()
+        #expect(try directory.read("python-single.safetensors") == ours)
     }
 
     @Test("Python opens a checkpoint: its tensor file loads and its SHA-256 is the one in checkpoint.json")
