@@ -32,6 +32,7 @@ static inline MPI_Status * _Nullable cmpi_status_ignore(void) { return MPI_STATU
 static inline MPI_Status * _Nullable cmpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
 
 static inline int cmpi_any_source(void) { return MPI_ANY_SOURCE; }
+static inline int cmpi_undefined(void) { return MPI_UNDEFINED; }
 static inline int cmpi_any_tag(void) { return MPI_ANY_TAG; }
 static inline int cmpi_success(void) { return MPI_SUCCESS; }
 static inline int cmpi_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }

@@ -82,6 +82,33 @@ public final class MPICommunicator: Communicator, PointToPoint {
         exit(code)   // MPI_Abort does not return; this satisfies the type checker.
     }
 
+    // MARK: Sub-communicators and waiting
+
+    /// `MPI_Comm_split`: the ranks passing the same `color` form a new communicator, ordered by
+    /// `key`; a rank passing nil gets nil back. Collective over this communicator.
+    public func split(color: Int?, key: Int = 0) throws -> MPICommunicator? {
+        var newComm: MPI_Comm? = nil
+        try check(MPI_Comm_split(handle, color.map(Int32.init) ?? cmpi_undefined(), Int32(key), &newComm),
+                  "MPI_Comm_split", rank: rank)
+        guard let newComm, color != nil else { return nil }
+        try check(MPI_Comm_set_errhandler(newComm, cmpi_errors_return()), "MPI_Comm_set_errhandler", rank: rank)
+        return try MPICommunicator(newComm)
+    }
+
+    /// A barrier that sleeps while it waits (`MPI_Ibarrier` polled every `interval` seconds), so that
+    /// ranks waiting for others leave their cores to the ranks that work: `MPI_Barrier` busy-polls.
+    public func sleepingBarrier(interval: Double = 0.002) throws {
+        var request: MPI_Request? = nil
+        try check(MPI_Ibarrier(handle, &request), "MPI_Ibarrier", rank: rank)
+        var done: Int32 = 0
+        var pause = timespec(tv_sec: 0, tv_nsec: Int(interval * 1e9))
+        while true {
+            try check(MPI_Test(&request, &done, cmpi_status_ignore()), "MPI_Test", rank: rank)
+            if done != 0 { return }
+            nanosleep(&pause, nil)
+        }
+    }
+
     // MARK: PointToPoint
 
     public func startSend(_ bytes: UnsafeRawBufferPointer, to destination: Int, tag: Int32) throws -> Request {

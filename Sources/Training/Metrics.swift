@@ -1,0 +1,170 @@
+import Foundation
+
+/// One epoch's figures: a row of results.csv and a `"type": "epoch"` record of metrics.jsonl.
+public struct EpochRecord: Sendable, Equatable {
+    public var epoch: Int
+    /// Optimiser steps taken so far in the whole run.
+    public var step: Int
+    public var learningRate: Double
+    public var batchSize: Int
+    public var copies: Int
+    public var trainLoss: Double
+    public var trainError: Double
+    public var validationLoss: Double?
+    public var validationError: Double?
+    public var gradientNorm: Double
+    public var epochSeconds: Double
+    /// Images (augmented copies included) through the network per second, all ranks together.
+    public var imagesPerSecond: Double
+    /// Seconds in the gradient all-reduce, and producing batches, during the epoch.
+    public var communicationSeconds: Double
+    public var dataSeconds: Double
+
+    static let columns = ["epoch", "step", "lr", "batch_size", "copies", "train_loss", "train_error", "val_loss",
+                          "val_error", "grad_norm", "epoch_seconds", "images_per_second", "comm_seconds", "data_seconds"]
+
+    var fields: [(String, Any?)] {
+        [("epoch", epoch), ("step", step), ("lr", learningRate), ("batch_size", batchSize), ("copies", copies),
+         ("train_loss", trainLoss), ("train_error", trainError), ("val_loss", validationLoss),
+         ("val_error", validationError), ("grad_norm", gradientNorm), ("epoch_seconds", epochSeconds),
+         ("images_per_second", imagesPerSecond), ("comm_seconds", communicationSeconds), ("data_seconds", dataSeconds)]
+    }
+}
+
+/// One logged step: a `"type": "step"` record of metrics.jsonl (means over the steps since the
+/// previous record).
+public struct StepRecord: Sendable, Equatable {
+    public var epoch: Int
+    public var step: Int
+    public var loss: Double
+    public var error: Double
+    public var learningRate: Double
+    public var gradientNorm: Double
+    public var imagesPerSecond: Double
+    public var stepSeconds: Double
+    public var communicationSeconds: Double
+    public var dataSeconds: Double
+
+    var fields: [(String, Any?)] {
+        [("type", "step"), ("epoch", epoch), ("step", step), ("loss", loss), ("error", error), ("lr", learningRate),
+         ("grad_norm", gradientNorm), ("images_per_second", imagesPerSecond), ("step_seconds", stepSeconds),
+         ("comm_seconds", communicationSeconds), ("data_seconds", dataSeconds)]
+    }
+}
+
+/// results.csv and metrics.jsonl in the output directory (rank 0 only). Lines are appended and
+/// flushed as they come, so a crashed run keeps everything up to its last record.
+final class MetricsFiles {
+    let results: URL
+    let metrics: URL
+    private let resultsHandle: FileHandle
+    private let metricsHandle: FileHandle
+
+    /// Opens the files; when resuming after epoch `keepThrough`, drops any records of later epochs
+    /// (written after the checkpoint by the interrupted run), so no epoch appears twice.
+    init(directory: URL, resumingAfter keepThrough: Int?) throws {
+        results = directory.appendingPathComponent("results.csv")
+        metrics = directory.appendingPathComponent("metrics.jsonl")
+        let fileManager = FileManager.default
+        if let keepThrough {
+            try Self.truncate(results, keepingEpochsThrough: keepThrough, isCSV: true)
+            try Self.truncate(metrics, keepingEpochsThrough: keepThrough, isCSV: false)
+        }
+        if !fileManager.fileExists(atPath: results.path) {
+            try Data((EpochRecord.columns.joined(separator: ",") + "\n").utf8).write(to: results)
+        }
+        if !fileManager.fileExists(atPath: metrics.path) { try Data().write(to: metrics) }
+        resultsHandle = try FileHandle(forWritingTo: results)
+        metricsHandle = try FileHandle(forWritingTo: metrics)
+        try resultsHandle.seekToEnd()
+        try metricsHandle.seekToEnd()
+    }
+
+    deinit {
+        try? resultsHandle.close()
+        try? metricsHandle.close()
+    }
+
+    func write(_ record: EpochRecord) throws {
+        let row = record.fields.map { Self.csv($0.1) }.joined(separator: ",") + "\n"
+        try resultsHandle.write(contentsOf: Data(row.utf8))
+        try metricsHandle.write(contentsOf: Data((Self.json([("type", "epoch")] + record.fields) + "\n").utf8))
+    }
+
+    func write(_ record: StepRecord) throws {
+        try metricsHandle.write(contentsOf: Data((Self.json(record.fields) + "\n").utf8))
+    }
+
+    static func csv(_ value: Any?) -> String {
+        switch value {
+        case nil: return ""
+        case let d as Double: return d.isFinite ? "\(d)" : "nan"
+        default: return "\(value!)"
+        }
+    }
+
+    static func json(_ fields: [(String, Any?)]) -> String {
+        "{" + fields.map { key, value -> String in
+            let rendered: String
+            switch value {
+            case nil: rendered = "null"
+            case let s as String: rendered = "\"\(s)\""
+            case let d as Double: rendered = d.isFinite ? "\(d)" : "null"
+            default: rendered = "\(value!)"
+            }
+            return "\"\(key)\":\(rendered)"
+        }.joined(separator: ",") + "}"
+    }
+
+    /// Rewrites `url` (atomically) without the records of epochs after `epoch`.
+    private static func truncate(_ url: URL, keepingEpochsThrough epoch: Int, isCSV: Bool) throws {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        lines = lines.enumerated().filter { index, line in
+            if isCSV {
+                if index == 0 { return true }
+                return Int(line.split(separator: ",").first ?? "") .map { $0 <= epoch } ?? false
+            }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let recordEpoch = object["epoch"] as? Int else { return false }
+            return recordEpoch <= epoch && !(object["type"] as? String == "step" && recordEpoch == epoch + 1)
+        }.map(\.1)
+        try Data((lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).utf8).write(to: url, options: .atomic)
+    }
+}
+
+/// What rank 0 prints while training: progress lines every `--log-every` steps, an epoch summary,
+/// and a progress bar on standard error when it is a terminal.
+struct Console {
+    let enabled: Bool
+    let terminal: Bool
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+        terminal = enabled && isatty(2) != 0
+    }
+
+    func line(_ text: String) {
+        guard enabled else { return }
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        print(text)
+        fflush(nil)
+    }
+
+    func progress(epoch: Int, step: Int, steps: Int) {
+        guard terminal else { return }
+        let width = 30
+        let done = steps > 0 ? width * step / steps : width
+        let bar = String(repeating: "#", count: done) + String(repeating: ".", count: width - done)
+        FileHandle.standardError.write(Data("\r[\(bar)] epoch \(epoch) step \(step)/\(steps)".utf8))
+    }
+}
+
+/// "1h02m", "3m07s", "12s".
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite && seconds >= 0 else { return "?" }
+    let s = Int(seconds.rounded())
+    if s >= 3600 { return "\(s / 3600)h" + String(format: "%02dm", s % 3600 / 60) }
+    if s >= 60 { return "\(s / 60)m" + String(format: "%02ds", s % 60) }
+    return "\(s)s"
+}

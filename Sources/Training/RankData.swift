@@ -1,0 +1,46 @@
+import Augmentation
+import Datasets
+
+/// One rank's data: its shard of the training and test sets, its epoch order and its augmenter.
+/// A process hosts one of these per rank it plays: one under `mpirun`, K with `--simulate-ranks K`.
+final class RankData {
+    let rank: Int
+    let ranks: Int
+    let train: ImageShard
+    let test: ImageShard
+    let augmenter: BatchAugmenter
+    /// The test set, normalised, no transforms.
+    let evaluation: BatchAugmenter
+    let seed: UInt64
+    private(set) var sampler: EpochSampler
+    private var samplerBatch: Int
+
+    /// Batch-norm running statistics of this rank while another simulated rank uses the network.
+    var statistics: [Float] = []
+
+    init(rank: Int, ranks: Int, dataset: DatasetKind, directory: String?, transforms: [Transform], batchPerRank: Int,
+         seed: UInt64, counters: IOCounters) throws {
+        self.rank = rank
+        self.ranks = ranks
+        self.seed = seed
+        train = try ImageShard.load(dataset, directory: directory, split: .train, rank: rank, ranks: ranks, counters: counters)
+        test = try ImageShard.load(dataset, directory: directory, split: .test, rank: rank, ranks: ranks, counters: counters)
+        augmenter = try BatchAugmenter(shard: train, transforms: transforms, seed: seed,
+                                       counters: counters)
+        evaluation = try BatchAugmenter(shard: test, transforms: [], seed: seed)
+        samplerBatch = batchPerRank
+        sampler = EpochSampler(plan: try EpochPlan(shard: train, ranks: ranks, rank: rank, batchSize: batchPerRank,
+                                                   seed: derivedSeed(seed, purpose: .epochOrder)))
+    }
+
+    /// Steps per epoch for `batchPerRank` samples per step (equal on every rank), rebuilding the
+    /// epoch plan when a regime changes the batch size.
+    func prepare(batchPerRank: Int) throws -> Int {
+        if batchPerRank != samplerBatch {
+            sampler = EpochSampler(plan: try EpochPlan(shard: train, ranks: ranks, rank: rank, batchSize: batchPerRank,
+                                                       seed: derivedSeed(seed, purpose: .epochOrder)))
+            samplerBatch = batchPerRank
+        }
+        return sampler.plan.stepsPerEpoch
+    }
+}

@@ -1,0 +1,123 @@
+import Augmentation
+import Collectives
+import Datasets
+import Engine
+import Schedules
+
+/// A configuration checked against the job it runs in, with everything derived from it. Every
+/// rank builds the same plan from the same configuration, so every rank reaches the same verdict
+/// on a bad option before any work starts (no rank is left waiting in a collective).
+struct RunPlan {
+    let configuration: TrainingConfiguration
+    /// Ranks of the data layout: the MPI job's size, or `--simulate-ranks`.
+    let ranks: Int
+    /// Whether this process plays all `ranks` ranks itself.
+    let simulated: Bool
+    let dataset: DatasetKind
+    let descriptor: DatasetDescriptor
+    let transforms: [Transform]
+    let schedule: LearningRateSchedule
+    let allreduce: AllreduceAlgorithm
+
+    init(_ c: TrainingConfiguration, worldSize: Int) throws {
+        configuration = c
+        func fail(_ option: String, _ problem: String) -> ConfigurationError {
+            ConfigurationError(option: option, problem: problem)
+        }
+        guard c.simulateRanks >= 1 else { throw fail("simulate-ranks", "must be at least 1, got \(c.simulateRanks)") }
+        if c.simulateRanks > 1 && worldSize > 1 {
+            throw fail("simulate-ranks", "lays out \(c.simulateRanks) ranks in one process; run it without mpirun (this job has \(worldSize) ranks)")
+        }
+        simulated = c.simulateRanks > 1
+        ranks = simulated ? c.simulateRanks : worldSize
+
+        guard let kind = DatasetKind(rawValue: c.dataset) else {
+            throw fail("dataset", "'\(c.dataset)' is not a dataset: choose \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        dataset = kind
+        descriptor = DatasetDescriptor.of(kind)
+        do {
+            transforms = try c.augment.map { try Transform.parseList($0) } ?? descriptor.defaultTransforms
+        } catch {
+            throw fail("augment", "\(error)")
+        }
+        do {
+            _ = try ModelZoo.Architecture(c.model)
+        } catch {
+            throw fail("model", "\(error)")
+        }
+        guard let algorithm = AllreduceAlgorithm(rawValue: c.allreduce) else {
+            throw fail("allreduce", "must be ring or mpi, got '\(c.allreduce)'")
+        }
+        allreduce = algorithm
+
+        guard c.epochs >= 1 else { throw fail("epochs", "must be at least 1, got \(c.epochs)") }
+        guard c.batchSize >= 1 else { throw fail("batch-size", "must be at least 1, got \(c.batchSize)") }
+        guard c.copies >= 1 else { throw fail("copies", "must be at least 1 (the number of augmented copies M), got \(c.copies)") }
+        guard c.learningRate >= 0 else { throw fail("lr", "must not be negative, got \(c.learningRate)") }
+        guard c.momentum >= 0 && c.momentum < 1 else { throw fail("momentum", "must be in [0, 1), got \(c.momentum)") }
+        guard c.weightDecay >= 0 else { throw fail("weight-decay", "must not be negative, got \(c.weightDecay)") }
+        guard c.dropout >= 0 && c.dropout < 1 else { throw fail("dropout", "must be in [0, 1), got \(c.dropout)") }
+        if let clip = c.gradientClip, !(clip > 0) { throw fail("grad-clip", "must be positive, got \(clip)") }
+        guard c.warmupEpochs >= 0 else { throw fail("warmup-epochs", "must not be negative, got \(c.warmupEpochs)") }
+        guard c.regimeAdaptation >= 1 else { throw fail("regime-adaptation", "must be at least 1, got \(c.regimeAdaptation)") }
+        guard c.checkpointEvery >= 0 else { throw fail("checkpoint-every", "must not be negative (0 = only at the end)") }
+        guard c.evalEvery >= 0 else { throw fail("eval-every", "must not be negative (0 = only at the end)") }
+        guard c.logEvery >= 1 else { throw fail("log-every", "must be at least 1, got \(c.logEvery)") }
+        if let steps = c.maxSteps, steps < 1 { throw fail("max-steps", "must be at least 1, got \(steps)") }
+        if let base = c.baseBatchSize, base < 1 { throw fail("base-batch-size", "must be at least 1, got \(base)") }
+        guard let scaling = LearningRateScaling(rawValue: c.learningRateScaling) else {
+            throw fail("lr-scaling", "must be none, linear or sqrt, got '\(c.learningRateScaling)'")
+        }
+        let regime: Regime
+        do {
+            regime = try Regime(parsing: c.regime)
+        } catch {
+            throw fail("regime", "\(error)")
+        }
+        let base = EpochSettings(learningRate: c.learningRate, momentum: c.momentum, weightDecay: c.weightDecay,
+                                 copies: c.copies, batchSize: c.batchSize)
+        do {
+            schedule = try LearningRateSchedule(base: base, regime: regime, epochs: c.epochs, scaling: scaling,
+                                                baseBatchSize: c.baseBatchSize ?? c.batchSize * c.copies,
+                                                warmup: Warmup(epochs: c.warmupEpochs),
+                                                adaptationFactor: c.regimeAdaptation)
+        } catch {
+            throw fail(error.option, error.description)
+        }
+
+        // Every batch shape the run will see (the regime may change B and M) must split evenly.
+        for epoch in schedule.changeEpochs + [0] where epoch < schedule.epochs {
+            let s = schedule.settings(epoch: epoch)
+            let when = epoch == 0 ? "" : " (from epoch \(epoch), set by --regime)"
+            guard s.batchSize % ranks == 0 else {
+                throw fail("batch-size", "\(s.batchSize)\(when) is not divisible by the \(ranks) ranks")
+            }
+            let perRank = s.copies * s.batchSize / ranks
+            if let ghost = c.ghostBatchSize {
+                guard ghost >= 1, perRank % ghost == 0 else {
+                    throw fail("ghost-batch-size", "\(ghost) does not divide the \(perRank) images each rank computes per step"
+                               + "\(when) (copies \(s.copies) × batch-size \(s.batchSize) / \(ranks) ranks)")
+                }
+            }
+            let smallest = descriptor.trainCount / ranks
+            guard s.batchSize / ranks <= smallest else {
+                throw fail("batch-size", "\(s.batchSize)\(when) gives \(s.batchSize / ranks) samples per rank and step, "
+                           + "more than a rank's shard of \(smallest) \(dataset.rawValue) training samples")
+            }
+        }
+    }
+
+    var epochs: Int { schedule.epochs }
+
+    func settings(epoch: Int) -> EpochSettings { schedule.settings(epoch: epoch) }
+
+    /// Distinct samples per rank and step.
+    func batchPerRank(epoch: Int) -> Int { settings(epoch: epoch).batchSize / ranks }
+
+    /// Images per rank and step (M copies of each sample).
+    func imagesPerRank(epoch: Int) -> Int { settings(epoch: epoch).copies * batchPerRank(epoch: epoch) }
+
+    /// Images per batch-norm group: the option, or the rank's whole batch (per-rank batch norm).
+    func ghostBatchSize(epoch: Int) -> Int { configuration.ghostBatchSize ?? imagesPerRank(epoch: epoch) }
+}

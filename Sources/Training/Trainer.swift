@@ -1,0 +1,410 @@
+import Augmentation
+import Collectives
+import Datasets
+import Engine
+import Foundation
+import Schedules
+
+/// Facts about the job recorded in config.json (versions, hosts) — gathered by the caller, which
+/// knows about MPI and OpenBLAS.
+public struct JobDescription: Sendable {
+    public var version: String
+    public var mpi: String
+    public var blas: String
+    public var hosts: [String]
+    public init(version: String, mpi: String, blas: String, hosts: [String]) {
+        self.version = version
+        self.mpi = mpi
+        self.blas = blas
+        self.hosts = hosts
+    }
+}
+
+/// How a run ended, for the caller and for tests.
+public struct TrainingSummary: Sendable {
+    public var epochs: [EpochRecord]
+    public var steps: Int
+    /// FNV-1a of the final parameters (identical on every rank).
+    public var parameterChecksum: UInt64
+    public var output: String?
+    public var parameters: [Float]
+}
+
+/// A problem that stops every rank of the job together (see `CollectiveFailure`).
+public struct TrainingFailure: CollectiveFailure, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Distributed data-parallel training with batch augmentation.
+///
+/// Per step, each rank r takes its B/N samples of the step, makes M augmented copies of each
+/// (copy-major), runs forward and backward over those M·B/N images in ghost batches of G, and
+/// holds the sum of its gradients. The ranks all-reduce that sum (ring by default) and every rank
+/// applies the same SGD update with the gradient scaled by 1/(M·B): the mean over the whole
+/// effective batch. Parameters start from rank 0's; batch-norm running statistics are averaged over
+/// ranks before every evaluation and checkpoint; the ranks compare parameter checksums after every
+/// epoch. `--simulate-ranks K` runs the K ranks' data, ghost batches and running statistics one
+/// after the other in one process, summing their gradients in place of the all-reduce.
+public final class Trainer {
+    let plan: RunPlan
+    let world: any Communicator
+    let job: JobDescription
+    let console: Console
+    let network: Network
+    let optimizer: SGD
+    let ranksHere: [RankData]
+    let counters = IOCounters()
+    let output: URL?
+    private var metrics: MetricsFiles?
+    private var startEpoch = 0
+    private var globalStep = 0
+    /// The step count so far (for checkpoints).
+    var globalStepCount: Int { globalStep }
+    /// Where a restored run continues: (epochs already completed, steps already taken).
+    var resumePosition: (epochs: Int, steps: Int) {
+        get { (startEpoch, globalStep) }
+        set { (startEpoch, globalStep) = newValue }
+    }
+    private var images: [Float] = []
+    private var labels: [Int32] = []
+    private var records: [EpochRecord] = []
+
+    public var configuration: TrainingConfiguration { plan.configuration }
+
+    /// Prepares the run on every rank: checks the configuration, loads each rank's shards, builds
+    /// the model (rank 0's parameters everywhere), restores a checkpoint, opens the output. Any
+    /// failure on any rank stops all ranks with one message.
+    public init(configuration: TrainingConfiguration, communicator: any Communicator, job: JobDescription,
+                resumeFrom checkpoint: LoadedCheckpoint? = nil) throws {
+        world = communicator
+        self.job = job
+        console = Console(enabled: communicator.isRoot)
+        do {
+            plan = try RunPlan(configuration, worldSize: communicator.size)
+        } catch let error as ConfigurationError {
+            throw TrainingFailure(error.description)
+        }
+        let hosted = plan.simulated ? Array(0 ..< plan.ranks) : [communicator.rank]
+
+        // Data: rank-local failures (a file missing on one node) are agreed on, not left hanging.
+        var loaded: [RankData] = []
+        var dataError: String? = nil
+        do {
+            let perRank = plan.batchPerRank(epoch: 0)
+            for r in hosted {
+                loaded.append(try RankData(rank: r, ranks: plan.ranks, dataset: plan.dataset,
+                                           directory: configuration.dataDirectory, transforms: plan.transforms,
+                                           batchPerRank: perRank, seed: configuration.seed, counters: counters))
+            }
+        } catch {
+            dataError = "\(error)"
+        }
+        try Self.agree(dataError, on: communicator)
+        ranksHere = loaded
+
+        let shard = loaded[0].train
+        let input = TensorShape(channels: shard.descriptor.channels, height: shard.descriptor.height,
+                                width: shard.descriptor.width)
+        network = try ModelZoo.make(configuration.model, input: input, classes: shard.descriptor.classes,
+                                    seed: configuration.seed)
+        network.dropoutRate = Float(configuration.dropout)
+        optimizer = SGD(parameters: network.parameters)
+        try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
+
+        // Output directory (rank 0 writes; everyone learns whether it worked).
+        var outputError: String? = nil
+        var outputURL: URL? = nil
+        if communicator.isRoot, let path = configuration.output {
+            do {
+                outputURL = try Self.prepareOutput(path, resuming: configuration.resume != nil)
+            } catch {
+                outputError = "\(error)"
+            }
+        }
+        try Self.agree(outputError, on: communicator)
+        output = outputURL
+
+        if configuration.resume != nil {
+            try restore(checkpoint)
+        }
+        if let outputURL {
+            let resumedThrough = configuration.resume != nil ? startEpoch - 1 : nil
+            do {
+                metrics = try MetricsFiles(directory: outputURL, resumingAfter: resumedThrough)
+                try writeConfiguration(to: outputURL)
+            } catch {
+                outputError = "cannot write to \(outputURL.path): \(error.localizedDescription)"
+            }
+        }
+        try Self.agree(outputError, on: communicator)
+    }
+
+    /// Runs the remaining epochs; returns the per-epoch figures.
+    public func run() throws -> TrainingSummary {
+        let c = configuration
+        let totalEpochs = plan.epochs
+        describeRun()
+        let runStart = now()
+        var stopped = false
+        for epoch in startEpoch ..< totalEpochs where !stopped {
+            let settings = plan.settings(epoch: epoch)
+            let perRank = plan.batchPerRank(epoch: epoch)
+            let imagesPerRank = plan.imagesPerRank(epoch: epoch)
+            let ghost = plan.ghostBatchSize(epoch: epoch)
+            var steps = 0
+            var planError: String? = nil
+            do {
+                for data in ranksHere { steps = try data.prepare(batchPerRank: perRank) }
+            } catch {
+                planError = "\(error)"
+            }
+            try Self.agree(planError, on: world)
+            for data in ranksHere { data.sampler.begin(epoch: epoch) }
+            let floats = imagesPerRank * network.inputShape.elements
+            if images.count != floats { images = [Float](repeating: 0, count: floats) }
+            if labels.count != imagesPerRank { labels = [Int32](repeating: 0, count: imagesPerRank) }
+
+            let epochStart = now()
+            var epochTotals = Totals()
+            var interval = Totals()
+            var lastLearningRate = 0.0
+            for step in 0 ..< steps {
+                let lr = plan.schedule.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps)
+                lastLearningRate = lr
+                let stepStart = now()
+                var local = Totals()
+                for (index, data) in ranksHere.enumerated() {
+                    if plan.simulated { swapStatistics(in: data) }
+                    let dataStart = now()
+                    images.withUnsafeMutableBufferPointer { x in
+                        labels.withUnsafeMutableBufferPointer { y in
+                            data.augmenter.fill(images: x.baseAddress!, labels: y.baseAddress!,
+                                                samples: data.sampler.samples(step: step), copies: settings.copies,
+                                                epoch: epoch)
+                        }
+                    }
+                    local.dataSeconds += now() - dataStart
+                    let result = images.withUnsafeBufferPointer { x in
+                        labels.withUnsafeBufferPointer { y in
+                            network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: imagesPerRank,
+                                              ghostBatchSize: ghost,
+                                              dropout: DropoutKey(seed: c.seed, step: UInt64(globalStep),
+                                                                  firstRow: data.rank * imagesPerRank),
+                                              accumulate: index > 0)
+                        }
+                    }
+                    if plan.simulated { swapStatistics(out: data) }
+                    local.loss += result.lossSum
+                    local.correct += Double(result.correct)
+                    local.samples += Double(result.samples)
+                }
+                let communicationStart = now()
+                if world.size > 1 {
+                    try world.allreduceSum(network.parameters.gradients.buffer, algorithm: plan.allreduce)
+                }
+                local.communicationSeconds += now() - communicationStart
+                let hyper = SGD.Hyperparameters(learningRate: Float(lr), momentum: Float(settings.momentum),
+                                                weightDecay: Float(settings.weightDecay), nesterov: c.nesterov,
+                                                clipNorm: c.gradientClip.map(Float.init))
+                let norm = optimizer.step(network.parameters, hyper,
+                                          gradientScale: 1 / Float(settings.copies * settings.batchSize))
+                // Loss, correct and samples of the whole step (a few doubles, every step: the NaN
+                // check must stop every rank at the same step).
+                var sums = [local.loss, local.correct, local.samples]
+                if world.size > 1 { try world.allreduceSum(&sums) }
+                globalStep += 1
+                guard sums[0].isFinite && norm.isFinite else {
+                    throw TrainingFailure("the loss became \(sums[0].isFinite ? "finite but the gradient norm \(norm)" : "\(sums[0])") "
+                        + "at step \(globalStep) (epoch \(epoch)); stopping — the last checkpoint"
+                        + (output.map { " in \($0.path)" } ?? "") + " is the last good state")
+                }
+                var stepTotals = local
+                (stepTotals.loss, stepTotals.correct, stepTotals.samples) = (sums[0], sums[1], sums[2])
+                stepTotals.gradientNorm = Double(norm)
+                stepTotals.steps = 1
+                stepTotals.seconds = now() - stepStart
+                stepTotals.images = Double(settings.copies * settings.batchSize)
+                epochTotals.add(stepTotals)
+                interval.add(stepTotals)
+                console.progress(epoch: epoch, step: step + 1, steps: steps)
+                let reachedLimit = c.maxSteps.map { globalStep >= $0 } ?? false
+                if (step + 1) % c.logEvery == 0 || step + 1 == steps || reachedLimit {
+                    try logInterval(interval, epoch: epoch, step: step + 1, steps: steps, learningRate: lr,
+                                    elapsed: now() - runStart, remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
+                    interval = Totals()
+                }
+                if reachedLimit {
+                    stopped = true
+                    break
+                }
+            }
+            try finishEpoch(epoch, totals: epochTotals, seconds: now() - epochStart, learningRate: lastLearningRate,
+                            settings: settings, last: epoch == totalEpochs - 1 || stopped)
+        }
+        if stopped { console.line("stopped after \(globalStep) steps (--max-steps)") }
+        return TrainingSummary(epochs: records, steps: globalStep, parameterChecksum: network.parameters.checksum(),
+                               output: output?.path, parameters: Array(network.parameters.values.buffer))
+    }
+
+    // MARK: - Epoch end
+
+    private func finishEpoch(_ epoch: Int, totals: Totals, seconds: Double, learningRate: Double,
+                             settings: EpochSettings, last: Bool) throws {
+        let c = configuration
+        // Replicas must be identical; a difference is a bug or a broken node, not something to train through.
+        let checksums = try world.allgather(network.parameters.checksum())
+        if let differing = checksums.firstIndex(where: { $0 != checksums[0] }) {
+            throw TrainingFailure("after epoch \(epoch) the parameters of rank \(differing) differ from rank 0's "
+                + "(checksums \(String(checksums[differing], radix: 16)) vs \(String(checksums[0], radix: 16)))")
+        }
+        let evaluate = last || (c.evalEvery > 0 && (epoch + 1) % c.evalEvery == 0)
+        let checkpoint = output != nil && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery == 0))
+        if evaluate || checkpoint { try averageStatistics() }
+        var validation: (loss: Double, error: Double)? = nil
+        if evaluate { validation = try self.evaluate() }
+        let record = EpochRecord(
+            epoch: epoch, step: globalStep, learningRate: learningRate, batchSize: settings.batchSize,
+            copies: settings.copies, trainLoss: totals.loss / max(totals.samples, 1),
+            trainError: 1 - totals.correct / max(totals.samples, 1), validationLoss: validation?.loss,
+            validationError: validation?.error, gradientNorm: totals.gradientNorm / Double(max(totals.steps, 1)),
+            epochSeconds: seconds, imagesPerSecond: totals.images / max(seconds, 1e-9),
+            communicationSeconds: totals.communicationSeconds, dataSeconds: totals.dataSeconds)
+        records.append(record)
+        try metrics?.write(record)
+        var summary = "epoch \(epoch) done: train loss \(fixed(record.trainLoss, 4)) error \(percent(record.trainError))"
+        if let validation { summary += ", test loss \(fixed(validation.loss, 4)) error \(percent(validation.error))" }
+        summary += ", \(fixed(record.imagesPerSecond, 0)) img/s, \(fixed(seconds, 1)) s"
+            + " (all-reduce \(percent(totals.communicationSeconds / max(seconds, 1e-9))), data \(percent(totals.dataSeconds / max(seconds, 1e-9))))"
+        console.line(summary)
+        if checkpoint { try saveCheckpoint(completedEpochs: epoch + 1) }
+    }
+
+    /// Test loss and error over the whole test set: each rank its shard, sums all-reduced.
+    private func evaluate() throws -> (loss: Double, error: Double) {
+        var sums = [0.0, 0.0, 0.0]
+        let chunk = max(network.passCapacity, 1)
+        var buffer = [Float](repeating: 0, count: chunk * network.inputShape.elements)
+        var targets = [Int32](repeating: 0, count: chunk)
+        for data in ranksHere {
+            if plan.simulated { swapStatistics(in: data) }
+            var first = 0
+            let count = data.test.count
+            while first < count {
+                let rows = min(chunk, count - first)
+                let indices = Array(first ..< first + rows)
+                buffer.withUnsafeMutableBufferPointer { x in
+                    targets.withUnsafeMutableBufferPointer { y in
+                        indices.withUnsafeBufferPointer {
+                            data.evaluation.fill(images: x.baseAddress!, labels: y.baseAddress!, samples: $0, copies: 1,
+                                                 epoch: 0)
+                        }
+                    }
+                }
+                let result = buffer.withUnsafeBufferPointer { x in targets.withUnsafeBufferPointer { y in
+                    network.evaluate(images: x.baseAddress!, labels: y.baseAddress!, count: rows, chunk: chunk) } }
+                sums[0] += result.lossSum
+                sums[1] += Double(result.correct)
+                sums[2] += Double(rows)
+                first += rows
+            }
+            if plan.simulated { swapStatistics(out: data) }
+        }
+        if world.size > 1 { try world.allreduceSum(&sums) }
+        return (sums[0] / max(sums[2], 1), 1 - sums[1] / max(sums[2], 1))
+    }
+
+    // MARK: - Batch-norm running statistics
+
+    /// Makes every rank's running statistics the mean over ranks (before evaluation and checkpoints,
+    /// so that both see one model).
+    private func averageStatistics() throws {
+        let statistics = network.parameters.statistics
+        guard statistics.count > 0 else { return }
+        if plan.simulated {
+            var mean = [Double](repeating: 0, count: statistics.count)
+            for data in ranksHere { for i in 0 ..< statistics.count { mean[i] += Double(data.statistics[i]) } }
+            let averaged = mean.map { Float($0 / Double(ranksHere.count)) }
+            for data in ranksHere { data.statistics = averaged }
+            averaged.withUnsafeBufferPointer { statistics.pointer.update(from: $0.baseAddress!, count: statistics.count) }
+        } else if world.size > 1 {
+            var values = statistics.buffer.map(Double.init)
+            try world.allreduceSum(&values)
+            for i in 0 ..< statistics.count { statistics[i] = Float(values[i] / Double(world.size)) }
+        }
+    }
+
+    /// Simulated ranks keep their own running statistics; the network holds the current rank's.
+    private func swapStatistics(in data: RankData) {
+        let statistics = network.parameters.statistics
+        if data.statistics.isEmpty { data.statistics = Array(statistics.buffer) }
+        data.statistics.withUnsafeBufferPointer { statistics.pointer.update(from: $0.baseAddress!, count: statistics.count) }
+    }
+
+    private func swapStatistics(out data: RankData) {
+        data.statistics = Array(network.parameters.statistics.buffer)
+    }
+
+    // MARK: - Logging
+
+    private func logInterval(_ t: Totals, epoch: Int, step: Int, steps: Int, learningRate: Double, elapsed: Double,
+                             remainingSteps: Int) throws {
+        guard world.isRoot else { return }
+        let record = StepRecord(
+            epoch: epoch, step: globalStep, loss: t.loss / max(t.samples, 1), error: 1 - t.correct / max(t.samples, 1),
+            learningRate: learningRate, gradientNorm: t.gradientNorm / Double(max(t.steps, 1)),
+            imagesPerSecond: t.images / max(t.seconds, 1e-9), stepSeconds: t.seconds / Double(max(t.steps, 1)),
+            communicationSeconds: t.communicationSeconds / Double(max(t.steps, 1)),
+            dataSeconds: t.dataSeconds / Double(max(t.steps, 1)))
+        try metrics?.write(record)
+        let eta = Double(remainingSteps) * record.stepSeconds
+        console.line("epoch \(epoch)/\(plan.epochs)  step \(step)/\(steps)  loss \(fixed(record.loss, 4))  "
+            + "error \(percent(record.error))  lr \(shortNumber(learningRate))  \(fixed(record.imagesPerSecond, 0)) img/s  "
+            + "ETA \(formatDuration(eta))")
+    }
+
+    private func describeRun() {
+        let c = configuration
+        let s = plan.settings(epoch: startEpoch)
+        console.line("batchaug-dist \(job.version): \(c.model) (\(network.parameterCount) parameters) on \(c.dataset), "
+            + "\(plan.ranks) rank\(plan.ranks == 1 ? "" : "s")\(plan.simulated ? " simulated in one process" : ""), "
+            + "batch \(s.batchSize) × \(s.copies) copies = \(s.batchSize * s.copies) images per step, "
+            + "ghost batch \(plan.ghostBatchSize(epoch: startEpoch)), \(plan.epochs) epochs"
+            + (startEpoch > 0 ? ", resuming at epoch \(startEpoch) (step \(globalStep))" : "")
+            + (output.map { ", output \($0.path)" } ?? ""))
+    }
+
+    // MARK: - Agreement
+
+    static func agree(_ localError: String?, on world: any Communicator) throws {
+        if let failure = try world.agree(onFailure: localError) {
+            throw TrainingFailure(world.size > 1 ? "rank \(failure.rank): \(failure.message)" : failure.message)
+        }
+    }
+}
+
+/// Sums over steps (and over ranks, once reduced).
+struct Totals {
+    var loss = 0.0, correct = 0.0, samples = 0.0
+    var gradientNorm = 0.0
+    var steps = 0
+    var seconds = 0.0, images = 0.0
+    var communicationSeconds = 0.0, dataSeconds = 0.0
+
+    mutating func add(_ other: Totals) {
+        loss += other.loss; correct += other.correct; samples += other.samples
+        gradientNorm += other.gradientNorm; steps += other.steps
+        seconds += other.seconds; images += other.images
+        communicationSeconds += other.communicationSeconds; dataSeconds += other.dataSeconds
+    }
+}
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+func percent(_ value: Double) -> String { String(format: "%.2f%%", value * 100) }
+func shortNumber(_ value: Double) -> String { String(format: "%.4g", value) }

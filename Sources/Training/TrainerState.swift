@@ -1,0 +1,143 @@
+import Checkpoints
+import Collectives
+import Engine
+import Foundation
+
+public typealias LoadedCheckpoint = Checkpoint
+
+/// The run's state on disk: the output directory, config.json and checkpoints.
+extension Trainer {
+    /// Creates the output directory (rank 0) and checks that it is writable and does not already
+    /// hold another run, whose results would be mixed with this one's.
+    static func prepareOutput(_ path: String, resuming: Bool) throws -> URL {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let files = FileManager.default
+        do {
+            try files.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingFailure("--output \(path): cannot create the directory: \(error.localizedDescription)")
+        }
+        if !resuming {
+            for name in ["config.json", "results.csv", CheckpointStore.directoryName]
+            where files.fileExists(atPath: url.appendingPathComponent(name).path) {
+                throw TrainingFailure("--output \(path) already holds a run (\(name)): choose another directory, "
+                                      + "or continue that run with --resume \(path)")
+            }
+        }
+        let probe = url.appendingPathComponent(".write-test-\(getpid())")
+        guard files.createFile(atPath: probe.path, contents: Data("ok".utf8)) else {
+            throw TrainingFailure("--output \(path): the directory is not writable")
+        }
+        try? files.removeItem(at: probe)
+        return url
+    }
+
+    /// config.json: the resolved configuration (feed it back with --config to repeat the run), the
+    /// ranks, hosts and versions.
+    func writeConfiguration(to directory: URL) throws {
+        let description: JSONValue = .object([
+            "configuration": try JSONValue(encoding: configuration),
+            "job": .object([
+                "ranks": .number(plan.ranks),
+                "simulated": .bool(plan.simulated),
+                "processes": .number(world.size),
+                "hosts": .array(job.hosts.map { .string($0) }),
+                "model_parameters": .number(network.parameterCount),
+                "model_flops_per_sample": .number(network.flopsPerSample),
+                "dataset_train_samples": .number(ranksHere.first!.train.totalCount),
+                "dataset_test_samples": .number(ranksHere.first!.test.totalCount),
+                "epochs_after_adaptation": .number(plan.epochs),
+            ]),
+            "versions": .object([
+                "batchaug-dist": .string(job.version), "mpi": .string(job.mpi), "openblas": .string(job.blas),
+            ]),
+        ])
+        try Data((try description.jsonText() + "\n").utf8).write(to: directory.appendingPathComponent("config.json"),
+                                                                  options: .atomic)
+    }
+
+    /// Parameters, batch-norm statistics and momentum, under the parameter table's names.
+    func checkpointTensors() throws -> [NamedTensor] {
+        let store = network.parameters
+        var tensors: [NamedTensor] = []
+        for spec in store.table {
+            tensors.append(try NamedTensor(name: spec.name, shape: spec.shape,
+                                           copying: UnsafeBufferPointer(rebasing: store.values.buffer[spec.range])))
+            tensors.append(try NamedTensor(name: "momentum/" + spec.name, shape: spec.shape,
+                                           copying: UnsafeBufferPointer(rebasing: optimizer.velocity.buffer[spec.range])))
+        }
+        for spec in store.statisticsTable {
+            tensors.append(try NamedTensor(name: spec.name, shape: spec.shape,
+                                           copying: UnsafeBufferPointer(rebasing: store.statistics.buffer[spec.range])))
+        }
+        return tensors
+    }
+
+    /// Writes the checkpoint of the state after `completedEpochs` epochs (rank 0; all ranks learn
+    /// whether it worked). The previous checkpoint stays until the new one is complete.
+    func saveCheckpoint(completedEpochs: Int) throws {
+        var failure: String? = nil
+        if world.isRoot, let output {
+            do {
+                let info = try CheckpointInfo(
+                    epoch: completedEpochs, step: globalStepCount, ranks: plan.ranks, model: configuration.model,
+                    encoding: configuration, toolVersion: job.version,
+                    extra: ["parameter_checksum": .string(String(network.parameters.checksum(), radix: 16)),
+                            "dataset": .string(configuration.dataset)])
+                try CheckpointStore.write(directory: CheckpointStore.directory(in: output), info: info,
+                                          tensors: checkpointTensors())
+            } catch {
+                failure = "cannot write the checkpoint after epoch \(completedEpochs - 1): \(error)"
+            }
+        }
+        try Self.agree(failure, on: world)
+    }
+
+    /// Loads the checkpoint on rank 0 and sends its state to every rank: parameters, running
+    /// statistics, momentum, the epoch to continue with and the step count.
+    func restore(_ checkpoint: Checkpoint?) throws {
+        let store = network.parameters
+        var failure: String? = nil
+        var position = [Int64(0), Int64(0)]
+        if world.isRoot, let checkpoint {
+            do {
+                let info = checkpoint.info
+                guard info.model == configuration.model else {
+                    throw TrainingFailure("--resume: the checkpoint in \(checkpoint.directory.path) is of model "
+                                          + "\(info.model), not \(configuration.model)")
+                }
+                guard info.ranks == plan.ranks else {
+                    throw TrainingFailure("--resume: the checkpoint in \(checkpoint.directory.path) was written by a "
+                        + "\(info.ranks)-rank run; this run has \(plan.ranks) ranks (resume needs the same number, "
+                        + (info.ranks > 1 ? "e.g. mpirun -np \(info.ranks))" : "or --simulate-ranks \(info.ranks))"))
+                }
+                for spec in store.table {
+                    try checkpoint.restore(spec.name, shape: spec.shape,
+                                           into: UnsafeMutableBufferPointer(rebasing: store.values.buffer[spec.range]))
+                    try checkpoint.restore("momentum/" + spec.name, shape: spec.shape,
+                                           into: UnsafeMutableBufferPointer(rebasing: optimizer.velocity.buffer[spec.range]))
+                }
+                for spec in store.statisticsTable {
+                    try checkpoint.restore(spec.name, shape: spec.shape,
+                                           into: UnsafeMutableBufferPointer(rebasing: store.statistics.buffer[spec.range]))
+                }
+                position = [Int64(info.epoch), Int64(info.step)]
+                for skipped in checkpoint.passedOver {
+                    console.line("warning: resuming from an older checkpoint; the newer one is unusable: \(skipped)")
+                }
+            } catch {
+                failure = "\(error)"
+            }
+        } else if world.isRoot {
+            failure = "--resume: no checkpoint was loaded"
+        }
+        try Self.agree(failure, on: world)
+        try world.broadcast(UnsafeMutableRawBufferPointer(store.values.buffer), root: 0)
+        try world.broadcast(UnsafeMutableRawBufferPointer(store.statistics.buffer), root: 0)
+        try world.broadcast(UnsafeMutableRawBufferPointer(optimizer.velocity.buffer), root: 0)
+        try world.broadcast(&position, root: 0)
+        resumePosition = (Int(position[0]), Int(position[1]))
+        let statistics = Array(store.statistics.buffer)
+        for data in ranksHere { data.statistics = statistics }
+    }
+}
