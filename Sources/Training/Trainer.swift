@@ -55,6 +55,8 @@ public final class Trainer {
     let optimizer: SGD
     let ranksHere: [RankData]
     let counters = IOCounters()
+    /// The output directory — on rank 0 only, the rank that writes. Decisions every rank must take
+    /// alike read `configuration.output`.
     let output: URL?
     private var metrics: MetricsFiles?
     private var startEpoch = 0
@@ -217,7 +219,7 @@ public final class Trainer {
                 guard sums[0].isFinite && norm.isFinite else {
                     throw TrainingFailure("the loss became \(sums[0].isFinite ? "finite but the gradient norm \(norm)" : "\(sums[0])") "
                         + "at step \(globalStep) (epoch \(epoch)); stopping — the last checkpoint"
-                        + (output.map { " in \($0.path)" } ?? "") + " is the last good state")
+                        + (c.output.map { " in \($0)" } ?? "") + " is the last good state")
                 }
                 var stepTotals = local
                 (stepTotals.loss, stepTotals.correct, stepTotals.samples) = (sums[0], sums[1], sums[2])
@@ -259,7 +261,9 @@ public final class Trainer {
                 + "(checksums \(String(checksums[differing], radix: 16)) vs \(String(checksums[0], radix: 16)))")
         }
         let evaluate = last || (c.evalEvery > 0 && (epoch + 1) % c.evalEvery == 0)
-        let checkpoint = output != nil && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery == 0))
+        // Decided from the configuration, which every rank holds; `output` exists on rank 0 only, and a
+        // decision taken from it would leave the other ranks out of the collectives below.
+        let checkpoint = c.output != nil && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery == 0))
         if evaluate || checkpoint { try averageStatistics() }
         var validation: (loss: Double, error: Double)? = nil
         if evaluate { validation = try self.evaluate() }
@@ -280,36 +284,11 @@ public final class Trainer {
         if checkpoint { try saveCheckpoint(completedEpochs: epoch + 1) }
     }
 
-    /// Test loss and error over the whole test set: each rank its shard, sums all-reduced.
+    /// Test loss and error over the whole test set: each rank its shard, sums all-reduced. The
+    /// running statistics are the same on every (simulated) rank here: `averageStatistics` ran.
     private func evaluate() throws -> (loss: Double, error: Double) {
-        var sums = [0.0, 0.0, 0.0]
-        let chunk = max(network.passCapacity, 1)
-        var buffer = [Float](repeating: 0, count: chunk * network.inputShape.elements)
-        var targets = [Int32](repeating: 0, count: chunk)
-        for data in ranksHere {
-            if plan.simulated { swapStatistics(in: data) }
-            var first = 0
-            let count = data.test.count
-            while first < count {
-                let rows = min(chunk, count - first)
-                let indices = Array(first ..< first + rows)
-                buffer.withUnsafeMutableBufferPointer { x in
-                    targets.withUnsafeMutableBufferPointer { y in
-                        indices.withUnsafeBufferPointer {
-                            data.evaluation.fill(images: x.baseAddress!, labels: y.baseAddress!, samples: $0, copies: 1,
-                                                 epoch: 0)
-                        }
-                    }
-                }
-                let result = buffer.withUnsafeBufferPointer { x in targets.withUnsafeBufferPointer { y in
-                    network.evaluate(images: x.baseAddress!, labels: y.baseAddress!, count: rows, chunk: chunk) } }
-                sums[0] += result.lossSum
-                sums[1] += Double(result.correct)
-                sums[2] += Double(rows)
-                first += rows
-            }
-            if plan.simulated { swapStatistics(out: data) }
-        }
+        var sums = TestSetEvaluation.sums(network: network, shards: ranksHere.map(\.evaluation),
+                                          counts: ranksHere.map(\.test.count), chunk: max(network.passCapacity, 1))
         if world.size > 1 { try world.allreduceSum(&sums) }
         return (sums[0] / max(sums[2], 1), 1 - sums[1] / max(sums[2], 1))
     }

@@ -50,7 +50,12 @@ public enum TrainingLauncher {
         var checkpoint: Checkpoint? = nil
         var saved: TrainingConfiguration? = nil
         if let resumePath {
-            let found = try CheckpointStore.latest(in: URL(fileURLWithPath: resumePath))
+            let found: Checkpoint
+            do {
+                found = try CheckpointStore.latest(in: URL(fileURLWithPath: resumePath))
+            } catch {
+                throw ConfigurationError(option: "resume", problem: "\(error)")
+            }
             let previous: TrainingConfiguration
             do {
                 previous = try found.info.decodeConfiguration(TrainingConfiguration.self)

@@ -1,0 +1,45 @@
+import ArgumentParser
+import COpenBLAS
+import Foundation
+import Training
+
+/// `batchaug-dist eval --checkpoint DIR`: test loss and error of a saved model, on one rank or many.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the test loss and error of a saved model.",
+        discussion: """
+            DIR is a run's output directory or its checkpoint directory; the newest complete checkpoint \
+            is used. The model and dataset come from the checkpoint's configuration; --dataset evaluates \
+            on another dataset of the same shape and classes.
+            """)
+
+    @Option(help: ArgumentHelp("A run's output directory or checkpoint directory.", valueName: "dir"))
+    var checkpoint: String
+    @Option(help: "Dataset to evaluate on (default: the one the model was trained on).") var dataset: String?
+    @Option(name: .customLong("data-dir"), help: "Directory of the dataset files.") var dataDirectory: String?
+    @Option(help: "Images per forward pass.") var batchSize = 256
+    @Flag(help: "Print one JSON object instead of a line of text.") var json = false
+
+    func run() throws {
+        try runJob { world in
+            openblas_set_num_threads(1)
+            let report = try CheckpointEvaluation.run(checkpoint: checkpoint, dataset: dataset,
+                                                      dataDirectory: dataDirectory, batchSize: batchSize,
+                                                      communicator: world)
+            guard world.isRoot else { return }
+            if json {
+                let fields: [String] = [
+                    "\"model\":\"\(report.model)\"", "\"dataset\":\"\(report.dataset)\"",
+                    "\"epoch\":\(report.epoch)", "\"step\":\(report.step)", "\"samples\":\(report.samples)",
+                    "\"test_loss\":\(report.loss)", "\"test_error\":\(report.error)", "\"ranks\":\(world.size)",
+                ]
+                print("{" + fields.joined(separator: ",") + "}")
+            } else {
+                print("\(report.model) after epoch \(report.epoch - 1) (step \(report.step)) on \(report.dataset): "
+                    + "test loss \(String(format: "%.4f", report.loss)), test error "
+                    + "\(String(format: "%.2f", report.error * 100))% over \(report.samples) images "
+                    + "(\(report.checkpoint))")
+            }
+        }
+    }
+}
