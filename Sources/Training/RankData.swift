@@ -1,9 +1,10 @@
 import Augmentation
 import Datasets
+import Engine
 
 /// One rank's data: its shard of the training and test sets, its epoch order and its augmenter.
 /// A process hosts one of these per rank it plays: one under `mpirun`, K with `--simulate-ranks K`.
-final class RankData {
+public final class RankData {
     let rank: Int
     let ranks: Int
     let train: ImageShard
@@ -18,8 +19,21 @@ final class RankData {
     /// Batch-norm running statistics of this rank while another simulated rank uses the network.
     var statistics: [Float] = []
 
-    init(rank: Int, ranks: Int, dataset: DatasetKind, directory: String?, transforms: [Transform], batchPerRank: Int,
-         seed: UInt64, counters: IOCounters) throws {
+    /// Puts this simulated rank's running statistics into the network (on first use: keeps the
+    /// network's, the statistics every rank starts from).
+    func lendStatistics(to network: Network) {
+        let target = network.parameters.statistics
+        if statistics.isEmpty { statistics = Array(target.buffer) }
+        statistics.withUnsafeBufferPointer { target.pointer.update(from: $0.baseAddress!, count: target.count) }
+    }
+
+    /// Keeps the running statistics this simulated rank's step left in the network.
+    func takeStatistics(from network: Network) {
+        statistics = Array(network.parameters.statistics.buffer)
+    }
+
+    public init(rank: Int, ranks: Int, dataset: DatasetKind, directory: String?, transforms: [Transform], batchPerRank: Int,
+                seed: UInt64, counters: IOCounters) throws {
         self.rank = rank
         self.ranks = ranks
         self.seed = seed
@@ -33,9 +47,12 @@ final class RankData {
                                                    seed: derivedSeed(seed, purpose: .epochOrder)))
     }
 
+    /// Starts `epoch`: its order of this rank's shard.
+    public func begin(epoch: Int) { sampler.begin(epoch: epoch) }
+
     /// Steps per epoch for `batchPerRank` samples per step (equal on every rank), rebuilding the
     /// epoch plan when a regime changes the batch size.
-    func prepare(batchPerRank: Int) throws -> Int {
+    public func prepare(batchPerRank: Int) throws -> Int {
         if batchPerRank != samplerBatch {
             sampler = EpochSampler(plan: try EpochPlan(shard: train, ranks: ranks, rank: rank, batchSize: batchPerRank,
                                                        seed: derivedSeed(seed, purpose: .epochOrder)))

@@ -53,6 +53,7 @@ public final class Trainer {
     let console: Console
     let network: Network
     let optimizer: SGD
+    let stepper: DataParallelStep
     let ranksHere: [RankData]
     let counters = IOCounters()
     /// The output directory — on rank 0 only, the rank that writes. Decisions every rank must take
@@ -60,16 +61,16 @@ public final class Trainer {
     let output: URL?
     private var metrics: MetricsFiles?
     private var startEpoch = 0
+    /// Steps of `startEpoch` already taken (a run stopped by --max-steps inside an epoch).
+    private var startStep = 0
     private var globalStep = 0
     /// The step count so far (for checkpoints).
     var globalStepCount: Int { globalStep }
     /// Where a restored run continues: (epochs already completed, steps already taken).
-    var resumePosition: (epochs: Int, steps: Int) {
-        get { (startEpoch, globalStep) }
-        set { (startEpoch, globalStep) = newValue }
+    var resumePosition: (epochs: Int, stepInEpoch: Int, steps: Int) {
+        get { (startEpoch, startStep, globalStep) }
+        set { (startEpoch, startStep, globalStep) = newValue }
     }
-    private var images: [Float] = []
-    private var labels: [Int32] = []
     private var records: [EpochRecord] = []
 
     public var configuration: TrainingConfiguration { plan.configuration }
@@ -112,6 +113,8 @@ public final class Trainer {
                                     seed: configuration.seed)
         network.dropoutRate = Float(configuration.dropout)
         optimizer = SGD(parameters: network.parameters)
+        stepper = DataParallelStep(network: network, optimizer: optimizer, communicator: communicator,
+                                   algorithm: plan.allreduce, seed: configuration.seed)
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
 
         // Output directory (rank 0 writes; everyone learns whether it worked).
@@ -131,6 +134,7 @@ public final class Trainer {
             try restore(checkpoint)
         }
         if let outputURL {
+            // Rows of epochs from the one resumed on are written again (a partial epoch's row too).
             let resumedThrough = configuration.resume != nil ? startEpoch - 1 : nil
             do {
                 metrics = try MetricsFiles(directory: outputURL, resumingAfter: resumedThrough)
@@ -147,7 +151,7 @@ public final class Trainer {
         let c = configuration
         let totalEpochs = plan.epochs
         describeRun()
-        let runStart = now()
+        let runStart = monotonicSeconds()
         var stopped = false
         for epoch in startEpoch ..< totalEpochs where !stopped {
             let settings = plan.settings(epoch: epoch)
@@ -162,70 +166,41 @@ public final class Trainer {
                 planError = "\(error)"
             }
             try Self.agree(planError, on: world)
-            for data in ranksHere { data.sampler.begin(epoch: epoch) }
-            let floats = imagesPerRank * network.inputShape.elements
-            if images.count != floats { images = [Float](repeating: 0, count: floats) }
-            if labels.count != imagesPerRank { labels = [Int32](repeating: 0, count: imagesPerRank) }
+            for data in ranksHere { data.begin(epoch: epoch) }
+            // A run resumed inside an epoch continues it at the step where it stopped: the epoch's
+            // order, the augmentations and the dropout masks are all functions of the position.
+            let firstStep = epoch == startEpoch ? min(startStep, steps) : 0
 
-            let epochStart = now()
+            let epochStart = monotonicSeconds()
             var epochTotals = Totals()
             var interval = Totals()
             var lastLearningRate = 0.0
-            for step in 0 ..< steps {
+            var step = firstStep - 1
+            while step + 1 < steps {
+                step += 1
                 let lr = plan.schedule.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps)
                 lastLearningRate = lr
-                let stepStart = now()
-                var local = Totals()
-                for (index, data) in ranksHere.enumerated() {
-                    if plan.simulated { swapStatistics(in: data) }
-                    let dataStart = now()
-                    images.withUnsafeMutableBufferPointer { x in
-                        labels.withUnsafeMutableBufferPointer { y in
-                            data.augmenter.fill(images: x.baseAddress!, labels: y.baseAddress!,
-                                                samples: data.sampler.samples(step: step), copies: settings.copies,
-                                                epoch: epoch)
-                        }
-                    }
-                    local.dataSeconds += now() - dataStart
-                    let result = images.withUnsafeBufferPointer { x in
-                        labels.withUnsafeBufferPointer { y in
-                            network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: imagesPerRank,
-                                              ghostBatchSize: ghost,
-                                              dropout: DropoutKey(seed: c.seed, step: UInt64(globalStep),
-                                                                  firstRow: data.rank * imagesPerRank),
-                                              accumulate: index > 0)
-                        }
-                    }
-                    if plan.simulated { swapStatistics(out: data) }
-                    local.loss += result.lossSum
-                    local.correct += Double(result.correct)
-                    local.samples += Double(result.samples)
-                }
-                let communicationStart = now()
-                if world.size > 1 {
-                    try world.allreduceSum(network.parameters.gradients.buffer, algorithm: plan.allreduce)
-                }
-                local.communicationSeconds += now() - communicationStart
+                let stepStart = monotonicSeconds()
                 let hyper = SGD.Hyperparameters(learningRate: Float(lr), momentum: Float(settings.momentum),
                                                 weightDecay: Float(settings.weightDecay), nesterov: c.nesterov,
                                                 clipNorm: c.gradientClip.map(Float.init))
-                let norm = optimizer.step(network.parameters, hyper,
-                                          gradientScale: 1 / Float(settings.copies * settings.batchSize))
-                // Loss, correct and samples of the whole step (a few doubles, every step: the NaN
-                // check must stop every rank at the same step).
-                var sums = [local.loss, local.correct, local.samples]
-                if world.size > 1 { try world.allreduceSum(&sums) }
+                let outcome = try stepper(ranks: ranksHere, epoch: epoch, step: step, globalStep: globalStep,
+                                          copies: settings.copies, batchSize: settings.batchSize,
+                                          imagesPerRank: imagesPerRank, ghostBatchSize: ghost, hyperparameters: hyper)
                 globalStep += 1
-                guard sums[0].isFinite && norm.isFinite else {
-                    throw TrainingFailure("the loss became \(sums[0].isFinite ? "finite but the gradient norm \(norm)" : "\(sums[0])") "
-                        + "at step \(globalStep) (epoch \(epoch)); stopping — the last checkpoint"
+                guard outcome.lossSum.isFinite && outcome.gradientNorm.isFinite else {
+                    throw TrainingFailure("the loss became "
+                        + (outcome.lossSum.isFinite ? "finite but the gradient norm \(outcome.gradientNorm)" : "\(outcome.lossSum)")
+                        + " at step \(globalStep) (epoch \(epoch)); stopping — the last checkpoint"
                         + (c.output.map { " in \($0)" } ?? "") + " is the last good state")
                 }
-                var stepTotals = local
-                (stepTotals.loss, stepTotals.correct, stepTotals.samples) = (sums[0], sums[1], sums[2])
-                stepTotals.gradientNorm = Double(norm)
+                var stepTotals = Totals()
+                (stepTotals.loss, stepTotals.correct, stepTotals.samples) = (outcome.lossSum, outcome.correct, outcome.samples)
+                stepTotals.dataSeconds = outcome.dataSeconds
+                stepTotals.communicationSeconds = outcome.communicationSeconds
+                stepTotals.gradientNorm = Double(outcome.gradientNorm)
                 stepTotals.steps = 1
-                stepTotals.seconds = now() - stepStart
+                stepTotals.seconds = monotonicSeconds() - stepStart
                 stepTotals.images = Double(settings.copies * settings.batchSize)
                 epochTotals.add(stepTotals)
                 interval.add(stepTotals)
@@ -233,7 +208,7 @@ public final class Trainer {
                 let reachedLimit = c.maxSteps.map { globalStep >= $0 } ?? false
                 if (step + 1) % c.logEvery == 0 || step + 1 == steps || reachedLimit {
                     try logInterval(interval, epoch: epoch, step: step + 1, steps: steps, learningRate: lr,
-                                    elapsed: now() - runStart, remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
+                                    elapsed: monotonicSeconds() - runStart, remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
                     interval = Totals()
                 }
                 if reachedLimit {
@@ -241,8 +216,9 @@ public final class Trainer {
                     break
                 }
             }
-            try finishEpoch(epoch, totals: epochTotals, seconds: now() - epochStart, learningRate: lastLearningRate,
-                            settings: settings, last: epoch == totalEpochs - 1 || stopped)
+            try finishEpoch(epoch, totals: epochTotals, seconds: monotonicSeconds() - epochStart, learningRate: lastLearningRate,
+                            settings: settings, last: epoch == totalEpochs - 1 || stopped,
+                            stepsDone: step + 1, steps: steps)
         }
         if stopped { console.line("stopped after \(globalStep) steps (--max-steps)") }
         return TrainingSummary(epochs: records, steps: globalStep, parameterChecksum: network.parameters.checksum(),
@@ -252,7 +228,7 @@ public final class Trainer {
     // MARK: - Epoch end
 
     private func finishEpoch(_ epoch: Int, totals: Totals, seconds: Double, learningRate: Double,
-                             settings: EpochSettings, last: Bool) throws {
+                             settings: EpochSettings, last: Bool, stepsDone: Int, steps: Int) throws {
         let c = configuration
         // Replicas must be identical; a difference is a bug or a broken node, not something to train through.
         let checksums = try world.allgather(network.parameters.checksum())
@@ -281,7 +257,10 @@ public final class Trainer {
         summary += ", \(fixed(record.imagesPerSecond, 0)) img/s, \(fixed(seconds, 1)) s"
             + " (all-reduce \(percent(totals.communicationSeconds / max(seconds, 1e-9))), data \(percent(totals.dataSeconds / max(seconds, 1e-9))))"
         console.line(summary)
-        if checkpoint { try saveCheckpoint(completedEpochs: epoch + 1) }
+        if checkpoint {
+            try saveCheckpoint(completedEpochs: stepsDone == steps ? epoch + 1 : epoch,
+                               stepInEpoch: stepsDone == steps ? 0 : stepsDone)
+        }
     }
 
     /// Test loss and error over the whole test set: each rank its shard, sums all-reduced. The
@@ -313,17 +292,6 @@ public final class Trainer {
         }
     }
 
-    /// Simulated ranks keep their own running statistics; the network holds the current rank's.
-    private func swapStatistics(in data: RankData) {
-        let statistics = network.parameters.statistics
-        if data.statistics.isEmpty { data.statistics = Array(statistics.buffer) }
-        data.statistics.withUnsafeBufferPointer { statistics.pointer.update(from: $0.baseAddress!, count: statistics.count) }
-    }
-
-    private func swapStatistics(out data: RankData) {
-        data.statistics = Array(network.parameters.statistics.buffer)
-    }
-
     // MARK: - Logging
 
     private func logInterval(_ t: Totals, epoch: Int, step: Int, steps: Int, learningRate: Double, elapsed: Double,
@@ -349,7 +317,7 @@ public final class Trainer {
             + "\(plan.ranks) rank\(plan.ranks == 1 ? "" : "s")\(plan.simulated ? " simulated in one process" : ""), "
             + "batch \(s.batchSize) × \(s.copies) copies = \(s.batchSize * s.copies) images per step, "
             + "ghost batch \(plan.ghostBatchSize(epoch: startEpoch)), \(plan.epochs) epochs"
-            + (startEpoch > 0 ? ", resuming at epoch \(startEpoch) (step \(globalStep))" : "")
+            + (globalStep > 0 ? ", resuming at epoch \(startEpoch) step \(startStep) (step \(globalStep) of the run)" : "")
             + (output.map { ", output \($0.path)" } ?? ""))
     }
 
@@ -378,7 +346,7 @@ struct Totals {
     }
 }
 
-func now() -> Double {
+func monotonicSeconds() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9

@@ -73,9 +73,10 @@ extension Trainer {
         return tensors
     }
 
-    /// Writes the checkpoint of the state after `completedEpochs` epochs (rank 0; all ranks learn
-    /// whether it worked). The previous checkpoint stays until the new one is complete.
-    func saveCheckpoint(completedEpochs: Int) throws {
+    /// Writes the checkpoint of the state after `completedEpochs` epochs and `stepInEpoch` steps
+    /// of the next (rank 0; all ranks learn whether it worked). The previous checkpoint stays
+    /// until the new one is complete.
+    func saveCheckpoint(completedEpochs: Int, stepInEpoch: Int) throws {
         var failure: String? = nil
         if world.isRoot, let output {
             do {
@@ -83,11 +84,12 @@ extension Trainer {
                     epoch: completedEpochs, step: globalStepCount, ranks: plan.ranks, model: configuration.model,
                     encoding: configuration, toolVersion: job.version,
                     extra: ["parameter_checksum": .string(String(network.parameters.checksum(), radix: 16)),
+                            "step_in_epoch": .number(stepInEpoch),
                             "dataset": .string(configuration.dataset)])
                 try CheckpointStore.write(directory: CheckpointStore.directory(in: output), info: info,
                                           tensors: checkpointTensors())
             } catch {
-                failure = "cannot write the checkpoint after epoch \(completedEpochs - 1): \(error)"
+                failure = "cannot write the checkpoint at step \(globalStepCount): \(error)"
             }
         }
         try Self.agree(failure, on: world)
@@ -98,7 +100,7 @@ extension Trainer {
     func restore(_ checkpoint: Checkpoint?) throws {
         let store = network.parameters
         var failure: String? = nil
-        var position = [Int64(0), Int64(0)]
+        var position = [Int64(0), Int64(0), Int64(0)]
         if world.isRoot, let checkpoint {
             do {
                 let info = checkpoint.info
@@ -121,7 +123,9 @@ extension Trainer {
                     try checkpoint.restore(spec.name, shape: spec.shape,
                                            into: UnsafeMutableBufferPointer(rebasing: store.statistics.buffer[spec.range]))
                 }
-                position = [Int64(info.epoch), Int64(info.step)]
+                var inEpoch = Int64(0)
+                if case let .integer(value)? = info.extra["step_in_epoch"] { inEpoch = value }
+                position = [Int64(info.epoch), inEpoch, Int64(info.step)]
                 for skipped in checkpoint.passedOver {
                     console.line("warning: resuming from an older checkpoint; the newer one is unusable: \(skipped)")
                 }
@@ -136,7 +140,7 @@ extension Trainer {
         try world.broadcast(UnsafeMutableRawBufferPointer(store.statistics.buffer), root: 0)
         try world.broadcast(UnsafeMutableRawBufferPointer(optimizer.velocity.buffer), root: 0)
         try world.broadcast(&position, root: 0)
-        resumePosition = (Int(position[0]), Int(position[1]))
+        resumePosition = (Int(position[0]), Int(position[1]), Int(position[2]))
         let statistics = Array(store.statistics.buffer)
         for data in ranksHere { data.statistics = statistics }
     }

@@ -8,7 +8,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var dataset = "synthetic"
     public var dataDirectory: String? = nil
     public var model = "cnn"
-    public var epochs = 15
+    public var epochs = 10
 
     // Batch: B distinct samples per step over all ranks, each in M augmented copies.
     public var batchSize = 128
@@ -26,7 +26,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var warmupEpochs = 0.0
     public var learningRateScaling = "none"
     public var baseBatchSize: Int? = nil
-    public var regime = "0:lr=0.1;8:lr=0.02;12:lr=0.004"
+    public var regime = ""
     public var regimeAdaptation = 1
 
     // Mechanics

@@ -27,13 +27,13 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Directory of the dataset files (fashion-mnist defaults to Debian's copy).")
     var dataDirectory: String?
     @Option(help: "Model: \(ModelZoo.examples.joined(separator: ", ")) (default cnn).") var model: String?
-    @Option(help: "Epochs (default 15).") var epochs: Int?
+    @Option(help: "Epochs (default 10).") var epochs: Int?
     @Option(help: "B: distinct samples per step over all ranks (default 128).") var batchSize: Int?
     @Option(help: "M: augmented copies of each sample per step; the effective batch is M·B (default 1).") var copies: Int?
     @Option(help: "Transforms, e.g. crop,flip,cutout or crop=2 or rrc or none (default: the dataset's).") var augment: String?
     @Option(help: "G: images per batch-norm group (default: each rank's whole M·B/N batch).") var ghostBatchSize: Int?
     @Option(help: "Dropout probability at the model's dropout sites; each copy of a sample gets its own mask.") var dropout: Double?
-    @Option(help: "Learning rate (default 0.1).") var lr: Double?
+    @Option(help: "Learning rate (default 0.1; constant unless --regime or --warmup-epochs changes it).") var lr: Double?
     @Option(help: "Momentum (default 0.9).") var momentum: Double?
     @Flag(help: "Nesterov momentum.") var nesterov = false
     @Option(help: "Weight decay on conv and linear weights (default 5e-4).") var weightDecay: Double?

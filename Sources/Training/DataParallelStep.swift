@@ -1,0 +1,92 @@
+import Augmentation
+import Collectives
+import Engine
+
+/// One step of data-parallel training with batch augmentation, as every rank takes it.
+///
+/// Each rank played by this process (one under `mpirun`; K with `--simulate-ranks K`) makes the
+/// M augmented copies of its B/N samples, runs forward and backward in ghost batches of G and adds
+/// its gradient into the flat buffer; the ranks all-reduce that buffer and every rank applies the
+/// same SGD update to the mean over the effective batch M·B. The loss, the number correct and the
+/// number of samples of the whole step are all-reduced too (three doubles): every rank needs
+/// them to stop at the same step when the loss is not finite.
+///
+/// Shared by `Trainer` and the scaling benchmark, so that the benchmark times the step training runs.
+public final class DataParallelStep {
+    public let network: Network
+    public let optimizer: SGD
+    let world: any Communicator
+    let algorithm: AllreduceAlgorithm
+    let seed: UInt64
+    private var images: [Float] = []
+    private var labels: [Int32] = []
+
+    public init(network: Network, optimizer: SGD, communicator: any Communicator, algorithm: AllreduceAlgorithm,
+                seed: UInt64) {
+        self.network = network
+        self.optimizer = optimizer
+        world = communicator
+        self.algorithm = algorithm
+        self.seed = seed
+    }
+
+    /// What one step measured, summed over the ranks where the name says so.
+    public struct Outcome: Sendable {
+        /// Summed over all ranks: loss, correct predictions and images.
+        public var lossSum = 0.0, correct = 0.0, samples = 0.0
+        public var gradientNorm: Float = 0
+        /// This process's times: augmentation, forward+backward, the gradient all-reduce, the update.
+        public var dataSeconds = 0.0, computeSeconds = 0.0, communicationSeconds = 0.0, updateSeconds = 0.0
+    }
+
+    /// Takes step `step` of `epoch` (the `globalStep`-th of the run, which keys the dropout masks)
+    /// for the ranks in `ranks`, each with `imagesPerRank` = M·B/N images.
+    public func callAsFunction(ranks: [RankData], epoch: Int, step: Int, globalStep: Int, copies: Int, batchSize: Int,
+                               imagesPerRank: Int, ghostBatchSize: Int,
+                               hyperparameters: SGD.Hyperparameters) throws -> Outcome {
+        let floats = imagesPerRank * network.inputShape.elements
+        if images.count != floats { images = [Float](repeating: 0, count: floats) }
+        if labels.count != imagesPerRank { labels = [Int32](repeating: 0, count: imagesPerRank) }
+        let simulated = ranks.count > 1
+        var outcome = Outcome()
+        var local = [0.0, 0.0, 0.0]
+        for (index, data) in ranks.enumerated() {
+            if simulated { data.lendStatistics(to: network) }
+            let dataStart = monotonicSeconds()
+            images.withUnsafeMutableBufferPointer { x in
+                labels.withUnsafeMutableBufferPointer { y in
+                    data.augmenter.fill(images: x.baseAddress!, labels: y.baseAddress!,
+                                        samples: data.sampler.samples(step: step), copies: copies, epoch: epoch)
+                }
+            }
+            let computeStart = monotonicSeconds()
+            outcome.dataSeconds += computeStart - dataStart
+            // Dropout masks are keyed by the image's row in the whole step's batch, so a simulated
+            // rank draws the masks the real rank draws.
+            let key = DropoutKey(seed: seed, step: UInt64(globalStep), firstRow: data.rank * imagesPerRank)
+            let result = images.withUnsafeBufferPointer { x in
+                labels.withUnsafeBufferPointer { y in
+                    network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: imagesPerRank,
+                                      ghostBatchSize: ghostBatchSize, dropout: key, accumulate: index > 0)
+                }
+            }
+            outcome.computeSeconds += monotonicSeconds() - computeStart
+            if simulated { data.takeStatistics(from: network) }
+            local[0] += result.lossSum
+            local[1] += Double(result.correct)
+            local[2] += Double(result.samples)
+        }
+        let communicationStart = monotonicSeconds()
+        if world.size > 1 {
+            try world.allreduceSum(network.parameters.gradients.buffer, algorithm: algorithm)
+        }
+        let updateStart = monotonicSeconds()
+        outcome.communicationSeconds = updateStart - communicationStart
+        outcome.gradientNorm = optimizer.step(network.parameters, hyperparameters,
+                                              gradientScale: 1 / Float(copies * batchSize))
+        outcome.updateSeconds = monotonicSeconds() - updateStart
+        if world.size > 1 { try world.allreduceSum(&local) }
+        (outcome.lossSum, outcome.correct, outcome.samples) = (local[0], local[1], local[2])
+        return outcome
+    }
+}
