@@ -5,10 +5,10 @@ import Engine
 /// One rank's data: its shard of the training and test sets, its epoch order and its augmenter.
 /// A process hosts one of these per rank it plays: one under `mpirun`, K with `--simulate-ranks K`.
 public final class RankData {
-    let rank: Int
+    public let rank: Int
     let ranks: Int
-    let train: ImageShard
-    let test: ImageShard
+    public let train: ImageShard
+    public let test: ImageShard
     let augmenter: BatchAugmenter
     /// The test set, normalised, no transforms.
     let evaluation: BatchAugmenter

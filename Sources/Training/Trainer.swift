@@ -1,4 +1,5 @@
 import Augmentation
+import Checkpoints
 import Collectives
 import Datasets
 import Engine
@@ -74,6 +75,10 @@ public final class Trainer {
     private var records: [EpochRecord] = []
 
     public var configuration: TrainingConfiguration { plan.configuration }
+
+    /// For tests of the replica check: after the run's first step, this rank nudges one parameter,
+    /// as a broken node would; the end-of-epoch checksum comparison must stop the job naming it.
+    public var debugPerturbRank: Int? = nil
 
     /// Prepares the run on every rank: checks the configuration, loads each rank's shards, builds
     /// the model (rank 0's parameters everywhere), restores a checkpoint, opens the output. Any
@@ -188,11 +193,13 @@ public final class Trainer {
                                           copies: settings.copies, batchSize: settings.batchSize,
                                           imagesPerRank: imagesPerRank, ghostBatchSize: ghost, hyperparameters: hyper)
                 globalStep += 1
+                if globalStep == 1, debugPerturbRank == world.rank { network.parameters.values[0] += 1e-3 }
                 guard outcome.lossSum.isFinite && outcome.gradientNorm.isFinite else {
-                    throw TrainingFailure("the loss became "
-                        + (outcome.lossSum.isFinite ? "finite but the gradient norm \(outcome.gradientNorm)" : "\(outcome.lossSum)")
-                        + " at step \(globalStep) (epoch \(epoch)); stopping — the last checkpoint"
-                        + (c.output.map { " in \($0)" } ?? "") + " is the last good state")
+                    let what = outcome.lossSum.isFinite
+                        ? "the gradient norm became \(outcome.gradientNorm) (loss \(outcome.lossSum / max(outcome.samples, 1)))"
+                        : "the loss became \(outcome.lossSum)"
+                    throw TrainingFailure("\(what) at step \(globalStep) (epoch \(epoch), step \(step + 1) of \(steps)); "
+                        + "stopped without writing a checkpoint: " + lastGoodState())
                 }
                 var stepTotals = Totals()
                 (stepTotals.loss, stepTotals.correct, stepTotals.samples) = (outcome.lossSum, outcome.correct, outcome.samples)
@@ -290,6 +297,15 @@ public final class Trainer {
             try world.allreduceSum(&values)
             for i in 0 ..< statistics.count { statistics[i] = Float(values[i] / Double(world.size)) }
         }
+    }
+
+    /// Where the last good state is, for a run stopped by a non-finite loss (rank 0 has the output).
+    private func lastGoodState() -> String {
+        guard let output else { return "see the output directory for the last checkpoint" }
+        let directory = CheckpointStore.directory(in: output)
+        return FileManager.default.fileExists(atPath: directory.path)
+            ? "the last checkpoint, \(directory.path), is the last good state (lower --lr, or --grad-clip)"
+            : "no checkpoint had been written yet (lower --lr, or --grad-clip)"
     }
 
     // MARK: - Logging

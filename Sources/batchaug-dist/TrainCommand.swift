@@ -57,6 +57,9 @@ struct Train: ParsableCommand {
     @Option(help: "Lay out data and batch norm as K ranks would, in this one process (for debugging a K-rank run).")
     var simulateRanks: Int?
 
+    @Flag(help: .hidden) var debugRankChecksums = false
+    @Option(help: .hidden) var debugPerturbRank: Int?
+
     /// The options given on the command line, under their configuration names.
     func explicitOptions() -> [String: JSONValue] {
         var options: [String: JSONValue] = [:]
@@ -86,7 +89,13 @@ struct Train: ParsableCommand {
                                      hosts: try world.allgather(try MPIRuntime.processorName()))
             let trainer = try TrainingLauncher.prepare(configurationFile: config, options: options, communicator: world,
                                                        job: job)
-            _ = try trainer.run()
+            trainer.debugPerturbRank = debugPerturbRank
+            let summary = try trainer.run()
+            if debugRankChecksums {
+                // Every rank reports its own parameters (tests compare them across processes).
+                print("rank \(world.rank) parameter checksum \(String(summary.parameterChecksum, radix: 16))")
+                fflush(nil)
+            }
         }
     }
 }

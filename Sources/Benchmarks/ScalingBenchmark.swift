@@ -1,0 +1,189 @@
+import Augmentation
+import COpenBLAS
+import Collectives
+import Datasets
+import Engine
+import Foundation
+import Training
+
+/// `bench scaling`: the training step of `train` (augmentation, forward/backward, gradient
+/// all-reduce, SGD update — `DataParallelStep`) timed on one rank and on all ranks of the job, with
+/// the same per-rank batch (weak scaling, as data-parallel training grows: B = N·b).
+///
+/// Each phase builds its own ranks' shards, model and optimiser, takes `warmup` untimed steps,
+/// then `steps` timed ones; a step's time is rank 0's wall time from the start of augmentation to
+/// the end of the update, and its all-reduce time is rank 0's time inside the gradient all-reduce
+/// (which includes waiting for a slower rank: that is part of what scaling costs).
+public struct ScalingBenchmark {
+    public struct Configuration: Sendable {
+        public var model: String
+        public var dataset: DatasetKind
+        public var directory: String?
+        public var transforms: [Transform]
+        /// b: samples per rank per step; the rank's batch is M·b images.
+        public var batchPerRank: Int
+        public var copies: Int
+        public var ghostBatchSize: Int?
+        public var algorithm: AllreduceAlgorithm
+        public var steps: Int
+        public var warmup: Int
+        public var seed: UInt64
+
+        public init(model: String, dataset: DatasetKind, directory: String?, transforms: [Transform], batchPerRank: Int,
+                    copies: Int, ghostBatchSize: Int?, algorithm: AllreduceAlgorithm, steps: Int, warmup: Int,
+                    seed: UInt64) {
+            self.model = model
+            self.dataset = dataset
+            self.directory = directory
+            self.transforms = transforms
+            self.batchPerRank = batchPerRank
+            self.copies = copies
+            self.ghostBatchSize = ghostBatchSize
+            self.algorithm = algorithm
+            self.steps = steps
+            self.warmup = warmup
+            self.seed = seed
+        }
+    }
+
+    /// The figures of one phase (one number of ranks), as rank 0 measured them.
+    public struct Phase: Sendable {
+        public var ranks: Int
+        public var imagesPerStep: Int
+        /// Medians over the timed steps.
+        public var stepSeconds: Double
+        public var computeSeconds: Double
+        public var allreduceSeconds: Double
+        public var dataSeconds: Double
+        public var updateSeconds: Double
+        public var imagesPerSecond: Double { Double(imagesPerStep) / stepSeconds }
+        /// Median all-reduce time over median step time.
+        public var allreduceFraction: Double { allreduceSeconds / stepSeconds }
+        public var gradientBytes: Int
+    }
+
+    public let configuration: Configuration
+    public init(_ configuration: Configuration) { self.configuration = configuration }
+
+    /// Runs one phase on every rank of `communicator` (collective over it).
+    public func measure(on communicator: any Communicator) throws -> Phase {
+        openblas_set_num_threads(1)
+        let c = configuration
+        let images = c.batchPerRank * c.copies
+        let ghost = c.ghostBatchSize ?? images
+        var failure: String? = nil
+        var prepared: (RankData, Network)? = nil
+        do {
+            guard images % ghost == 0 else {
+                throw TrainingFailure("--ghost-batch-size \(ghost) does not divide the rank's batch of \(images) images")
+            }
+            let data = try RankData(rank: communicator.rank, ranks: communicator.size, dataset: c.dataset,
+                                    directory: c.directory, transforms: c.transforms, batchPerRank: c.batchPerRank,
+                                    seed: c.seed, counters: IOCounters())
+            let d = data.train.descriptor
+            let network = try ModelZoo.make(c.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
+                                            classes: d.classes, seed: c.seed)
+            prepared = (data, network)
+        } catch {
+            failure = "\(error)"
+        }
+        if let agreed = try communicator.agree(onFailure: failure) {
+            throw TrainingFailure(communicator.size > 1 ? "rank \(agreed.rank): \(agreed.message)" : agreed.message)
+        }
+        let (data, network) = prepared!
+        try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
+        let step = DataParallelStep(network: network, optimizer: SGD(parameters: network.parameters),
+                                    communicator: communicator, algorithm: c.algorithm, seed: c.seed)
+        let stepsPerEpoch = try data.prepare(batchPerRank: c.batchPerRank)
+        let hyper = SGD.Hyperparameters(learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4)
+        var samples: [(total: Double, outcome: DataParallelStep.Outcome)] = []
+        var epoch = -1
+        for index in 0 ..< c.warmup + c.steps {
+            if index % stepsPerEpoch == 0 {
+                epoch += 1
+                data.begin(epoch: epoch)
+            }
+            let start = ContinuousClock.now
+            let outcome = try step(ranks: [data], epoch: epoch, step: index % stepsPerEpoch, globalStep: index,
+                                   copies: c.copies, batchSize: c.batchPerRank * communicator.size,
+                                   imagesPerRank: images, ghostBatchSize: ghost, hyperparameters: hyper)
+            if index >= c.warmup { samples.append(((ContinuousClock.now - start).seconds, outcome)) }
+        }
+        return Phase(ranks: communicator.size, imagesPerStep: images * communicator.size,
+                     stepSeconds: median(samples.map(\.total)),
+                     computeSeconds: median(samples.map(\.outcome.computeSeconds)),
+                     allreduceSeconds: median(samples.map(\.outcome.communicationSeconds)),
+                     dataSeconds: median(samples.map(\.outcome.dataSeconds)),
+                     updateSeconds: median(samples.map(\.outcome.updateSeconds)),
+                     gradientBytes: network.parameters.values.count * MemoryLayout<Float>.size)
+    }
+}
+
+/// The report of `bench scaling`: a table, or one JSON object per phase.
+public struct ScalingReport {
+    public var model: String
+    public var dataset: String
+    public var batchPerRank: Int
+    public var copies: Int
+    public var algorithm: AllreduceAlgorithm
+    public var phases: [ScalingBenchmark.Phase]
+
+    public init(model: String, dataset: String, batchPerRank: Int, copies: Int, algorithm: AllreduceAlgorithm,
+                phases: [ScalingBenchmark.Phase]) {
+        self.model = model
+        self.dataset = dataset
+        self.batchPerRank = batchPerRank
+        self.copies = copies
+        self.algorithm = algorithm
+        self.phases = phases
+    }
+
+    /// Throughput of a phase over the one-rank phase's (nil without a one-rank phase).
+    public func speedup(_ phase: ScalingBenchmark.Phase) -> Double? {
+        phases.first { $0.ranks == 1 }.map { phase.imagesPerSecond / $0.imagesPerSecond }
+    }
+
+    public func jsonLines() -> String {
+        phases.map { p in
+            var fields = [
+                "\"op\":\"scaling\"", "\"model\":\"\(model)\"", "\"dataset\":\"\(dataset)\"", "\"ranks\":\(p.ranks)",
+                "\"batch_per_rank\":\(batchPerRank)", "\"copies\":\(copies)", "\"allreduce\":\"\(algorithm.rawValue)\"",
+                "\"images_per_second\":\(p.imagesPerSecond)", "\"step_seconds\":\(p.stepSeconds)",
+                "\"compute_seconds\":\(p.computeSeconds)", "\"allreduce_seconds\":\(p.allreduceSeconds)",
+                "\"data_seconds\":\(p.dataSeconds)", "\"update_seconds\":\(p.updateSeconds)",
+                "\"allreduce_fraction\":\(p.allreduceFraction)", "\"gradient_bytes\":\(p.gradientBytes)",
+            ]
+            if let s = speedup(p) {
+                fields.append("\"speedup\":\(s)")
+                fields.append("\"efficiency\":\(s / Double(p.ranks))")
+            }
+            return "{" + fields.joined(separator: ",") + "}"
+        }.joined(separator: "\n")
+    }
+
+    public func table() -> String {
+        var lines = ["\(model) on \(dataset), b = \(batchPerRank) samples × M = \(copies) copies per rank, "
+            + "\(algorithm.rawValue) all-reduce of \(phases.first.map { formatBytes($0.gradientBytes) } ?? "?"); medians over the timed steps"]
+        lines.append(pad(["ranks", "images/s", "speedup", "efficiency", "step ms", "compute ms", "all-reduce ms",
+                          "all-reduce %", "data ms", "update ms"]))
+        for p in phases {
+            let s = speedup(p)
+            lines.append(pad([
+                "\(p.ranks)", String(format: "%.1f", p.imagesPerSecond), s.map { String(format: "%.3f×", $0) } ?? "-",
+                s.map { String(format: "%.1f%%", 100 * $0 / Double(p.ranks)) } ?? "-",
+                ms(p.stepSeconds), ms(p.computeSeconds), ms(p.allreduceSeconds),
+                String(format: "%.2f%%", 100 * p.allreduceFraction), ms(p.dataSeconds), ms(p.updateSeconds),
+            ]))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
+    private func pad(_ cells: [String]) -> String {
+        cells.enumerated().map { i, cell in
+            let width = i == 0 ? 5 : 13
+            return String(repeating: " ", count: max(0, width - cell.count)) + cell
+        }.joined(separator: " ")
+    }
+    private func formatBytes(_ bytes: Int) -> String { String(format: "%.2f MiB", Double(bytes) / 1048576) }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Augmentation
+import Benchmarks
+import Collectives
+import Datasets
+import Engine
+import Foundation
+import SwiftMPI
+
+/// `batchaug-dist bench scaling`: images/s of the training step on one rank and on all N ranks of
+/// the job, measured in one run, and the share of the step spent in the gradient all-reduce.
+struct ScalingBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scaling",
+        abstract: "Training throughput on 1 rank and on all ranks, measured in one run; all-reduce share of a step.",
+        discussion: """
+            Run under mpirun -np N. First rank 0 trains alone (the other ranks sleep, leaving it the \
+            machine), then all N ranks train together, each with the same per-rank batch. Speedup is \
+            N-rank images/s over 1-rank images/s.
+            """)
+
+    @Option(help: "Model.") var model = "resnet20"
+    @Option(help: ArgumentHelp("Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "name"),
+            transform: AugmentBench.datasetKind)
+    var dataset: DatasetKind = .synthetic
+    @Option(name: .customLong("data-dir"), help: "Directory of the dataset's files.") var dataDirectory: String?
+    @Option(help: "b: samples per rank per step.") var batchSize = 64
+    @Option(help: "M: augmented copies per sample.") var copies = 1
+    @Option(help: "Transforms (default: the dataset's).") var augment: String?
+    @Option(help: "G: images per batch-norm group (default: the rank's whole batch).") var ghostBatchSize: Int?
+    @Option(help: "Gradient all-reduce: ring or mpi.") var allreduce = "ring"
+    @Option(help: "Timed steps per phase.") var steps = 30
+    @Option(help: "Untimed steps before them.") var warmup = 3
+    @Flag(help: "One JSON object per phase instead of the table.") var json = false
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard copies >= 1 else { throw ValidationError("--copies must be at least 1, got \(copies)") }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative, got \(warmup)") }
+        guard AllreduceAlgorithm(rawValue: allreduce) != nil else {
+            throw ValidationError("--allreduce must be ring or mpi, got '\(allreduce)'")
+        }
+        do { _ = try ModelZoo.Architecture(model) } catch { throw ValidationError("--model: \(error)") }
+        _ = try transforms()
+    }
+
+    func run() throws {
+        let benchmark = ScalingBenchmark(.init(
+            model: model, dataset: dataset, directory: dataDirectory, transforms: try transforms(),
+            batchPerRank: batchSize, copies: copies, ghostBatchSize: ghostBatchSize,
+            algorithm: AllreduceAlgorithm(rawValue: allreduce)!, steps: steps, warmup: warmup, seed: 1))
+        try runJob { world in
+            var phases: [ScalingBenchmark.Phase] = []
+            if world.size > 1 {
+                // Rank 0 alone; the others wait without spinning so that it has the machine.
+                let alone = try world.split(color: world.rank == 0 ? 0 : nil)
+                var outcome: Result<ScalingBenchmark.Phase, any Error>? = nil
+                if let alone {
+                    do { outcome = .success(try benchmark.measure(on: alone)) } catch { outcome = .failure(error) }
+                }
+                try world.sleepingBarrier()
+                let problem: String? = if case .failure(let error)? = outcome { "\(error)" } else { nil }
+                if let failure = try world.agree(onFailure: problem) {
+                    throw DataFailure(description: failure.message)
+                }
+                if case .success(let phase)? = outcome { phases.append(phase) }
+            }
+            phases.append(try benchmark.measure(on: world))
+            guard world.isRoot else { return }
+            let report = ScalingReport(model: model, dataset: dataset.rawValue, batchPerRank: batchSize, copies: copies,
+                                       algorithm: AllreduceAlgorithm(rawValue: allreduce)!, phases: phases)
+            print(json ? report.jsonLines() : report.table())
+        }
+    }
+
+    private func transforms() throws -> [Transform] {
+        guard let augment else { return DatasetDescriptor.of(dataset).defaultTransforms }
+        do { return try Transform.parseList(augment) } catch { throw ValidationError("--augment: \(error)") }
+    }
+}
