@@ -94,6 +94,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         self = d
     }
 
+    /// Checks the configuration for a job of `ranks` processes, as every rank does before any
+    /// work: the first problem, named by its option, is thrown as a `ConfigurationError`.
+    public func validate(ranks: Int) throws {
+        _ = try RunPlan(self, worldSize: ranks)
+    }
+
     /// Loads a configuration file; errors name the file.
     public static func load(contentsOf path: String) throws -> TrainingConfiguration {
         let data: Data

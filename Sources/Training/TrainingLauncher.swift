@@ -38,8 +38,9 @@ public enum TrainingLauncher {
         return try Trainer(configuration: configuration, communicator: world, job: job, resumeFrom: resolved?.checkpoint)
     }
 
-    /// The merged configuration as JSON, and the checkpoint to resume from (rank 0 only).
-    static func resolve(configurationFile: String?, options: [String: JSONValue]) throws -> (Data, Checkpoint?) {
+    /// The merged configuration as JSON, and the checkpoint to resume from (rank 0 only): the
+    /// defaults, then the checkpoint's configuration when resuming, then the file, then `options`.
+    public static func resolve(configurationFile: String?, options: [String: JSONValue]) throws -> (Data, Checkpoint?) {
         var object = try JSONValue(encoding: TrainingConfiguration()).objectValue ?? [:]
         let fileObject = try configurationFile.map(readOptions)
         let resumePath: String? = {
