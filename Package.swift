@@ -91,6 +91,6 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Datasets", "Collectives", "TestSupport"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
-        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport", "Checkpoints"]),
     ]
 )

@@ -19,11 +19,10 @@ public final class RankData {
     /// Batch-norm running statistics of this rank while another simulated rank uses the network.
     var statistics: [Float] = []
 
-    /// Puts this simulated rank's running statistics into the network (on first use: keeps the
-    /// network's, the statistics every rank starts from).
+    /// Puts this simulated rank's running statistics into the network.
     func lendStatistics(to network: Network) {
         let target = network.parameters.statistics
-        if statistics.isEmpty { statistics = Array(target.buffer) }
+        precondition(statistics.count == target.count, "rank \(rank)'s running statistics were not initialised")
         statistics.withUnsafeBufferPointer { target.pointer.update(from: $0.baseAddress!, count: target.count) }
     }
 

@@ -118,6 +118,8 @@ public final class Trainer {
                                     seed: configuration.seed)
         network.dropoutRate = Float(configuration.dropout)
         optimizer = SGD(parameters: network.parameters)
+        // Every (simulated) rank starts from the model's initial running statistics.
+        for data in loaded { data.statistics = Array(network.parameters.statistics.buffer) }
         stepper = DataParallelStep(network: network, optimizer: optimizer, communicator: communicator,
                                    algorithm: plan.allreduce, seed: configuration.seed)
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
@@ -247,9 +249,8 @@ public final class Trainer {
         // Decided from the configuration, which every rank holds; `output` exists on rank 0 only, and a
         // decision taken from it would leave the other ranks out of the collectives below.
         let checkpoint = c.output != nil && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery == 0))
-        if evaluate || checkpoint { try averageStatistics() }
         var validation: (loss: Double, error: Double)? = nil
-        if evaluate { validation = try self.evaluate() }
+        if evaluate { validation = try withAveragedStatistics { _ in try self.evaluate() } }
         let record = EpochRecord(
             epoch: epoch, step: globalStep, learningRate: learningRate, batchSize: settings.batchSize,
             copies: settings.copies, trainLoss: totals.loss / max(totals.samples, 1),
@@ -265,8 +266,10 @@ public final class Trainer {
             + " (all-reduce \(percent(totals.communicationSeconds / max(seconds, 1e-9))), data \(percent(totals.dataSeconds / max(seconds, 1e-9))))"
         console.line(summary)
         if checkpoint {
-            try saveCheckpoint(completedEpochs: stepsDone == steps ? epoch + 1 : epoch,
-                               stepInEpoch: stepsDone == steps ? 0 : stepsDone)
+            try withAveragedStatistics { perRank in
+                try saveCheckpoint(completedEpochs: stepsDone == steps ? epoch + 1 : epoch,
+                                   stepInEpoch: stepsDone == steps ? 0 : stepsDone, rankStatistics: perRank)
+            }
         }
     }
 
@@ -281,22 +284,35 @@ public final class Trainer {
 
     // MARK: - Batch-norm running statistics
 
-    /// Makes every rank's running statistics the mean over ranks (before evaluation and checkpoints,
-    /// so that both see one model).
-    private func averageStatistics() throws {
+    /// Runs `body` with the network holding the mean over ranks of the running statistics (what
+    /// evaluation and checkpoints see: one model), then puts this rank's own back. Averaging does not
+    /// change the ranks' own statistics, so the run's trajectory does not depend on when it
+    /// evaluates or checkpoints, and a resumed run can continue exactly. `body` gets every rank's
+    /// statistics, in rank order. The mean is taken in Double in rank order, the same on every
+    /// rank and with simulated ranks.
+    func withAveragedStatistics<T>(_ body: ([[Float]]) throws -> T) throws -> T {
         let statistics = network.parameters.statistics
-        guard statistics.count > 0 else { return }
+        let count = statistics.count
+        let own = Array(statistics.buffer)
+        var perRank: [[Float]]
         if plan.simulated {
-            var mean = [Double](repeating: 0, count: statistics.count)
-            for data in ranksHere { for i in 0 ..< statistics.count { mean[i] += Double(data.statistics[i]) } }
-            let averaged = mean.map { Float($0 / Double(ranksHere.count)) }
-            for data in ranksHere { data.statistics = averaged }
-            averaged.withUnsafeBufferPointer { statistics.pointer.update(from: $0.baseAddress!, count: statistics.count) }
+            perRank = ranksHere.map(\.statistics)
         } else if world.size > 1 {
-            var values = statistics.buffer.map(Double.init)
-            try world.allreduceSum(&values)
-            for i in 0 ..< statistics.count { statistics[i] = Float(values[i] / Double(world.size)) }
+            var gathered = [Float](repeating: 0, count: count * world.size)
+            try own.withUnsafeBytes { send in try gathered.withUnsafeMutableBytes { try world.allgather(send, into: $0) } }
+            perRank = (0 ..< world.size).map { Array(gathered[$0 * count ..< ($0 + 1) * count]) }
+        } else {
+            perRank = [own]
         }
+        if count > 0 && perRank.count > 1 {
+            for i in 0 ..< count {
+                var sum = 0.0
+                for r in perRank.indices { sum += Double(perRank[r][i]) }
+                statistics[i] = Float(sum / Double(perRank.count))
+            }
+        }
+        defer { own.withUnsafeBufferPointer { statistics.pointer.update(from: $0.baseAddress!, count: count) } }
+        return try body(perRank)
     }
 
     /// Where the last good state is, for a run stopped by a non-finite loss (rank 0 has the output).

@@ -56,8 +56,10 @@ extension Trainer {
                                                                   options: .atomic)
     }
 
-    /// Parameters, batch-norm statistics and momentum, under the parameter table's names.
-    func checkpointTensors() throws -> [NamedTensor] {
+    /// Parameters, batch-norm statistics and momentum, under the parameter table's names; the
+    /// statistics are the network's (averaged over ranks by the caller). With several ranks, each
+    /// rank's own statistics too, as "rank<r>/<name>", so that a resumed run continues exactly.
+    func checkpointTensors(rankStatistics: [[Float]]) throws -> [NamedTensor] {
         let store = network.parameters
         var tensors: [NamedTensor] = []
         for spec in store.table {
@@ -70,13 +72,21 @@ extension Trainer {
             tensors.append(try NamedTensor(name: spec.name, shape: spec.shape,
                                            copying: UnsafeBufferPointer(rebasing: store.statistics.buffer[spec.range])))
         }
+        if rankStatistics.count > 1 {
+            for (rank, statistics) in rankStatistics.enumerated() {
+                for spec in store.statisticsTable {
+                    tensors.append(try NamedTensor(name: "rank\(rank)/" + spec.name, shape: spec.shape,
+                                                   values: Array(statistics[spec.range])))
+                }
+            }
+        }
         return tensors
     }
 
     /// Writes the checkpoint of the state after `completedEpochs` epochs and `stepInEpoch` steps
     /// of the next (rank 0; all ranks learn whether it worked). The previous checkpoint stays
     /// until the new one is complete.
-    func saveCheckpoint(completedEpochs: Int, stepInEpoch: Int) throws {
+    func saveCheckpoint(completedEpochs: Int, stepInEpoch: Int, rankStatistics: [[Float]]) throws {
         var failure: String? = nil
         if world.isRoot, let output {
             do {
@@ -87,7 +97,7 @@ extension Trainer {
                             "step_in_epoch": .number(stepInEpoch),
                             "dataset": .string(configuration.dataset)])
                 try CheckpointStore.write(directory: CheckpointStore.directory(in: output), info: info,
-                                          tensors: checkpointTensors())
+                                          tensors: checkpointTensors(rankStatistics: rankStatistics))
             } catch {
                 failure = "cannot write the checkpoint at step \(globalStepCount): \(error)"
             }
@@ -101,6 +111,7 @@ extension Trainer {
         let store = network.parameters
         var failure: String? = nil
         var position = [Int64(0), Int64(0), Int64(0)]
+        var rankStatistics = [Float](repeating: 0, count: plan.ranks * store.statistics.count)
         if world.isRoot, let checkpoint {
             do {
                 let info = checkpoint.info
@@ -108,20 +119,23 @@ extension Trainer {
                     throw TrainingFailure("--resume: the checkpoint in \(checkpoint.directory.path) is of model "
                                           + "\(info.model), not \(configuration.model)")
                 }
-                guard info.ranks == plan.ranks else {
-                    throw TrainingFailure("--resume: the checkpoint in \(checkpoint.directory.path) was written by a "
-                        + "\(info.ranks)-rank run; this run has \(plan.ranks) ranks (resume needs the same number, "
-                        + (info.ranks > 1 ? "e.g. mpirun -np \(info.ranks))" : "or --simulate-ranks \(info.ranks))"))
-                }
+                try TrainingLauncher.checkRanks(of: checkpoint, against: plan.ranks)
                 for spec in store.table {
                     try checkpoint.restore(spec.name, shape: spec.shape,
                                            into: UnsafeMutableBufferPointer(rebasing: store.values.buffer[spec.range]))
                     try checkpoint.restore("momentum/" + spec.name, shape: spec.shape,
                                            into: UnsafeMutableBufferPointer(rebasing: optimizer.velocity.buffer[spec.range]))
                 }
-                for spec in store.statisticsTable {
-                    try checkpoint.restore(spec.name, shape: spec.shape,
-                                           into: UnsafeMutableBufferPointer(rebasing: store.statistics.buffer[spec.range]))
+                // Each rank's own statistics; a checkpoint without them (one rank) gives every rank the saved ones.
+                for rank in 0 ..< plan.ranks {
+                    let prefix = plan.ranks > 1 ? "rank\(rank)/" : ""
+                    try rankStatistics.withUnsafeMutableBufferPointer { all in
+                        for spec in store.statisticsTable {
+                            let slice = UnsafeMutableBufferPointer(rebasing: all[rank * store.statistics.count + spec.range.lowerBound
+                                                                                 ..< rank * store.statistics.count + spec.range.upperBound])
+                            try checkpoint.restore(prefix + spec.name, shape: spec.shape, into: slice)
+                        }
+                    }
                 }
                 var inEpoch = Int64(0)
                 if case let .integer(value)? = info.extra["step_in_epoch"] { inEpoch = value }
@@ -137,11 +151,16 @@ extension Trainer {
         }
         try Self.agree(failure, on: world)
         try world.broadcast(UnsafeMutableRawBufferPointer(store.values.buffer), root: 0)
-        try world.broadcast(UnsafeMutableRawBufferPointer(store.statistics.buffer), root: 0)
         try world.broadcast(UnsafeMutableRawBufferPointer(optimizer.velocity.buffer), root: 0)
         try world.broadcast(&position, root: 0)
         resumePosition = (Int(position[0]), Int(position[1]), Int(position[2]))
-        let statistics = Array(store.statistics.buffer)
-        for data in ranksHere { data.statistics = statistics }
+        // Each rank's own running statistics (all ranks', from rank 0; they are small).
+        try world.broadcast(&rankStatistics, root: 0)
+        let count = store.statistics.count
+        func own(_ rank: Int) -> ArraySlice<Float> { rankStatistics[rank * count ..< (rank + 1) * count] }
+        for data in ranksHere { data.statistics = Array(own(data.rank)) }
+        if !plan.simulated {
+            own(world.rank).withUnsafeBufferPointer { store.statistics.pointer.update(from: $0.baseAddress!, count: count) }
+        }
     }
 }

@@ -15,8 +15,10 @@ public enum TrainingLauncher {
     static let lockedOnResume: [TrainingConfiguration.CodingKeys] = [
         .dataset, .model, .epochs, .batchSize, .copies, .augment, .ghostBatchSize, .dropout, .learningRate, .momentum,
         .nesterov, .weightDecay, .gradientClip, .warmupEpochs, .learningRateScaling, .baseBatchSize, .regime,
-        .regimeAdaptation, .seed, .simulateRanks,
+        .regimeAdaptation, .seed,
     ]
+    // --simulate-ranks is not locked: a K-rank run may be continued by K simulated ranks in one
+    // process (to debug it locally) or the other way round; the number of ranks must match.
 
     public static func prepare(configurationFile: String?, options: [String: JSONValue],
                                communicator world: any Communicator, job: JobDescription) throws -> Trainer {
@@ -24,7 +26,7 @@ public enum TrainingLauncher {
         var failure: String? = nil
         if world.isRoot {
             do {
-                resolved = try resolve(configurationFile: configurationFile, options: options)
+                resolved = try resolve(configurationFile: configurationFile, options: options, worldSize: world.size)
             } catch {
                 failure = "\(error)"
             }
@@ -40,7 +42,8 @@ public enum TrainingLauncher {
 
     /// The merged configuration as JSON, and the checkpoint to resume from (rank 0 only): the
     /// defaults, then the checkpoint's configuration when resuming, then the file, then `options`.
-    public static func resolve(configurationFile: String?, options: [String: JSONValue]) throws -> (Data, Checkpoint?) {
+    public static func resolve(configurationFile: String?, options: [String: JSONValue],
+                               worldSize: Int? = nil) throws -> (Data, Checkpoint?) {
         var object = try JSONValue(encoding: TrainingConfiguration()).objectValue ?? [:]
         let fileObject = try configurationFile.map(readOptions)
         let resumePath: String? = {
@@ -92,7 +95,20 @@ public enum TrainingLauncher {
                         + "--resume continues the same configuration (start a new run to change it)")
             }
         }
+        if let checkpoint, let worldSize {
+            try checkRanks(of: checkpoint, against: merged.simulateRanks > 1 ? merged.simulateRanks : worldSize)
+        }
         return (merged.json(), checkpoint)
+    }
+
+    /// A run continues on as many ranks as it had (the shards, orders and batch norm depend on it).
+    static func checkRanks(of checkpoint: Checkpoint, against ranks: Int) throws {
+        let saved = checkpoint.info.ranks
+        guard saved == ranks else {
+            throw ConfigurationError(option: "resume", problem: "the checkpoint in \(checkpoint.directory.path) was written "
+                + "by a \(saved)-rank run; this run has \(ranks) rank\(ranks == 1 ? "" : "s") (resume needs the same number: "
+                + (saved > 1 ? "mpirun -np \(saved), or --simulate-ranks \(saved) in one process)" : "run it without mpirun)"))
+        }
     }
 
     /// The run directory a checkpoint belongs to (its parent, named by `CheckpointStore`).

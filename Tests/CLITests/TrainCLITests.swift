@@ -1,0 +1,201 @@
+import Checkpoints
+import Foundation
+import Testing
+import TestSupport
+
+/// A fresh directory for one run's output.
+func scratchDirectory(_ name: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-\(name)-\(UUID().uuidString)")
+}
+
+/// The checkpoint's tensors by name (parameters, "momentum/…", running statistics).
+func checkpointTensors(_ run: URL) throws -> [String: [Float]] {
+    let checkpoint = try CheckpointStore.latest(in: run)
+    var tensors: [String: [Float]] = [:]
+    for tensor in checkpoint.tensors { tensors[tensor.name] = try tensor.values(as: Float.self) }
+    return tensors
+}
+
+/// results.csv as one dictionary per row.
+func resultRows(_ run: URL) throws -> [[String: String]] {
+    let lines = try String(contentsOf: run.appendingPathComponent("results.csv"), encoding: .utf8)
+        .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    guard let header = lines.first else { return [] }
+    return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
+}
+
+/// `train` as users run it: under mpirun with 1, 2 and 3 ranks (oversubscribed), on the synthetic
+/// set with small models and few steps.
+@Suite("train under mpirun", .serialized)
+struct TrainCLITests {
+    /// Small and quick: the MLP (batch norm and a dropout site), 8 steps.
+    static let quick = ["train", "--model", "mlp", "--batch-size", "96", "--max-steps", "8", "--log-every", "4"]
+
+    @Test("every rank ends with the same parameters; the output directory holds what was promised",
+          arguments: [1, 2, 3])
+    func sameParameters(ranks: Int) throws {
+        let output = scratchDirectory("same")
+        let outcome = try runBatchAugDist(ranks: ranks, Self.quick + ["--output", output.path, "--dropout", "0.2",
+                                                                      "--copies", "2", "--debug-rank-checksums"])
+        #expect(outcome.status == 0 && !outcome.timedOut, "\(outcome)")
+        let checksums = outcome.stdout.split(separator: "\n").filter { $0.hasPrefix("rank ") && $0.contains("checksum") }
+            .map { $0.split(separator: " ").last.map(String.init) ?? "" }
+        #expect(checksums.count == ranks, "\(outcome)")
+        #expect(Set(checksums).count == 1, "\(checksums)")
+
+        // config.json: the resolved configuration, the ranks and versions.
+        let config = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: output.appendingPathComponent("config.json"))) as? [String: Any])
+        let configuration = try #require(config["configuration"] as? [String: Any])
+        #expect(configuration["copies"] as? Int == 2 && configuration["model"] as? String == "mlp")
+        #expect((config["job"] as? [String: Any])?["ranks"] as? Int == ranks)
+        #expect((config["versions"] as? [String: Any])?["mpi"] as? String != nil)
+
+        // results.csv: one row (max-steps stops inside epoch 0) with every promised column.
+        let rows = try resultRows(output)
+        #expect(rows.count == 1)
+        for column in ["epoch", "step", "lr", "batch_size", "copies", "train_loss", "train_error", "val_loss", "val_error",
+                       "grad_norm", "epoch_seconds", "images_per_second", "comm_seconds", "data_seconds"] {
+            #expect(rows.first?[column]?.isEmpty == false, "column \(column)")
+        }
+        #expect(rows.first?["step"] == "8" && rows.first?["copies"] == "2")
+
+        // metrics.jsonl: a step record every 4 steps and an epoch record.
+        let records = try String(contentsOf: output.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        let steps = records.filter { $0["type"] as? String == "step" }
+        #expect(steps.map { $0["step"] as? Int } == [4, 8])
+        for key in ["epoch", "loss", "error", "lr", "grad_norm", "images_per_second", "step_seconds", "comm_seconds"] {
+            #expect(steps.allSatisfy { $0[key] != nil }, "step records lack \(key)")
+        }
+        #expect(records.filter { $0["type"] as? String == "epoch" }.count == 1)
+
+        // The checkpoint: weights, momentum and running statistics, in safetensors, 8 steps in.
+        let checkpoint = try CheckpointStore.latest(in: output)
+        #expect(checkpoint.info.step == 8 && checkpoint.info.ranks == ranks)
+        let names = checkpoint.tensors.map(\.name)
+        #expect(names.contains { $0.hasPrefix("momentum/") })
+        #expect(names.contains { $0.contains("running_mean") || $0.contains("mean") })
+    }
+
+    @Test("a replica whose parameters drift stops the job, naming the rank")
+    func driftIsCaught() throws {
+        let output = scratchDirectory("drift")
+        let outcome = try runBatchAugDist(ranks: 3, Self.quick + ["--output", output.path, "--debug-perturb-rank", "2"],
+                                          timeout: 60)
+        #expect(outcome.status != 0 && !outcome.timedOut, "\(outcome)")
+        #expect(outcome.stderr.contains("parameters of rank 2 differ from rank 0"), "\(outcome)")
+    }
+
+    @Test("resuming, inside an epoch or at its end, gives bit-identical parameters to an uninterrupted run")
+    func resumeIsExact() throws {
+        let common = ["train", "--model", "mlp", "--epochs", "2", "--batch-size", "512", "--copies", "2",
+                      "--dropout", "0.1", "--ghost-batch-size", "128", "--log-every", "100"]
+        let whole = scratchDirectory("whole"), pieces = scratchDirectory("pieces")
+        let uninterrupted = try runBatchAugDist(ranks: 2, common + ["--output", whole.path])
+        #expect(uninterrupted.status == 0, "\(uninterrupted)")
+        // 19 steps per epoch (10,000 / 512): stop at the end of epoch 0, then inside epoch 1.
+        let first = try runBatchAugDist(ranks: 2, common + ["--output", pieces.path, "--max-steps", "19"])
+        #expect(first.status == 0, "\(first)")
+        let second = try runBatchAugDist(ranks: 2, ["train", "--resume", pieces.path, "--max-steps", "27"])
+        #expect(second.status == 0 && second.stdout.contains("resuming at epoch 1 step 0"), "\(second)")
+        let third = try runBatchAugDist(ranks: 2, ["train", "--resume", pieces.path])
+        #expect(third.status == 0 && third.stdout.contains("resuming at epoch 1 step 8"), "\(third)")
+
+        let a = try checkpointTensors(whole), b = try checkpointTensors(pieces)
+        #expect(a.keys.sorted() == b.keys.sorted())
+        let differing = a.keys.filter { a[$0] != b[$0] }.sorted()
+        #expect(differing.isEmpty, "tensors that differ: \(differing)")
+        let finalStep = try CheckpointStore.latest(in: pieces).info.step
+        #expect(finalStep == 38)
+        // The resumed run's results.csv has each epoch once.
+        let rows = try resultRows(pieces)
+        #expect(rows.map { $0["epoch"] } == ["0", "1"])
+    }
+
+    @Test("--simulate-ranks 2 in one process matches mpirun -np 2 up to summation order")
+    func simulatedRanks() throws {
+        let common = ["train", "--model", "cnn", "--batch-size", "64", "--copies", "2", "--ghost-batch-size", "32",
+                      "--dropout", "0.2", "--max-steps", "6", "--log-every", "100", "--eval-every", "0"]
+        let real = scratchDirectory("np2"), simulated = scratchDirectory("sim2"), single = scratchDirectory("np1")
+        let r = try runBatchAugDist(ranks: 2, common + ["--output", real.path])
+        let s = try runBatchAugDist(ranks: nil, common + ["--output", simulated.path, "--simulate-ranks", "2"])
+        let o = try runBatchAugDist(ranks: nil, common + ["--output", single.path])
+        #expect(r.status == 0 && s.status == 0 && o.status == 0, "\(r)\n\(s)\n\(o)")
+        let a = try checkpointTensors(real), b = try checkpointTensors(simulated), c = try checkpointTensors(single)
+        func distance(_ x: [String: [Float]], _ y: [String: [Float]]) -> Float {
+            var worst: Float = 0
+            for (name, values) in x where !name.hasPrefix("momentum/") {
+                let other = y[name] ?? []
+                guard other.count == values.count else { return .infinity }
+                for (u, v) in zip(values, other) { worst = max(worst, abs(u - v) / max(1, abs(u))) }
+            }
+            return worst
+        }
+        let simulatedGap = distance(a, b), singleGap = distance(a, c)
+        #expect(simulatedGap < 1e-4, "simulated vs real: \(simulatedGap)")
+        // The comparison can fail: one rank (other shards, batch norm over the whole batch) is far off.
+        #expect(singleGap > 100 * max(simulatedGap, 1e-7), "one rank vs two: \(singleGap)")
+    }
+
+    @Test("the regime changes learning rate, batch size and copies at its epochs; adaptation stretches it")
+    func regime() throws {
+        let output = scratchDirectory("regime")
+        let outcome = try runBatchAugDist(ranks: 2, [
+            "train", "--model", "mlp", "--epochs", "3", "--batch-size", "1000", "--eval-every", "0", "--log-every", "5",
+            "--regime", "1:lr=0.05,batch-size=500;2:copies=2,momentum=0.8", "--output", output.path,
+        ])
+        #expect(outcome.status == 0, "\(outcome)")
+        let rows = try resultRows(output)
+        #expect(rows.map { $0["lr"] } == ["0.1", "0.05", "0.05"])
+        #expect(rows.map { $0["batch_size"] } == ["1000", "500", "500"])
+        #expect(rows.map { $0["copies"] } == ["1", "1", "2"])
+        #expect(rows.map { $0["step"] } == ["10", "30", "50"], "10 steps, then 20 per epoch")
+        // Only the last epoch was evaluated (--eval-every 0).
+        #expect(rows.map { $0["val_loss"]?.isEmpty } == [true, true, false])
+
+        let adapted = scratchDirectory("adapted")
+        let stretched = try runBatchAugDist(ranks: 2, [
+            "train", "--model", "mlp", "--epochs", "2", "--batch-size", "2000", "--eval-every", "0",
+            "--regime", "1:lr=0.01", "--regime-adaptation", "2", "--output", adapted.path,
+        ])
+        #expect(stretched.status == 0, "\(stretched)")
+        let adaptedRows = try resultRows(adapted)
+        #expect(adaptedRows.map { $0["lr"] } == ["0.1", "0.1", "0.01", "0.01"])
+    }
+
+    @Test("a non-finite loss stops every rank with the step number and keeps the last good checkpoint")
+    func nonFiniteLoss() throws {
+        let output = scratchDirectory("nan")
+        let outcome = try runBatchAugDist(ranks: 2, [
+            "train", "--model", "mlp", "--epochs", "2", "--batch-size", "1000", "--regime", "1:lr=1e9",
+            "--output", output.path,
+        ], timeout: 60)
+        #expect(outcome.status != 0 && !outcome.timedOut, "\(outcome)")
+        // Epoch 0 is steps 1…10; the loss can only break in epoch 1, at steps 11…20.
+        let step = outcome.stderr.firstMatch(of: /at step (\d+) \(epoch 1/).flatMap { Int($0.1) }
+        #expect(step.map { (11 ... 20).contains($0) } == true, "\(outcome)")
+        #expect(outcome.stderr.contains("last good state"), "\(outcome)")
+        let checkpoint = try CheckpointStore.latest(in: output)
+        #expect(checkpoint.info.epoch == 1 && checkpoint.info.step == 10)
+        let values = try checkpointTensors(output).values.flatMap { $0 }
+        #expect(values.allSatisfy { $0.isFinite })
+    }
+
+    @Test("eval reports the saved model's test loss and error, whatever the number of ranks", arguments: [1, 3])
+    func evaluation(ranks: Int) throws {
+        let output = scratchDirectory("eval")
+        let training = try runBatchAugDist(ranks: 2, Self.quick + ["--output", output.path])
+        #expect(training.status == 0, "\(training)")
+        let row = try #require(try resultRows(output).last)
+        let outcome = try runBatchAugDist(ranks: ranks, ["eval", "--checkpoint", output.path, "--json"])
+        #expect(outcome.status == 0, "\(outcome)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        #expect(report["samples"] as? Int == 2_000)
+        // The same model and statistics; only the order of the sums and the pass sizes differ.
+        let error = try #require(report["test_error"] as? Double), loggedError = try #require(Double(row["val_error"] ?? ""))
+        #expect(abs(error - loggedError) <= 1.0 / 2_000, "eval \(error), training \(loggedError)")
+        let loss = try #require(report["test_loss"] as? Double), logged = try #require(Double(row["val_loss"] ?? ""))
+        #expect(abs(loss - logged) < 1e-6 * max(1, logged), "eval \(loss), training \(logged)")
+    }
+}
