@@ -11,10 +11,24 @@ public final class FloatBuffer: @unchecked Sendable {
 
     public init(count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let raw: UnsafeMutableRawPointer
+        if bytes >= Self.hugePage {
+            // Large buffers (activations, im2col scratch) on 2 MiB pages where the kernel offers
+            // them (transparent huge pages in `madvise` mode, Debian's default): a training step
+            // streams hundreds of MB through them, and 4 KiB pages cost TLB misses.
+            raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.hugePage)
+            #if canImport(Glibc)
+            _ = madvise(raw, bytes, MADV_HUGEPAGE)
+            #endif
+        } else {
+            raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        }
         raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
         pointer = raw.assumingMemoryBound(to: Float.self)
     }
+
+    private static let hugePage = 2 << 20
 
     deinit { pointer.deallocate() }
 

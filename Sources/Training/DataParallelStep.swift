@@ -18,6 +18,10 @@ public final class DataParallelStep {
     let world: any Communicator
     let algorithm: AllreduceAlgorithm
     let seed: UInt64
+    /// Wait in a barrier before the gradient all-reduce and time the two apart: `waitSeconds` is
+    /// then the time this rank waited for the slowest (load imbalance), `communicationSeconds` the
+    /// all-reduce itself. Off in training (one synchronisation less); the scaling benchmark sets it.
+    public var separatesWaiting = false
     private var images: [Float] = []
     private var labels: [Int32] = []
 
@@ -37,6 +41,9 @@ public final class DataParallelStep {
         public var gradientNorm: Float = 0
         /// This process's times: augmentation, forward+backward, the gradient all-reduce, the update.
         public var dataSeconds = 0.0, computeSeconds = 0.0, communicationSeconds = 0.0, updateSeconds = 0.0
+        /// With `separatesWaiting`: time in the barrier before the all-reduce (0 otherwise; the
+        /// waiting is then part of `communicationSeconds`).
+        public var waitSeconds = 0.0
     }
 
     /// Takes step `step` of `epoch` (the `globalStep`-th of the run, which keys the dropout masks)
@@ -75,6 +82,11 @@ public final class DataParallelStep {
             local[0] += result.lossSum
             local[1] += Double(result.correct)
             local[2] += Double(result.samples)
+        }
+        if separatesWaiting && world.size > 1 {
+            let waitStart = monotonicSeconds()
+            try world.barrier()
+            outcome.waitSeconds = monotonicSeconds() - waitStart
         }
         let communicationStart = monotonicSeconds()
         if world.size > 1 {
