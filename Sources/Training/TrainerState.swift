@@ -126,9 +126,11 @@ extension Trainer {
                     try checkpoint.restore("momentum/" + spec.name, shape: spec.shape,
                                            into: UnsafeMutableBufferPointer(rebasing: optimizer.velocity.buffer[spec.range]))
                 }
-                // Each rank's own statistics; a checkpoint without them (one rank) gives every rank the saved ones.
+                // Each rank's own statistics; a checkpoint without them (one rank, or written before
+                // they were saved) gives every rank the averaged ones.
+                let perRank = plan.ranks > 1 && checkpoint.tensors.contains { $0.name.hasPrefix("rank0/") }
                 for rank in 0 ..< plan.ranks {
-                    let prefix = plan.ranks > 1 ? "rank\(rank)/" : ""
+                    let prefix = perRank ? "rank\(rank)/" : ""
                     try rankStatistics.withUnsafeMutableBufferPointer { all in
                         for spec in store.statisticsTable {
                             let slice = UnsafeMutableBufferPointer(rebasing: all[rank * store.statistics.count + spec.range.lowerBound
