@@ -82,6 +82,16 @@ extension Communicator {
         try array.withUnsafeMutableBytes { try broadcast($0, root: root) }
     }
 
+    /// Root's bytes on every rank, whatever their length (the other ranks' `bytes` are ignored):
+    /// for texts only the root has read, such as a resolved configuration.
+    public func broadcast(bytes: [UInt8], root: Int = 0) throws -> [UInt8] {
+        var length = [Int64(rank == root ? bytes.count : 0)]
+        try broadcast(&length, root: root)
+        var received = rank == root ? bytes : [UInt8](repeating: 0, count: Int(length[0]))
+        try broadcast(&received, root: root)
+        return received
+    }
+
     /// One value from every rank, in rank order.
     public func allgather<T: BitwiseCopyable>(_ value: T) throws -> [T] {
         var gathered = [T](repeating: value, count: size)

@@ -102,11 +102,8 @@ public enum CheckpointEvaluation {
             }
         }
         try Trainer.agree(failure, on: world)
-        var text = [UInt8](world.isRoot ? try JSONValue.object(description).jsonText().utf8 : "".utf8)
-        var length = [Int64(text.count)]
-        try world.broadcast(&length, root: 0)
-        if !world.isRoot { text = [UInt8](repeating: 0, count: Int(length[0])) }
-        try world.broadcast(&text, root: 0)
+        let text = try world.broadcast(bytes: world.isRoot ? Array(try JSONValue.object(description).jsonText().utf8) : [],
+                                       root: 0)
         guard let fields = try JSONValue(parsing: Data(text)).objectValue,
               case let .string(model)? = fields["model"], case let .string(datasetName)? = fields["dataset"],
               case let .string(seedText)? = fields["seed"], let seed = UInt64(seedText),

@@ -32,10 +32,7 @@ public enum TrainingLauncher {
             }
         }
         try Trainer.agree(failure, on: world)
-        var length = [Int64(resolved?.json.count ?? 0)]
-        try world.broadcast(&length, root: 0)
-        var bytes = [UInt8](resolved?.json ?? Data(count: Int(length[0])))
-        try world.broadcast(&bytes, root: 0)
+        let bytes = try world.broadcast(bytes: [UInt8](resolved?.json ?? Data()), root: 0)
         let configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(bytes))
         return try Trainer(configuration: configuration, communicator: world, job: job, resumeFrom: resolved?.checkpoint)
     }
