@@ -84,7 +84,7 @@ public final class Trainer {
     /// the model (rank 0's parameters everywhere), restores a checkpoint, opens the output. Any
     /// failure on any rank stops all ranks with one message.
     public init(configuration: TrainingConfiguration, communicator: any Communicator, job: JobDescription,
-                resumeFrom checkpoint: LoadedCheckpoint? = nil) throws {
+                resumeFrom checkpoint: Checkpoint? = nil) throws {
         world = communicator
         self.job = job
         console = Console(enabled: communicator.isRoot)

@@ -3,8 +3,6 @@ import Collectives
 import Engine
 import Foundation
 
-public typealias LoadedCheckpoint = Checkpoint
-
 /// The run's state on disk: the output directory, config.json and checkpoints.
 extension Trainer {
     /// Creates the output directory (rank 0) and checks that it is writable and does not already
