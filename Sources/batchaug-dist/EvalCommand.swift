@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoints
 import COpenBLAS
 import Foundation
 import Training
@@ -28,12 +29,12 @@ struct Eval: ParsableCommand {
                                                       communicator: world)
             guard world.isRoot else { return }
             if json {
-                let fields: [String] = [
-                    "\"model\":\"\(report.model)\"", "\"dataset\":\"\(report.dataset)\"",
-                    "\"epoch\":\(report.epoch)", "\"step\":\(report.step)", "\"samples\":\(report.samples)",
-                    "\"test_loss\":\(report.loss)", "\"test_error\":\(report.error)", "\"ranks\":\(world.size)",
+                let fields: [String: JSONValue] = [
+                    "model": .string(report.model), "dataset": .string(report.dataset), "epoch": .number(report.epoch),
+                    "step": .number(report.step), "samples": .number(report.samples), "test_loss": .number(report.loss),
+                    "test_error": .number(report.error), "ranks": .number(world.size),
                 ]
-                print("{" + fields.joined(separator: ",") + "}")
+                print(try JSONValue.object(fields).jsonText())
             } else {
                 print("\(report.model) after epoch \(report.epoch - 1) (step \(report.step)) on \(report.dataset): "
                     + "test loss \(String(format: "%.4f", report.loss)), test error "

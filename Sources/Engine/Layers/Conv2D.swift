@@ -22,8 +22,13 @@ final class Conv2D: Node {
         let row: Int, column: Int, height: Int, width: Int
         let subWeights: FloatBuffer, subGradient: FloatBuffer
         let packedForward: FloatBuffer, packedBackward: FloatBuffer
-        init(row: Int, column: Int, height: Int, width: Int, outChannels: Int, inChannels: Int) {
+        /// Where each tap (a, d) of the sub-kernel sits in the full k×k kernel:
+        /// sub[co][ci][a][d] = w[co][ci][s·a + row][s·d + column].
+        let taps: [Int]
+        init(row: Int, column: Int, height: Int, width: Int, kernel: Int, stride: Int, outChannels: Int,
+             inChannels: Int) {
             (self.row, self.column, self.height, self.width) = (row, column, height, width)
+            taps = (0 ..< height * width).map { (stride * ($0 / width) + row) * kernel + stride * ($0 % width) + column }
             let count = outChannels * inChannels * height * width
             subWeights = FloatBuffer(count: count)
             subGradient = FloatBuffer(count: count)
@@ -138,7 +143,8 @@ final class Conv2D: Node {
             if phases.isEmpty {
                 phases = (0 ..< stride * stride).map { q in
                     Phase(row: q / stride, column: q % stride, height: phaseExtent(q / stride),
-                          width: phaseExtent(q % stride), outChannels: outChannels, inChannels: inChannels)
+                          width: phaseExtent(q % stride), kernel: kernel, stride: stride, outChannels: outChannels,
+                          inChannels: inChannels)
                 }
             }
             let count = images * stride * stride * inChannels * phaseHeight * phaseWidth + 64
@@ -156,16 +162,11 @@ final class Conv2D: Node {
             ck_conv_pack(w, cout, cin, k, k, 1, packedBackward.pointer)
         case .phases:
             for phase in phases where !phase.isEmpty {
-                // sub[co][ci][a][d] = w[co][ci][s·a + b][s·d + c]
                 let sub = phase.subWeights.pointer
-                var index = 0
-                for pair in 0 ..< outChannels * inChannels {
-                    let source = w + pair * kernel * kernel
-                    for a in 0 ..< phase.height {
-                        for d in 0 ..< phase.width {
-                            sub[index] = source[(stride * a + phase.row) * kernel + stride * d + phase.column]
-                            index += 1
-                        }
+                phase.taps.withUnsafeBufferPointer { taps in
+                    for pair in 0 ..< outChannels * inChannels {
+                        let source = w + pair * kernel * kernel, target = sub + pair * taps.count
+                        for (j, tap) in taps.enumerated() { target[j] = source[tap] }
                     }
                 }
                 ck_conv_pack(sub, cout, cin, Int32(phase.height), Int32(phase.width), 0, phase.packedForward.pointer)
@@ -264,14 +265,10 @@ final class Conv2D: Node {
                                          phase.subGradient.pointer, first ? dbias : nil)
                 first = false
                 let sub = phase.subGradient.pointer
-                var index = 0
-                for pair in 0 ..< outChannels * inChannels {
-                    let target = dw + pair * kernel * kernel
-                    for a in 0 ..< phase.height {
-                        for d in 0 ..< phase.width {
-                            target[(stride * a + phase.row) * kernel + stride * d + phase.column] += sub[index]
-                            index += 1
-                        }
+                phase.taps.withUnsafeBufferPointer { taps in
+                    for pair in 0 ..< outChannels * inChannels {
+                        let source = sub + pair * taps.count, target = dw + pair * kernel * kernel
+                        for (j, tap) in taps.enumerated() { target[tap] += source[j] }
                     }
                 }
             }
