@@ -47,10 +47,30 @@ public final class DataParallelStep {
     }
 
     /// Takes step `step` of `epoch` (the `globalStep`-th of the run, which keys the dropout masks)
-    /// for the ranks in `ranks`, each with `imagesPerRank` = M·B/N images.
+    /// for the ranks in `ranks`, each with `imagesPerRank` = M·B/N images: the gradient
+    /// (`computeGradient`), then the SGD update of the mean over the effective batch M·B.
     public func callAsFunction(ranks: [RankData], epoch: Int, step: Int, globalStep: Int, copies: Int, batchSize: Int,
                                imagesPerRank: Int, ghostBatchSize: Int,
                                hyperparameters: SGD.Hyperparameters) throws -> Outcome {
+        var (outcome, local) = try computeGradient(ranks: ranks, epoch: epoch, step: step, globalStep: globalStep,
+                                                   copies: copies, imagesPerRank: imagesPerRank,
+                                                   ghostBatchSize: ghostBatchSize)
+        let updateStart = monotonicSeconds()
+        outcome.gradientNorm = optimizer.step(network.parameters, hyperparameters,
+                                              gradientScale: 1 / Float(copies * batchSize))
+        outcome.updateSeconds = monotonicSeconds() - updateStart
+        if world.size > 1 { try world.allreduceSum(&local) }
+        (outcome.lossSum, outcome.correct, outcome.samples) = (local[0], local[1], local[2])
+        return outcome
+    }
+
+    /// The step without the update: each rank played here makes its M copies and runs forward and
+    /// backward in ghost batches, and the ranks all-reduce the gradient, which is left in
+    /// `network.parameters.gradients` as the sum over the whole step's M·B images. Returns the
+    /// timings and this process's own [loss sum, correct, images] (not yet summed over ranks).
+    /// The gradient-norm study measures steps this way at fixed parameters.
+    public func computeGradient(ranks: [RankData], epoch: Int, step: Int, globalStep: Int, copies: Int,
+                                imagesPerRank: Int, ghostBatchSize: Int) throws -> (Outcome, [Double]) {
         let floats = imagesPerRank * network.inputShape.elements
         if images.count != floats { images = [Float](repeating: 0, count: floats) }
         if labels.count != imagesPerRank { labels = [Int32](repeating: 0, count: imagesPerRank) }
@@ -92,13 +112,7 @@ public final class DataParallelStep {
         if world.size > 1 {
             try world.allreduceSum(network.parameters.gradients.buffer, algorithm: algorithm)
         }
-        let updateStart = monotonicSeconds()
-        outcome.communicationSeconds = updateStart - communicationStart
-        outcome.gradientNorm = optimizer.step(network.parameters, hyperparameters,
-                                              gradientScale: 1 / Float(copies * batchSize))
-        outcome.updateSeconds = monotonicSeconds() - updateStart
-        if world.size > 1 { try world.allreduceSum(&local) }
-        (outcome.lossSum, outcome.correct, outcome.samples) = (local[0], local[1], local[2])
-        return outcome
+        outcome.communicationSeconds = monotonicSeconds() - communicationStart
+        return (outcome, local)
     }
 }

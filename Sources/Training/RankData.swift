@@ -31,12 +31,20 @@ public final class RankData {
         statistics = Array(network.parameters.statistics.buffer)
     }
 
+    /// `trainSamples`: train on that many records of a seed-determined subset (`TrainingSubset`)
+    /// instead of the whole training split.
     public init(rank: Int, ranks: Int, dataset: DatasetKind, directory: String?, transforms: [Transform], batchPerRank: Int,
-                seed: UInt64, counters: IOCounters) throws {
+                seed: UInt64, trainSamples: Int? = nil, counters: IOCounters) throws {
         self.rank = rank
         self.ranks = ranks
         self.seed = seed
-        train = try ImageShard.load(dataset, directory: directory, split: .train, rank: rank, ranks: ranks, counters: counters)
+        if let trainSamples {
+            train = try ImageShard.load(dataset, directory: directory, split: .train, subsetOf: trainSamples, seed: seed,
+                                        rank: rank, ranks: ranks, counters: counters)
+        } else {
+            train = try ImageShard.load(dataset, directory: directory, split: .train, rank: rank, ranks: ranks,
+                                        counters: counters)
+        }
         test = try ImageShard.load(dataset, directory: directory, split: .test, rank: rank, ranks: ranks, counters: counters)
         augmenter = try BatchAugmenter(shard: train, transforms: transforms, seed: seed,
                                        counters: counters)
@@ -58,5 +66,28 @@ public final class RankData {
             samplerBatch = batchPerRank
         }
         return sampler.plan.stepsPerEpoch
+    }
+}
+
+extension RankData {
+    /// Rank `rank`'s data for a run of `configuration` on `ranks` ranks, after the checks `train`
+    /// makes (a `ConfigurationError` names the option): for tools that run steps outside the
+    /// trainer, such as the gradient-norm study.
+    public convenience init(configuration c: TrainingConfiguration, rank: Int, ranks: Int,
+                            counters: IOCounters = IOCounters()) throws {
+        let plan = try RunPlan(c, worldSize: ranks)
+        try self.init(rank: rank, ranks: ranks, dataset: plan.dataset, directory: c.dataDirectory,
+                      transforms: plan.transforms, batchPerRank: plan.batchPerRank(epoch: 0), seed: c.seed,
+                      trainSamples: c.trainSamples, counters: counters)
+    }
+
+    /// The model of `configuration` for this data's images and classes, initialised from its seed
+    /// (as `Trainer` builds it), with its dropout rate.
+    public func makeNetwork(_ c: TrainingConfiguration) throws -> Network {
+        let d = train.descriptor
+        let network = try ModelZoo.make(c.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
+                                        classes: d.classes, seed: c.seed)
+        network.dropoutRate = Float(c.dropout)
+        return network
     }
 }

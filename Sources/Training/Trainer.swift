@@ -103,7 +103,8 @@ public final class Trainer {
             for r in hosted {
                 loaded.append(try RankData(rank: r, ranks: plan.ranks, dataset: plan.dataset,
                                            directory: configuration.dataDirectory, transforms: plan.transforms,
-                                           batchPerRank: perRank, seed: configuration.seed, counters: counters))
+                                           batchPerRank: perRank, seed: configuration.seed,
+                                           trainSamples: configuration.trainSamples, counters: counters))
             }
         } catch {
             dataError = "\(error)"
@@ -111,12 +112,7 @@ public final class Trainer {
         try Self.agree(dataError, on: communicator)
         ranksHere = loaded
 
-        let shard = loaded[0].train
-        let input = TensorShape(channels: shard.descriptor.channels, height: shard.descriptor.height,
-                                width: shard.descriptor.width)
-        network = try ModelZoo.make(configuration.model, input: input, classes: shard.descriptor.classes,
-                                    seed: configuration.seed)
-        network.dropoutRate = Float(configuration.dropout)
+        network = try loaded[0].makeNetwork(configuration)
         optimizer = SGD(parameters: network.parameters)
         // Every (simulated) rank starts from the model's initial running statistics.
         for data in loaded { data.statistics = Array(network.parameters.statistics.buffer) }

@@ -9,6 +9,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var dataDirectory: String? = nil
     public var model = "cnn"
     public var epochs = 10
+    /// Train on a fixed, seed-determined subset of this many training samples (nil: the whole split).
+    public var trainSamples: Int? = nil
 
     // Batch: B distinct samples per step over all ranks, each in M augmented copies.
     public var batchSize = 128
@@ -59,6 +61,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case logEvery = "log-every"
         case maxSteps = "max-steps"
         case simulateRanks = "simulate-ranks"
+        case trainSamples = "train-samples"
     }
 
     /// Reads the keys present in the file over the defaults; unknown keys are errors (a typo
@@ -91,6 +94,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try readOptional(.output, &d.output); try read(.checkpointEvery, &d.checkpointEvery)
         try readOptional(.resume, &d.resume); try read(.evalEvery, &d.evalEvery); try read(.logEvery, &d.logEvery)
         try readOptional(.maxSteps, &d.maxSteps); try read(.simulateRanks, &d.simulateRanks)
+        try readOptional(.trainSamples, &d.trainSamples)
         self = d
     }
 

@@ -15,7 +15,7 @@ public enum TrainingLauncher {
     static let lockedOnResume: [TrainingConfiguration.CodingKeys] = [
         .dataset, .model, .epochs, .batchSize, .copies, .augment, .ghostBatchSize, .dropout, .learningRate, .momentum,
         .nesterov, .weightDecay, .gradientClip, .warmupEpochs, .learningRateScaling, .baseBatchSize, .regime,
-        .regimeAdaptation, .seed,
+        .regimeAdaptation, .seed, .trainSamples,
     ]
     // --simulate-ranks is not locked: a K-rank run may be continued by K simulated ranks in one
     // process (to debug it locally) or the other way round; the number of ranks must match.
@@ -82,20 +82,26 @@ public enum TrainingLauncher {
             object["output"] = .string("runs/\(model)-\(dataset)-\(formatter.string(from: Date()))")
         }
         let merged = try decode(.object(object), source: configurationFile)
-        if let saved {
-            let before = try JSONValue(encoding: saved).objectValue ?? [:]
-            let after = try JSONValue(encoding: merged).objectValue ?? [:]
-            for key in lockedOnResume where before[key.rawValue] != after[key.rawValue] {
-                throw ConfigurationError(
-                    option: key.rawValue,
-                    problem: "\(render(after[key.rawValue])) differs from the checkpoint's \(render(before[key.rawValue])): "
-                        + "--resume continues the same configuration (start a new run to change it)")
-            }
+        if let saved, let difference = try lockedDifference(saved: saved, requested: merged) {
+            throw ConfigurationError(
+                option: difference.option,
+                problem: "\(difference.requested) differs from the checkpoint's \(difference.saved): "
+                    + "--resume continues the same configuration (start a new run to change it)")
         }
         if let checkpoint, let worldSize {
             try checkRanks(of: checkpoint, against: merged.simulateRanks > 1 ? merged.simulateRanks : worldSize)
         }
         return (merged.json(), checkpoint)
+    }
+
+    /// The first option a resumed run must keep (`lockedOnResume`) whose value differs between a
+    /// saved run's configuration and a requested one, with both values as JSON text; nil if none does.
+    public static func lockedDifference(saved: TrainingConfiguration, requested: TrainingConfiguration) throws
+        -> (option: String, saved: String, requested: String)? {
+        let before = try JSONValue(encoding: saved).objectValue ?? [:]
+        let after = try JSONValue(encoding: requested).objectValue ?? [:]
+        guard let key = lockedOnResume.first(where: { before[$0.rawValue] != after[$0.rawValue] }) else { return nil }
+        return (key.rawValue, render(before[key.rawValue]), render(after[key.rawValue]))
     }
 
     /// A run continues on as many ranks as it had (the shards, orders and batch norm depend on it).

@@ -28,6 +28,8 @@ struct Train: ParsableCommand {
     var dataDirectory: String?
     @Option(help: "Model: \(ModelZoo.examples.joined(separator: ", ")) (default cnn).") var model: String?
     @Option(help: "Epochs (default 10).") var epochs: Int?
+    @Option(help: "Train on a fixed, seed-determined subset of this many training samples (default: all).")
+    var trainSamples: Int?
     @Option(help: "B: distinct samples per step over all ranks (default 128).") var batchSize: Int?
     @Option(help: "M: augmented copies of each sample per step; the effective batch is M·B (default 1).") var copies: Int?
     @Option(help: "Transforms, e.g. crop,flip,cutout or crop=2 or rrc or none (default: the dataset's).") var augment: String?
@@ -67,6 +69,7 @@ struct Train: ParsableCommand {
         func put(_ key: String, _ value: Int?) { if let value { options[key] = .number(Double(value)) } }
         func put(_ key: String, _ value: Double?) { if let value { options[key] = .number(value) } }
         put("dataset", dataset); put("data-dir", dataDirectory); put("model", model); put("epochs", epochs)
+        put("train-samples", trainSamples)
         put("batch-size", batchSize); put("copies", copies); put("augment", augment)
         put("ghost-batch-size", ghostBatchSize); put("dropout", dropout); put("lr", lr); put("momentum", momentum)
         if nesterov { options["nesterov"] = .bool(true) }
