@@ -159,6 +159,8 @@ public struct StudyDefinition: Sendable {
                     $0.regimeAdaptation = k
                     $0.learningRateScaling = "sqrt"
                     $0.baseBatchSize = base.batchSize
+                    // Evaluated after the same numbers of sample instances as the other arms.
+                    $0.evalEvery = k * base.evalEvery
                 },
             ]
             return StudyDefinition(

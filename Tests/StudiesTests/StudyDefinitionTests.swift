@@ -33,7 +33,9 @@ struct StudyDefinitionTests {
         let (baseline, ra) = (study.arms[0].configuration, study.arms[2].configuration)
         #expect(ra.batchSize == 4 * baseline.batchSize && ra.regimeAdaptation == 4)
         #expect(ra.learningRateScaling == "sqrt" && ra.baseBatchSize == baseline.batchSize)
-        #expect(try differences(ra, baseline) == ["batch-size", "regime-adaptation", "lr-scaling", "base-batch-size"])
+        #expect(try differences(ra, baseline) == ["batch-size", "regime-adaptation", "lr-scaling", "base-batch-size",
+                                                  "eval-every"])
+        #expect(ra.evalEvery == 4, "evaluated after as many sample instances as the baseline's evaluations")
         // The same number of steps and sample instances as BA: k·E epochs of k·B over the same subset.
         for arm in study.arms { try arm.configuration.validate(ranks: 2) }
     }
