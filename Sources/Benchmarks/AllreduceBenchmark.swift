@@ -1,14 +1,34 @@
 import Collectives
 
-/// `bench allreduce`: times the Float all-reduce of each size with each algorithm, and optionally
+/// `bench allreduce`: times the Float all-reduce of each size with each candidate (the ring, with
+/// one or several settings; `MPI_Allreduce`; and `auto`, the policy training uses), and optionally
 /// verifies the results.
 ///
 /// Every timed call starts after a barrier; a call's time is the slowest rank's, and the figure
-/// reported is the median over the repetitions. Algorithms are interleaved call by call, so a
-/// ratio between them is measured under the same conditions.
+/// reported is the median over the repetitions. Candidates are interleaved call by call, so a
+/// ratio between them is measured under the same conditions. `auto` first measures as training
+/// does at start-up (`AllreducePolicy.measure`), then its choice is timed with the others.
 public struct AllreduceBenchmark {
+    public enum Candidate: Hashable, Sendable {
+        /// The ring with these settings.
+        case ring(RingSettings)
+        case mpi
+        /// The faster of the ring (with the transport's settings) and MPI, measured for each size.
+        case auto
+
+        public var name: String {
+            switch self {
+            case .ring: "ring"
+            case .mpi: "mpi"
+            case .auto: "auto"
+            }
+        }
+    }
+
     public struct Result: Sendable {
-        public let algorithm: AllreduceAlgorithm
+        public let candidate: Candidate
+        /// What `auto` chose for this size.
+        public let chosen: AllreduceAlgorithm?
         public let ranks: Int
         public let bytes: Int
         public let iterations: Int
@@ -24,11 +44,18 @@ public struct AllreduceBenchmark {
     }
 
     public let communicator: any Communicator
-    public let algorithms: [AllreduceAlgorithm]
+    public let candidates: [Candidate]
+    /// The ring settings of the transport in use (what `auto` and training use).
+    public let transportRing: RingSettings
+    /// Gives the communicator's ring these settings.
+    let configureRing: (RingSettings) -> Void
 
-    public init(communicator: any Communicator, algorithms: [AllreduceAlgorithm]) {
+    public init(communicator: any Communicator, candidates: [Candidate], transportRing: RingSettings,
+                configureRing: @escaping (RingSettings) -> Void) {
         self.communicator = communicator
-        self.algorithms = algorithms
+        self.candidates = candidates
+        self.transportRing = transportRing
+        self.configureRing = configureRing
     }
 
     /// The default number of timed calls for a buffer of `bytes`: about 256 MiB moved per algorithm.
@@ -36,42 +63,57 @@ public struct AllreduceBenchmark {
         min(200, max(10, (256 << 20) / max(bytes, 1)))
     }
 
-    /// Times each algorithm on a buffer of `count` floats, `iterations` calls after two warm-up calls.
-    public func measure(count: Int, iterations: Int) throws -> [Result] {
-        var buffer = [Float](repeating: 0, count: count)
-        // per algorithm, per iteration: this rank's nanoseconds; reduced to the slowest rank's.
-        var nanoseconds = [Int64](repeating: 0, count: algorithms.count * iterations)
-        try buffer.withUnsafeMutableBufferPointer { data in
-            for algorithm in algorithms {
-                for _ in 0 ..< 2 { try communicator.allreduceSum(data, algorithm: algorithm) }
-            }
-            let clock = ContinuousClock()
-            for iteration in 0 ..< iterations {
-                for (a, algorithm) in algorithms.enumerated() {
-                    try communicator.barrier()
-                    let elapsed = try clock.measure { try communicator.allreduceSum(data, algorithm: algorithm) }
-                    nanoseconds[a * iterations + iteration] = elapsed.nanoseconds
-                }
-            }
-        }
-        try nanoseconds.withUnsafeMutableBufferPointer { try communicator.allreduceMax($0) }
-        return algorithms.enumerated().map { a, algorithm in
-            let times = nanoseconds[a * iterations ..< (a + 1) * iterations].map { Double($0) * 1e-9 }
-            return Result(algorithm: algorithm, ranks: communicator.size, bytes: count * 4,
-                          iterations: iterations, seconds: median(times))
+    /// What `auto` picks for a buffer of `count` floats: the same measurement as at training's start.
+    func autoChoice(count: Int) throws -> AllreduceAlgorithm {
+        configureRing(transportRing)
+        return try AllreducePolicy.measure(on: communicator, counts: [count]).algorithm(forCount: count)
+    }
+
+    /// One call of `candidate` on `data` (`auto` runs `choice`).
+    private func operation(_ candidate: Candidate, choice: AllreduceAlgorithm?,
+                           _ data: UnsafeMutableBufferPointer<Float>) -> () throws -> Void {
+        let communicator = communicator, configureRing = configureRing, transportRing = transportRing
+        switch candidate {
+        case let .ring(settings):
+            return { configureRing(settings); try communicator.allreduceSum(data, algorithm: .ring) }
+        case .mpi:
+            return { try communicator.allreduceSum(data, algorithm: .mpi) }
+        case .auto:
+            let algorithm = choice ?? .ring
+            return { configureRing(transportRing); try communicator.allreduceSum(data, algorithm: algorithm) }
         }
     }
 
-    /// Runs each algorithm once on rank-dependent data and checks the result element by element
+    /// Times each candidate on a buffer of `count` floats, `iterations` calls after two warm-up calls.
+    public func measure(count: Int, iterations: Int) throws -> [Result] {
+        let choice = candidates.contains(.auto) ? try autoChoice(count: count) : nil
+        var buffer = [Float](repeating: 0, count: count)
+        let seconds = try buffer.withUnsafeMutableBufferPointer { buffer in
+            let data = buffer
+            let operations = candidates.map { operation($0, choice: choice, data) }
+            for operation in operations {
+                for _ in 0 ..< 2 { try operation() }
+            }
+            return try timeInterleaved(operations, calls: iterations, on: communicator)
+        }
+        configureRing(transportRing)
+        return candidates.enumerated().map { c, candidate in
+            Result(candidate: candidate, chosen: candidate == .auto ? choice : nil, ranks: communicator.size,
+                   bytes: count * 4, iterations: iterations, seconds: median(seconds[c]))
+        }
+    }
+
+    /// Runs each candidate once on rank-dependent data and checks the result element by element
     /// against a sum computed in Double, and bitwise across ranks. Every rank learns of any
-    /// mismatch on any rank; the error names the count and the algorithm.
+    /// mismatch on any rank; the error names the count and the candidate.
     ///
     /// `corruptingRank` (for testing the check itself) alters one result element on that rank.
     public func verify(count: Int, corruptingRank: Int? = nil) throws {
         let ranks = communicator.size
-        for algorithm in algorithms {
+        let choice = candidates.contains(.auto) ? try autoChoice(count: count) : nil
+        for candidate in candidates {
             var buffer = (0 ..< count).map { Self.testValue(rank: communicator.rank, index: $0) }
-            try communicator.allreduceSum(&buffer, algorithm: algorithm)
+            try buffer.withUnsafeMutableBufferPointer { try operation(candidate, choice: choice, $0)() }
             if corruptingRank == communicator.rank && count > 0 { buffer[count / 2] += 0.5 }
 
             var problem: String? = nil
@@ -82,18 +124,21 @@ public struct AllreduceBenchmark {
                     break
                 }
             }
-            try throwIfAnyRankFailed(problem, algorithm: algorithm, count: count)
+            try throwIfAnyRankFailed(problem, candidate: candidate, count: count)
             // Every rank sees the same hashes, so every rank reaches the same verdict.
             let hashes = try communicator.allgather(fnv1a(buffer))
             let differing = hashes.firstIndex { $0 != hashes[0] }
             try throwIfAnyRankFailed(differing.map { "result on rank \($0) differs bitwise from rank 0" },
-                                     algorithm: algorithm, count: count)
+                                     candidate: candidate, count: count)
         }
+        configureRing(transportRing)
     }
 
-    private func throwIfAnyRankFailed(_ problem: String?, algorithm: AllreduceAlgorithm, count: Int) throws {
+    private func throwIfAnyRankFailed(_ problem: String?, candidate: Candidate, count: Int) throws {
         if let failure = try communicator.agree(onFailure: problem) {
-            throw Mismatch(description: "allreduce verification failed: algo \(algorithm.rawValue), "
+            var what = candidate.name
+            if case let .ring(settings) = candidate, settings != transportRing { what += " (\(settings))" }
+            throw Mismatch(description: "allreduce verification failed: algo \(what), "
                 + "\(count) floats (\(count * 4) bytes), \(communicator.size) ranks: rank \(failure.rank): \(failure.message)")
         }
     }
@@ -112,20 +157,5 @@ func fnv1a(_ values: [Float]) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return hash
-    }
-}
-
-/// The median of a non-empty list (mean of the middle two for an even count).
-public func median(_ values: [Double]) -> Double {
-    precondition(!values.isEmpty)
-    let sorted = values.sorted()
-    let middle = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Collectives
 import Engine
 import Randomness
 

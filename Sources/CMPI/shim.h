@@ -24,6 +24,7 @@ static inline MPI_Op _Nonnull cmpi_op_min(void) { return MPI_MIN; }
 static inline MPI_Op _Nonnull cmpi_op_land(void) { return MPI_LAND; }
 
 static inline MPI_Errhandler _Nonnull cmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
+static inline MPI_Info _Nonnull cmpi_info_null(void) { return MPI_INFO_NULL; }
 
 static inline MPI_Request _Nonnull cmpi_request_null(void) { return MPI_REQUEST_NULL; }
 
@@ -33,6 +34,7 @@ static inline MPI_Status * _Nullable cmpi_statuses_ignore(void) { return MPI_STA
 
 static inline int cmpi_any_source(void) { return MPI_ANY_SOURCE; }
 static inline int cmpi_undefined(void) { return MPI_UNDEFINED; }
+static inline int cmpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 static inline int cmpi_any_tag(void) { return MPI_ANY_TAG; }
 static inline int cmpi_success(void) { return MPI_SUCCESS; }
 static inline int cmpi_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }

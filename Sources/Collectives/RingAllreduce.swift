@@ -8,45 +8,51 @@
 /// other ranks' copies. Each rank sends and receives 2·(N−1)/N of the buffer in all.
 ///
 /// Every segment is summed at exactly one rank, in a fixed order, and then copied: the result is
-/// bitwise identical on all ranks. Each step moves its segment in chunks of `chunkElements`
-/// floats through two scratch slots (double buffering: chunk k is in flight while chunk k − 1 is
-/// added), so the extra memory is two chunks whatever the buffer size, and the added chunk is
-/// still in cache when it is used. Counts smaller than the number of ranks give empty
-/// segments, which both neighbours skip by the same arithmetic.
+/// bitwise identical on all ranks, and does not depend on the `settings`. Each step moves its
+/// segment in chunks of `settings.chunkBytes` with `settings.depth` chunks in flight (a chunk is
+/// added while the later ones travel), through `depth` scratch slots: the extra memory is `depth`
+/// chunks whatever the buffer size, and an added chunk is still in cache when it is used. Counts
+/// smaller than the number of ranks give empty segments, which both neighbours skip by the same
+/// arithmetic.
 ///
 /// Each scratch slot is placed at the same address modulo 4096 as the chunk it receives (the
 /// peers' buffers are laid out alike): with Open MPI's single-copy transport (CMA) the kernel's
 /// copy runs 2× slower when source and destination differ by 40–56 bytes modulo 64, which is
 /// exactly where a Swift array's elements start relative to an aligned scratch buffer.
 public final class RingAllreduce {
-    /// Floats per message. Two chunks of scratch memory are held for the object's lifetime.
-    public let chunkElements: Int
-    private let scratch: UnsafeMutableRawPointer
-    private let slotStride: Int
+    /// How segments are cut into messages; may change between calls (the scratch memory grows
+    /// to the largest need and is kept).
+    public var settings: RingSettings
+    private var scratch: UnsafeMutableRawPointer? = nil
+    private var scratchBytes = 0
+    private var slotStride = 0
     private static let page = 4096
 
     /// The message tag used by the ring's point-to-point traffic.
     public static let tag: Int32 = 0x5241
 
-    /// Measured best on this machine's shared-memory transport (docs/PERFORMANCE.md): smaller
-    /// chunks pay per-message overhead, larger ones leave the cache.
-    public static let defaultChunkBytes = 256 << 10
-
-    public init(chunkBytes: Int = RingAllreduce.defaultChunkBytes) {
-        precondition(chunkBytes >= MemoryLayout<Float>.stride, "chunkBytes must hold at least one Float")
-        chunkElements = chunkBytes / MemoryLayout<Float>.stride
-        slotStride = chunkElements * MemoryLayout<Float>.stride + Self.page
-        scratch = UnsafeMutableRawPointer.allocate(byteCount: 2 * slotStride, alignment: Self.page)
+    public init(settings: RingSettings = .sharedMemory) {
+        self.settings = settings
     }
 
-    /// Scratch slot `k` (0 or 1) for a chunk that will be added into `destination`, at the same
-    /// offset within a page as `destination`.
+    deinit { scratch?.deallocate() }
+
+    /// Makes room for `slots` scratch slots of `elements` floats each, every slot with a page to spare.
+    private func reserveScratch(slots: Int, elements: Int) {
+        let stride = elements * MemoryLayout<Float>.stride + Self.page
+        guard slots * stride > scratchBytes || stride > slotStride else { return }
+        scratch?.deallocate()
+        slotStride = max(stride, slotStride)
+        scratchBytes = slots * slotStride
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: Self.page)
+    }
+
+    /// Scratch slot `k` for a chunk that will be added into `destination`, at the same offset
+    /// within a page as `destination`.
     private func slot(_ k: Int, mirroring destination: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
         let offset = Int(bitPattern: UInt(bitPattern: destination) % UInt(Self.page))
-        return (scratch + k * slotStride + offset).assumingMemoryBound(to: Float.self)
+        return (scratch! + k * slotStride + offset).assumingMemoryBound(to: Float.self)
     }
-
-    deinit { scratch.deallocate() }
 
     /// Sums `buffer` over all ranks of `transport`, in place.
     public func callAsFunction<T: PointToPoint>(_ buffer: UnsafeMutableBufferPointer<Float>, over transport: T) throws {
@@ -56,6 +62,9 @@ public final class RingAllreduce {
         let rank = transport.rank
         let next = (rank + 1) % ranks
         let previous = (rank + ranks - 1) % ranks
+        let chunk = settings.chunkElements
+        let longest = partition.range(of: 0).count + (buffer.count % ranks == 0 ? 0 : 1)
+        reserveScratch(slots: min(settings.depth, longest.divided(roundingUpBy: chunk)), elements: min(chunk, longest))
 
         for step in 0 ..< ranks - 1 {                       // reduce-scatter
             try exchange(base: base,
@@ -72,45 +81,89 @@ public final class RingAllreduce {
     }
 
     /// One ring step: send `send` to `destination` while receiving `receive` from `source`,
-    /// either adding the received values into the buffer or overwriting it with them.
+    /// either adding the received values into the buffer or overwriting it with them. Chunk k
+    /// travels while chunks k − depth + 1 … k − 1 are still in flight; chunk k − depth is waited
+    /// for (and added) before chunk k starts, freeing its slot.
     private func exchange<T: PointToPoint>(base: UnsafeMutablePointer<Float>,
                                            send: Range<Int>, to destination: Int,
                                            receive: Range<Int>, from source: Int,
                                            reduce: Bool, over transport: T) throws {
-        let chunk = chunkElements
+        let chunk = settings.chunkElements
+        let depth = settings.depth
         let chunks = max(send.count, receive.count).divided(roundingUpBy: chunk)
-        var inFlight: [T.Request] = []
-        var inFlightReceive: (range: Range<Int>, slot: UnsafeMutablePointer<Float>)? = nil
-        inFlight.reserveCapacity(2)
+        guard chunks > 0 else { return }
+        var inFlight = [[T.Request]](repeating: [], count: min(depth, chunks))
 
-        for k in 0 ... chunks {
-            var started: [T.Request] = []
-            var startedReceive: (range: Range<Int>, slot: UnsafeMutablePointer<Float>)? = nil
-            if k < chunks {
-                started.reserveCapacity(2)
-                let r = receive.chunk(k, of: chunk)
-                if !r.isEmpty {
-                    let slot = reduce ? slot(k & 1, mirroring: base + r.lowerBound) : base + r.lowerBound
-                    started.append(try transport.startReceive(
-                        into: UnsafeMutableRawBufferPointer(start: slot, count: r.count * 4),
-                        from: source, tag: Self.tag))
-                    startedReceive = (r, slot)
-                }
-                let s = send.chunk(k, of: chunk)
-                if !s.isEmpty {
-                    started.append(try transport.startSend(
-                        UnsafeRawBufferPointer(start: base + s.lowerBound, count: s.count * 4),
-                        to: destination, tag: Self.tag))
-                }
+        func start(_ k: Int) throws {
+            let r = receive.chunk(k, of: chunk)
+            if !r.isEmpty {
+                let target = reduce ? slot(k % depth, mirroring: base + r.lowerBound) : base + r.lowerBound
+                inFlight[k % depth].append(try transport.startReceive(
+                    into: UnsafeMutableRawBufferPointer(start: target, count: r.count * 4), from: source, tag: Self.tag))
             }
-            if !inFlight.isEmpty { try transport.wait(&inFlight) }
-            if reduce, let (range, slot) = inFlightReceive {
-                addInPlace(base + range.lowerBound, slot, count: range.count)
+            let s = send.chunk(k, of: chunk)
+            if !s.isEmpty {
+                inFlight[k % depth].append(try transport.startSend(
+                    UnsafeRawBufferPointer(start: base + s.lowerBound, count: s.count * 4), to: destination, tag: Self.tag))
             }
-            inFlight = started
-            inFlightReceive = startedReceive
+        }
+        func finish(_ k: Int) throws {
+            if !inFlight[k % depth].isEmpty { try transport.wait(&inFlight[k % depth]) }
+            inFlight[k % depth].removeAll(keepingCapacity: true)
+            let r = receive.chunk(k, of: chunk)
+            if reduce && !r.isEmpty {
+                addInPlace(base + r.lowerBound, slot(k % depth, mirroring: base + r.lowerBound), count: r.count)
+            }
+        }
+
+        var oldest = 0
+        for k in 0 ..< chunks {
+            if k - oldest == depth {
+                try finish(oldest)
+                oldest += 1
+            }
+            try start(k)
+        }
+        while oldest < chunks {
+            try finish(oldest)
+            oldest += 1
         }
     }
+}
+
+/// How the ring cuts a segment into messages: at most `chunkBytes` each, `depth` of them in
+/// flight between two neighbours at once. The result does not depend on them; the speed does,
+/// and differently on each transport (docs/SCALING.md).
+public struct RingSettings: Sendable, Hashable, CustomStringConvertible {
+    public var chunkBytes: Int
+    public var depth: Int
+
+    public init(chunkBytes: Int, depth: Int = 2) {
+        precondition(chunkBytes >= MemoryLayout<Float>.stride, "chunkBytes must hold at least one Float")
+        precondition(depth >= 1, "depth must be at least 1")
+        self.chunkBytes = chunkBytes
+        self.depth = depth
+    }
+
+    /// Floats per message.
+    public var chunkElements: Int { chunkBytes / MemoryLayout<Float>.stride }
+
+    /// Measured best between ranks of one host (docs/PERFORMANCE.md): smaller chunks pay
+    /// per-message overhead, larger ones leave the cache.
+    public static let sharedMemory = RingSettings(chunkBytes: 256 << 10, depth: 2)
+
+    /// Measured best over TCP between hosts (docs/SCALING.md).
+    public static let network = RingSettings(chunkBytes: 1 << 20, depth: 4)
+
+    /// The settings measured best for `transport`.
+    public static func suited(to transport: Transport) -> RingSettings {
+        switch transport {
+        case .sharedMemory: .sharedMemory
+        case .network: .network
+        }
+    }
+
+    public var description: String { "chunks of \(chunkBytes) bytes, \(depth) in flight" }
 }
 
 /// `destination[i] += source[i]` for `i` in `0 ..< count`.

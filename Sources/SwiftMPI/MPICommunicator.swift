@@ -8,30 +8,49 @@ import Glibc
 ///
 /// Every MPI return code is checked and a failure is thrown as `MPIError` (the communicator's
 /// error handler is `MPI_ERRORS_RETURN`). Float all-reduces run either `MPI_Allreduce` or the
-/// package's own `RingAllreduce` over this communicator's `MPI_Isend`/`MPI_Irecv`.
+/// package's own `RingAllreduce` over this communicator's `MPI_Isend`/`MPI_Irecv`, with the ring
+/// settings measured best for the transport between the ranks (`hosts.transport`).
 public final class MPICommunicator: Communicator, PointToPoint {
     public typealias Request = MPI_Request?
 
     public let handle: MPI_Comm
     public let rank: Int
     public let size: Int
-    private var ring: RingAllreduce
+    /// Which host each rank runs on (ranks that can share memory are on one host).
+    public let hosts: HostLayout
+    private let ring: RingAllreduce
 
-    /// Bytes per message of the ring all-reduce (its scratch memory is two of these).
-    public var ringChunkBytes: Int {
-        get { ring.chunkElements * MemoryLayout<Float>.stride }
-        set { ring = RingAllreduce(chunkBytes: newValue) }
+    /// How the ring all-reduce cuts its messages (`RingSettings.suited(to: hosts.transport)` unless set).
+    public var ringSettings: RingSettings {
+        get { ring.settings }
+        set { ring.settings = newValue }
     }
 
     /// Wraps an existing communicator (the world communicator comes from `MPIRuntime.initialize()`).
-    public init(_ handle: MPI_Comm, ringChunkBytes: Int = RingAllreduce.defaultChunkBytes) throws {
+    /// Collective: finds out which ranks share a host (`MPI_Comm_split_type`).
+    public init(_ handle: MPI_Comm) throws {
         self.handle = handle
         var rank: Int32 = 0, size: Int32 = 0
         try check(MPI_Comm_rank(handle, &rank), "MPI_Comm_rank")
         try check(MPI_Comm_size(handle, &size), "MPI_Comm_size")
         self.rank = Int(rank)
         self.size = Int(size)
-        self.ring = RingAllreduce(chunkBytes: ringChunkBytes)
+        hosts = try Self.hostLayout(of: handle, rank: Int(rank), size: Int(size))
+        ring = RingAllreduce(settings: .suited(to: hosts.transport))
+    }
+
+    /// Each rank's host, identified by the lowest rank that shares memory with it.
+    private static func hostLayout(of handle: MPI_Comm, rank: Int, size: Int) throws -> HostLayout {
+        guard size > 1 else { return .singleHost(ranks: size) }
+        var local: MPI_Comm? = nil
+        try check(MPI_Comm_split_type(handle, cmpi_comm_type_shared(), Int32(rank), cmpi_info_null(), &local),
+                  "MPI_Comm_split_type", rank: rank)
+        defer { _ = MPI_Comm_free(&local) }
+        var own = Int64(rank), lowest = Int64(0)
+        try check(MPI_Allreduce(&own, &lowest, 1, cmpi_int64(), cmpi_op_min(), local), "MPI_Allreduce", rank: rank)
+        var keys = [Int64](repeating: 0, count: size)
+        try check(MPI_Allgather(&lowest, 1, cmpi_int64(), &keys, 1, cmpi_int64(), handle), "MPI_Allgather", rank: rank)
+        return HostLayout(keys: keys)
     }
 
     // MARK: Communicator

@@ -17,7 +17,7 @@ struct RunPlan {
     let descriptor: DatasetDescriptor
     let transforms: [Transform]
     let schedule: LearningRateSchedule
-    let allreduce: AllreduceAlgorithm
+    let allreduce: AllreduceChoice
 
     init(_ c: TrainingConfiguration, worldSize: Int) throws {
         configuration = c
@@ -46,10 +46,10 @@ struct RunPlan {
         } catch {
             throw fail("model", "\(error)")
         }
-        guard let algorithm = AllreduceAlgorithm(rawValue: c.allreduce) else {
-            throw fail("allreduce", "must be ring or mpi, got '\(c.allreduce)'")
+        guard let choice = AllreduceChoice(c.allreduce) else {
+            throw fail("allreduce", "must be \(AllreduceChoice.names.joined(separator: ", ")), got '\(c.allreduce)'")
         }
-        allreduce = algorithm
+        allreduce = choice
 
         guard c.epochs >= 1 else { throw fail("epochs", "must be at least 1, got \(c.epochs)") }
         guard c.batchSize >= 1 else { throw fail("batch-size", "must be at least 1, got \(c.batchSize)") }

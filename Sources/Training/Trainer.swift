@@ -55,6 +55,8 @@ public final class Trainer {
     let network: Network
     let optimizer: SGD
     let stepper: DataParallelStep
+    /// The all-reduce of the gradients: `--allreduce`, or what `auto` measured (or the resumed run recorded).
+    let allreduce: AllreducePolicy
     let ranksHere: [RankData]
     let counters = IOCounters()
     /// The output directory — on rank 0 only, the rank that writes. Decisions every rank must take
@@ -116,8 +118,10 @@ public final class Trainer {
         optimizer = SGD(parameters: network.parameters)
         // Every (simulated) rank starts from the model's initial running statistics.
         for data in loaded { data.statistics = Array(network.parameters.statistics.buffer) }
+        allreduce = try Self.chooseAllreduce(plan.allreduce, count: network.parameters.count, resumingFrom: checkpoint,
+                                             on: communicator)
         stepper = DataParallelStep(network: network, optimizer: optimizer, communicator: communicator,
-                                   algorithm: plan.allreduce, seed: configuration.seed)
+                                   algorithm: allreduce.algorithm(forCount: network.parameters.count), seed: configuration.seed)
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
 
         // Output directory (rank 0 writes; everyone learns whether it worked).
@@ -347,6 +351,7 @@ public final class Trainer {
             + "ghost batch \(plan.ghostBatchSize(epoch: startEpoch)), \(plan.epochs) epochs"
             + (globalStep > 0 ? ", resuming at epoch \(startEpoch) step \(startStep) (step \(globalStep) of the run)" : "")
             + (output.map { ", output \($0.path)" } ?? ""))
+        if world.size > 1 { console.line("all-reduce (\(c.allreduce)): \(allreduce.summary)") }
     }
 
     // MARK: - Agreement

@@ -32,7 +32,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var regimeAdaptation = 1
 
     // Mechanics
-    public var allreduce = "ring"
+    public var allreduce = "auto"
     public var seed: UInt64 = 1
     public var output: String? = nil
     public var checkpointEvery = 1

@@ -14,7 +14,14 @@ struct Bench: ParsableCommand {
 struct AllreduceBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "allreduce",
-        abstract: "Time (and optionally verify) the Float sum all-reduce: the ring and MPI_Allreduce.")
+        abstract: "Time (and optionally verify) the Float sum all-reduce: the ring, MPI_Allreduce and auto.",
+        discussion: """
+            auto is what training uses by default: for each size, the faster of the ring and MPI_Allreduce \
+            in a short measurement that every rank agrees on; its row shows what it chose and its speed \
+            relative to the fastest other row (auto/best). The ring's settings default to those measured \
+            best for the transport (shared memory within one host, the network between hosts); \
+            --ring-chunk and --ring-depth time other settings side by side.
+            """)
 
     @Option(help: ArgumentHelp("Buffer sizes in bytes, comma-separated; K, M, G are powers of 1024; multiples of 4.",
                                valueName: "list"),
@@ -26,15 +33,21 @@ struct AllreduceBench: ParsableCommand {
             transform: Parse.counts)
     var counts: [Int]?
 
-    @Option(help: ArgumentHelp("Bytes per message of the ring all-reduce (K, M suffixes).", valueName: "size"),
-            transform: { try Parse.floatBufferSizes($0)[0] })
-    var ringChunk: Int = RingAllreduce.defaultChunkBytes
+    @Option(help: ArgumentHelp("Bytes per message of the ring, comma-separated (K, M suffixes; default: the transport's).",
+                               valueName: "list"),
+            transform: Parse.floatBufferSizes)
+    var ringChunk: [Int]?
+
+    @Option(help: ArgumentHelp("Ring messages in flight per neighbour, comma-separated (default: the transport's).",
+                               valueName: "list"),
+            transform: Parse.counts)
+    var ringDepth: [Int]?
 
     @Option(help: "Timed calls per size and algorithm (default: about 256 MiB of traffic, 10 to 200 calls).")
     var iters: Int?
 
-    @Option(help: "Which all-reduce to run: ring, mpi or both.")
-    var algo: AlgorithmChoice = .both
+    @Option(help: "Which all-reduce to run: ring, mpi, auto, both (ring and mpi) or all (ring, mpi and auto).")
+    var algo: AlgorithmChoice = .all
 
     @Flag(help: "Check every result against a Double reference and bitwise across ranks.")
     var verify = false
@@ -47,23 +60,44 @@ struct AllreduceBench: ParsableCommand {
 
     func validate() throws {
         if let iters, iters < 1 { throw ValidationError("--iters must be at least 1, got \(iters)") }
-        if ringChunk < 4 { throw ValidationError("--ring-chunk must be at least 4 bytes, got \(ringChunk)") }
+        if let small = ringChunk?.first(where: { $0 < 4 }) {
+            throw ValidationError("--ring-chunk must be at least 4 bytes, got \(small)")
+        }
+        if let zero = ringDepth?.first(where: { $0 < 1 }) {
+            throw ValidationError("--ring-depth must be at least 1, got \(zero)")
+        }
+        if (ringChunk != nil || ringDepth != nil) && !algo.names.contains("ring") {
+            throw ValidationError("--ring-chunk and --ring-depth set the ring's messages: use them with --algo ring, both or all")
+        }
     }
 
     func run() throws {
         let elementCounts = counts ?? sizes.map { $0 / 4 }
-        let algorithms = algo.algorithms
         try runJob { world in
-            world.ringChunkBytes = ringChunk
-            let benchmark = AllreduceBenchmark(communicator: world, algorithms: algorithms)
-            var table = AllreduceTable(ranks: world.size, algorithms: algorithms)
+            let transportRing = world.ringSettings
+            var candidates: [AllreduceBenchmark.Candidate] = []
+            for name in algo.names {
+                switch name {
+                case "ring":
+                    for chunk in ringChunk ?? [transportRing.chunkBytes] {
+                        for depth in ringDepth ?? [transportRing.depth] {
+                            candidates.append(.ring(RingSettings(chunkBytes: chunk, depth: depth)))
+                        }
+                    }
+                case "mpi": candidates.append(.mpi)
+                default: candidates.append(.auto)
+                }
+            }
+            let benchmark = AllreduceBenchmark(communicator: world, candidates: candidates, transportRing: transportRing,
+                                               configureRing: { world.ringSettings = $0 })
+            var table = AllreduceTable(ranks: world.size, layout: world.hosts.summary, transportRing: transportRing)
             for count in elementCounts {
                 if verify { try benchmark.verify(count: count, corruptingRank: debugCorruptRank) }
                 let iterations = iters ?? AllreduceBenchmark.defaultIterations(bytes: count * 4)
                 let results = try benchmark.measure(count: count, iterations: iterations)
                 guard world.isRoot else { continue }
                 if json {
-                    for result in results { print(result.jsonLine(verified: verify)) }
+                    for result in results { print(result.jsonLine(verified: verify, hosts: world.hosts.hostCount)) }
                 } else {
                     table.add(results)
                 }
@@ -77,12 +111,13 @@ struct AllreduceBench: ParsableCommand {
 }
 
 enum AlgorithmChoice: String, ExpressibleByArgument, CaseIterable {
-    case ring, mpi, both
-    var algorithms: [AllreduceAlgorithm] {
+    case ring, mpi, auto, both, all
+    /// The candidates, in the order their rows appear.
+    var names: [String] {
         switch self {
-        case .ring: [.ring]
-        case .mpi: [.mpi]
-        case .both: [.ring, .mpi]
+        case .ring, .mpi, .auto: [rawValue]
+        case .both: ["ring", "mpi"]
+        case .all: ["ring", "mpi", "auto"]
         }
     }
 }

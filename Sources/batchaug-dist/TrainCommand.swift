@@ -47,7 +47,8 @@ struct Train: ParsableCommand {
     @Option(help: "From an epoch on, set lr, momentum, weight-decay, copies or batch-size, e.g. \"0:lr=0.1;30:copies=8\".")
     var regime: String?
     @Option(help: "Regime adaptation: multiply every regime epoch and the epoch count by K.") var regimeAdaptation: Int?
-    @Option(help: "Gradient all-reduce: ring or mpi (default ring).") var allreduce: String?
+    @Option(help: "Gradient all-reduce: auto (the faster of ring and mpi, measured at start-up), ring or mpi (default auto).")
+    var allreduce: String?
     @Option(help: "Seed of everything random (default 1).") var seed: UInt64?
     @Option(help: "Directory for config.json, results.csv, metrics.jsonl and checkpoints (default runs/<model>-<dataset>-<time>).")
     var output: String?
