@@ -56,7 +56,7 @@ public final class Trainer {
     let optimizer: SGD
     let stepper: DataParallelStep
     /// The all-reduce of the gradients: `--allreduce`, or what `auto` measured (or the resumed run recorded).
-    let allreduce: AllreducePolicy
+    let allreduce: AllreduceDecision
     let ranksHere: [RankData]
     let counters = IOCounters()
     /// The output directory — on rank 0 only, the rank that writes. Decisions every rank must take
@@ -109,7 +109,7 @@ public final class Trainer {
                                            trainSamples: configuration.trainSamples, counters: counters))
             }
         } catch {
-            dataError = "\(error)"
+            dataError = "\(error)" + (job.hosts.count > communicator.rank ? " (on host \(job.hosts[communicator.rank]))" : "")
         }
         try Self.agree(dataError, on: communicator)
         ranksHere = loaded
@@ -118,10 +118,11 @@ public final class Trainer {
         optimizer = SGD(parameters: network.parameters)
         // Every (simulated) rank starts from the model's initial running statistics.
         for data in loaded { data.statistics = Array(network.parameters.statistics.buffer) }
-        allreduce = try Self.chooseAllreduce(plan.allreduce, count: network.parameters.count, resumingFrom: checkpoint,
-                                             on: communicator)
+        allreduce = try AllreduceDecision(plan.allreduce, count: network.parameters.count, resumingFrom: checkpoint,
+                                          on: communicator)
         stepper = DataParallelStep(network: network, optimizer: optimizer, communicator: communicator,
-                                   algorithm: allreduce.algorithm(forCount: network.parameters.count), seed: configuration.seed)
+                                   algorithm: allreduce.policy.algorithm(forCount: network.parameters.count),
+                                   seed: configuration.seed)
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
 
         // Output directory (rank 0 writes; everyone learns whether it worked).

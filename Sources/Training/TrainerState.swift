@@ -45,7 +45,7 @@ extension Trainer {
                 "dataset_train_samples": .number(ranksHere.first!.train.totalCount),
                 "dataset_test_samples": .number(ranksHere.first!.test.totalCount),
                 "epochs_after_adaptation": .number(plan.epochs),
-                "allreduce": .string(allreduce.algorithm(forCount: network.parameters.count).rawValue),
+                "allreduce": .string(allreduce.policy.algorithm(forCount: network.parameters.count).rawValue),
             ]),
             "versions": .object([
                 "batchaug-dist": .string(job.version), "mpi": .string(job.mpi), "openblas": .string(job.blas),
@@ -94,7 +94,7 @@ extension Trainer {
                     encoding: configuration, toolVersion: job.version,
                     extra: ["parameter_checksum": .string(String(network.parameters.checksum(), radix: 16)),
                             "step_in_epoch": .number(stepInEpoch),
-                            "dataset": .string(configuration.dataset)].merging(try Self.allreduceRecord(allreduce)) { $1 })
+                            "dataset": .string(configuration.dataset)].merging(try allreduce.record()) { $1 })
                 try CheckpointStore.write(directory: CheckpointStore.directory(in: output), info: info,
                                           tensors: checkpointTensors(rankStatistics: rankStatistics))
             } catch {

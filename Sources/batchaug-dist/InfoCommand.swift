@@ -13,17 +13,28 @@ struct Info: ParsableCommand {
         try runJob { world in
             let hosts = try world.allgather(try MPIRuntime.processorName())
             let blasThreads = try world.allgather(Int64(openblas_get_num_threads()))
+            let cores = try world.allgather(allowedCores())
             guard world.isRoot else { return }
             var lines = ["batchaug-dist \(BuildInfo.version)"]
             lines.append("ranks      \(world.size)")
             for (rank, host) in hosts.enumerated() {
-                lines.append("  rank \(rank)   host \(host), OpenBLAS threads \(blasThreads[rank])")
+                lines.append("  rank \(rank)   host \(host), cores \(cores[rank]), OpenBLAS threads \(blasThreads[rank])")
             }
+            let ring = world.ringSettings
+            lines.append("transport  \(world.hosts.summary); ring all-reduce in chunks of \(ring.chunkBytes / 1024) KiB, "
+                + "\(ring.depth) in flight")
             lines.append("MPI        \(MPIRuntime.libraryVersion) (MPI standard \(MPIRuntime.standardVersion)); "
                 + "shared-memory single copy: \(MPIRuntime.parameter("btl_vader_single_copy_mechanism") ?? "default")")
             lines.append("OpenBLAS   \(String(cString: openblas_get_config())) (core \(String(cString: openblas_get_corename())))")
             lines.append("cores      \(ProcessInfo.processInfo.activeProcessorCount) online on rank 0's host")
             print(lines.joined(separator: "\n"))
         }
+    }
+
+    /// The cores this process may run on, as Linux lists them ("0-1", "1"): where binding put it.
+    private func allowedCores() -> String {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+        return line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) } ?? "unknown"
     }
 }

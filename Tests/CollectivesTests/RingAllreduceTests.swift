@@ -10,12 +10,12 @@ struct RingAllreduceTests {
     }
 
     /// Runs the ring on `ranks` threads and returns each rank's result and bytes sent.
-    static func ringResults(ranks: Int, count: Int, chunkBytes: Int) throws -> [(values: [Float], bytesSent: Int)] {
+    static func ringResults(ranks: Int, count: Int, chunkBytes: Int, depth: Int = 2) throws -> [(values: [Float], bytesSent: Int)] {
         let network = InProcessNetwork(size: ranks)
         return try network.run { endpoint in
             let counting = CountingTransport(endpoint)
             var buffer = (0 ..< count).map { value(rank: endpoint.rank, index: $0) }
-            let ring = RingAllreduce(chunkBytes: chunkBytes)
+            let ring = RingAllreduce(settings: RingSettings(chunkBytes: chunkBytes, depth: depth))
             try buffer.withUnsafeMutableBufferPointer { try ring($0, over: counting) }
             return (buffer, counting.bytesSent)
         }
@@ -39,6 +39,41 @@ struct RingAllreduceTests {
                             "ranks \(ranks), count \(count), chunk \(chunkBytes): rank \(rank) differs from rank 0")
                 }
             }
+        }
+    }
+
+    @Test("the result does not depend on the chunks or how many are in flight", arguments: [2, 3, 5])
+    func settingsDoNotChangeTheResult(ranks: Int) throws {
+        for count in [1, 7, 1000, 4099] {
+            let reference = try Self.ringResults(ranks: ranks, count: count, chunkBytes: 256 << 10)[0].values
+            for (chunkBytes, depth) in [(4, 1), (12, 3), (256, 1), (256, 4), (1024, 7), (4, 16)] {
+                let results = try Self.ringResults(ranks: ranks, count: count, chunkBytes: chunkBytes, depth: depth)
+                for (rank, result) in results.enumerated() {
+                    #expect(result.values.map(\.bitPattern) == reference.map(\.bitPattern),
+                            "ranks \(ranks), count \(count), chunk \(chunkBytes), depth \(depth): rank \(rank)")
+                }
+            }
+        }
+    }
+
+    @Test("one object serves calls with changing settings and sizes")
+    func changingSettings() throws {
+        let network = InProcessNetwork(size: 3)
+        let results = try network.run { endpoint in
+            let ring = RingAllreduce()
+            var sums: [[Float]] = []
+            for (count, settings) in [(5000, RingSettings(chunkBytes: 64, depth: 3)), (100_000, RingSettings(chunkBytes: 4096, depth: 5)),
+                                      (300, .network), (70_000, .sharedMemory)] {
+                ring.settings = settings
+                var buffer = (0 ..< count).map { Self.value(rank: endpoint.rank, index: $0) }
+                try buffer.withUnsafeMutableBufferPointer { try ring($0, over: endpoint) }
+                sums.append(buffer)
+            }
+            return sums
+        }
+        for (call, count) in [5000, 100_000, 300, 70_000].enumerated() {
+            let expected = try Self.ringResults(ranks: 3, count: count, chunkBytes: 256 << 10)[0].values
+            for rank in 0 ..< 3 { #expect(results[rank][call].map(\.bitPattern) == expected.map(\.bitPattern)) }
         }
     }
 
