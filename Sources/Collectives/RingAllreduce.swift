@@ -37,14 +37,15 @@ public final class RingAllreduce {
 
     deinit { scratch?.deallocate() }
 
-    /// Makes room for `slots` scratch slots of `elements` floats each, every slot with a page to spare.
+    /// Lays out `slots` scratch slots of `elements` floats each (every slot with a page to spare,
+    /// for `slot(_:mirroring:)`) for this call, growing the memory if it is too small.
     private func reserveScratch(slots: Int, elements: Int) {
-        let stride = elements * MemoryLayout<Float>.stride + Self.page
-        guard slots * stride > scratchBytes || stride > slotStride else { return }
+        slotStride = elements * MemoryLayout<Float>.stride + Self.page
+        let needed = slots * slotStride
+        guard needed > scratchBytes else { return }
         scratch?.deallocate()
-        slotStride = max(stride, slotStride)
-        scratchBytes = slots * slotStride
-        scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: Self.page)
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: needed, alignment: Self.page)
+        scratchBytes = needed
     }
 
     /// Scratch slot `k` for a chunk that will be added into `destination`, at the same offset
@@ -153,7 +154,7 @@ public struct RingSettings: Sendable, Hashable, CustomStringConvertible {
     public static let sharedMemory = RingSettings(chunkBytes: 256 << 10, depth: 2)
 
     /// Measured best over TCP between hosts (docs/SCALING.md).
-    public static let network = RingSettings(chunkBytes: 1 << 20, depth: 4)
+    public static let network = RingSettings(chunkBytes: 4 << 20, depth: 4)
 
     /// The settings measured best for `transport`.
     public static func suited(to transport: Transport) -> RingSettings {
