@@ -8,7 +8,7 @@ import SwiftMPI
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: collectives, compute and data pipeline.",
-        subcommands: [AllreduceBench.self, StepBench.self, AugmentBench.self, ScalingBench.self])
+        subcommands: [AllreduceBench.self, StepBench.self, AugmentBench.self, ScalingBench.self, PredictBench.self])
 }
 
 struct AllreduceBench: ParsableCommand {
