@@ -59,9 +59,9 @@ struct ClusterCLITests {
         let down = try cluster.down()
         downed = true
         #expect(down.status == 0, "\(down)")
-        let namespaces = try runProcess("/usr/sbin/ip", ["netns", "list"], timeout: 30)
+        let namespaces = try runProcess("/usr/bin/env", ["ip", "netns", "list"], timeout: 30)
         #expect(!namespaces.stdout.contains("bd\(index)-node"), "left behind: \(namespaces.stdout)")
-        let bridge = try runProcess("/usr/sbin/ip", ["link", "show", "bd\(index)br"], timeout: 30)
+        let bridge = try runProcess("/usr/bin/env", ["ip", "link", "show", "bd\(index)br"], timeout: 30)
         #expect(bridge.status != 0, "the bridge is left behind")
         #expect(!FileManager.default.fileExists(atPath: cluster.directory.path), "the directory is left behind")
         #expect(try cluster.down().status == 0)   // down when nothing is up: nothing to do
