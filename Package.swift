@@ -31,49 +31,54 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
 
+        // Text for people: numbers, durations, byte sizes and tables; whitespace; standard error.
+        .target(name: "Formatting"),
+
         // Counter-based random numbers (Philox): every random draw of a run is a pure function of
         // (seed, what it is for, indices), so runs are reproducible and resumable bit for bit.
         .target(name: "Randomness"),
 
         // Loaders for the official dataset formats, validation, sharding and epoch orders.
-        .target(name: "Datasets", dependencies: ["CZlib", "Randomness"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "Formatting", "Randomness"]),
 
         // Transforms and the batch augmenter: M copies of each sample, each its own transform.
-        .target(name: "Augmentation", dependencies: ["Datasets", "Randomness"]),
+        .target(name: "Augmentation", dependencies: ["Datasets", "Formatting", "Randomness"]),
 
         // AVX2/FMA micro-kernels of the engine, chosen at run time (function target attributes,
         // no build flags), with portable fallbacks.
         .target(name: "CKernels"),
 
         // Layers, models, exact gradients and SGD on one flat parameter buffer. No MPI inside.
-        .target(name: "Engine", dependencies: ["COpenBLAS", "CKernels", "Randomness"]),
+        .target(name: "Engine", dependencies: ["COpenBLAS", "CKernels", "Formatting", "Randomness"]),
 
         // The Communicator seam and the ring all-reduce, written once over point-to-point
         // calls. No MPI here: an in-process communicator runs the same ring in unit tests.
-        .target(name: "Collectives"),
+        .target(name: "Collectives", dependencies: ["Formatting"]),
 
         // MPI as one implementation of `Communicator`.
-        .target(name: "SwiftMPI", dependencies: ["CMPI", "Collectives"]),
+        .target(name: "SwiftMPI", dependencies: ["CMPI", "Collectives", "Formatting"]),
 
         // The regime language ("0:lr=0.1;30:copies=8"), learning-rate scaling rules, warm-up and
         // regime adaptation: pure functions of the epoch and the configuration.
-        .target(name: "Schedules"),
+        .target(name: "Schedules", dependencies: ["Formatting"]),
 
         // Tensors in the safetensors format and checkpoint directories written atomically.
         .target(name: "Checkpoints"),
 
         // The training service: configuration, the distributed loop, metrics, checkpoints, evaluation.
         .target(name: "Training", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "Schedules",
-                                                 "Checkpoints", "Randomness"]),
+                                                 "Checkpoints", "Formatting", "Randomness"]),
 
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
-        .target(name: "Benchmarks", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "COpenBLAS", "Training"]),
+        .target(name: "Benchmarks", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "COpenBLAS", "Training",
+                                                   "Formatting", "Randomness"]),
 
         // The thin command-line front end.
         .executableTarget(
             name: "batchaug-dist",
             dependencies: [
                 "SwiftMPI", "Collectives", "Benchmarks", "COpenBLAS", "Engine", "Datasets", "Augmentation", "Training",
+                "Checkpoints", "Formatting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,6 +86,7 @@ let package = Package(
         // Shared by the test targets: an in-process transport and a subprocess runner with a watchdog.
         .target(name: "TestSupport", dependencies: ["Collectives"], path: "Tests/TestSupport"),
 
+        .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "TestSupport"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),

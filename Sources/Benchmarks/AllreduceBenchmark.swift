@@ -50,7 +50,7 @@ public struct AllreduceBenchmark {
                 for (a, algorithm) in algorithms.enumerated() {
                     try communicator.barrier()
                     let elapsed = try clock.measure { try communicator.allreduceSum(data, algorithm: algorithm) }
-                    nanoseconds[a * iterations + iteration] = elapsed.nanoseconds
+                    nanoseconds[a * iterations + iteration] = Int64(elapsed / .nanoseconds(1))
                 }
             }
         }
@@ -121,11 +121,4 @@ public func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     let middle = sorted.count / 2
     return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
 }

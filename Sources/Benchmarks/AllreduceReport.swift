@@ -1,4 +1,5 @@
 import Collectives
+import Formatting
 
 /// The readable table of `bench allreduce`: one row per size and algorithm, with the ring/MPI
 /// bus-bandwidth ratio on the ring's row when both ran.

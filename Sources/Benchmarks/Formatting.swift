@@ -1,22 +1,3 @@
-/// A left-aligned text table with columns sized to their widest cell.
-public struct TextTable {
-    private var rows: [[String]]
-
-    public init(header: [String]) { rows = [header] }
-
-    public mutating func append(_ row: [String]) { rows.append(row) }
-
-    public func render() -> String {
-        let columns = rows.map(\.count).max() ?? 0
-        let widths = (0 ..< columns).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
-        return rows.map { row in
-            row.enumerated().map { c, cell in
-                c == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[c] - cell.count)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
-    }
-}
-
 /// One JSON object on one line, keys in insertion order.
 public struct JSONLine {
     private var fields: [String] = []
@@ -60,25 +41,3 @@ public struct JSONLine {
     }
 }
 
-/// `value` with `digits` decimals.
-public func fixed(_ value: Double, _ digits: Int) -> String {
-    guard value.isFinite else { return "\(value)" }
-    var scale = 1.0
-    for _ in 0 ..< digits { scale *= 10 }
-    let rounded = (abs(value) * scale).rounded()
-    let integer = Int(rounded / scale)
-    let fraction = Int(rounded) - integer * Int(scale)
-    var text = (value < 0 && rounded > 0 ? "-" : "") + "\(integer)"
-    if digits > 0 {
-        let f = "\(fraction)"
-        text += "." + String(repeating: "0", count: digits - f.count) + f
-    }
-    return text
-}
-
-/// Seconds as "12.3 us", "4.56 ms" or "1.23 s".
-public func formatSeconds(_ seconds: Double) -> String {
-    if seconds < 1e-3 { return fixed(seconds * 1e6, 1) + " us" }
-    if seconds < 1 { return fixed(seconds * 1e3, 2) + " ms" }
-    return fixed(seconds, 2) + " s"
-}

@@ -3,6 +3,7 @@ import COpenBLAS
 import Collectives
 import Datasets
 import Engine
+import Formatting
 import Foundation
 import Training
 
@@ -174,21 +175,21 @@ public struct ScalingReport {
         for p in phases {
             let s = speedup(p)
             lines.append(pad([
-                "\(p.ranks)", String(format: "%.1f", p.imagesPerSecond), s.map { String(format: "%.3f×", $0) } ?? "-",
-                s.map { String(format: "%.1f%%", 100 * $0 / Double(p.ranks)) } ?? "-",
+                "\(p.ranks)", fixed(p.imagesPerSecond, 1), s.map { fixed($0, 3) + "×" } ?? "-",
+                s.map { fixed(100 * $0 / Double(p.ranks), 1) + "%" } ?? "-",
                 ms(p.stepSeconds), ms(p.computeSeconds), ms(p.waitSeconds), ms(p.allreduceSeconds),
-                String(format: "%.2f%%", 100 * p.allreduceFraction), ms(p.dataSeconds), ms(p.updateSeconds),
+                percent(p.allreduceFraction), ms(p.dataSeconds), ms(p.updateSeconds),
             ]))
         }
         return lines.joined(separator: "\n")
     }
 
-    private func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
+    private func ms(_ seconds: Double) -> String { fixed(seconds * 1000, 2) }
     private func pad(_ cells: [String]) -> String {
         cells.enumerated().map { i, cell in
             let width = i == 0 ? 5 : 13
             return String(repeating: " ", count: max(0, width - cell.count)) + cell
         }.joined(separator: " ")
     }
-    private func formatBytes(_ bytes: Int) -> String { String(format: "%.2f MiB", Double(bytes) / 1048576) }
+    private func formatBytes(_ bytes: Int) -> String { fixed(Double(bytes) / 1048576, 2) + " MiB" }
 }

@@ -1,5 +1,6 @@
 import COpenBLAS
 import Engine
+import Formatting
 import Randomness
 
 /// `bench step`: training steps (forward + backward + SGD update) of one model on one core, with
@@ -154,12 +155,5 @@ extension StepBenchmark.Result {
             nodes.append([entry.name, formatSeconds(entry.forward), formatSeconds(entry.backward)])
         }
         return "\n" + table.render() + "\n" + nodes.render()
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) * 1e-18
     }
 }

@@ -1,4 +1,5 @@
 import CKernels
+import Formatting
 
 /// A network ready to train: its nodes, its parameters in one flat buffer, and activation memory
 /// for one ghost batch.
@@ -94,32 +95,32 @@ public final class Network {
             var key = dropout
             key.firstRow += first
             let pass = makePass(images: ghostBatchSize, training: true, dropout: key)
-            let start = now()
+            let start = ContinuousClock.now
             load(images + first * inputShape.elements, count: ghostBatchSize)
             if profiling && profile.count != nodes.count {
                 profile = nodes.map { ($0.name, "\(type(of: $0))", 0, 0) }
             }
             for (index, node) in nodes.enumerated() {
-                let t = profiling ? now() : 0
+                let t = profiling ? ContinuousClock.now : start
                 node.forward(pass)
-                if profiling { profile[index].forward += now() - t }
+                if profiling { profile[index].forward += (ContinuousClock.now - t).seconds }
             }
-            let middle = now()
+            let middle = ContinuousClock.now
             let outcome = SoftmaxCrossEntropy.evaluate(
                 logits: activations[outputSlot].interior, labels: labels + first, rows: ghostBatchSize,
                 classes: classes, gradient: gradients[outputSlot].interior)
             for (index, node) in nodes.enumerated().reversed() {
-                let t = profiling ? now() : 0
+                let t = profiling ? ContinuousClock.now : start
                 node.backward(pass, needsGradient: node.inputs.map { plan.needsGradient[$0] },
                               accumulate: plan.accumulate[index])
-                if profiling { profile[index].backward += now() - t }
+                if profiling { profile[index].backward += (ContinuousClock.now - t).seconds }
             }
-            let end = now()
+            let end = ContinuousClock.now
             result.lossSum += outcome.lossSum
             result.correct += outcome.correct
             result.samples += ghostBatchSize
-            result.forwardSeconds += middle - start
-            result.backwardSeconds += end - middle
+            result.forwardSeconds += (middle - start).seconds
+            result.backwardSeconds += (end - middle).seconds
         }
         return result
     }
@@ -189,11 +190,6 @@ public final class Network {
             outputs.append((node.name, slot.shape, values))
         }
         return outputs
-    }
-
-    /// The logits of the last pass, [images][classes].
-    public var lastLogits: UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: activations[outputSlot].interior, count: passCapacity * classes)
     }
 
     public func resetProfile() { profile = [] }

@@ -60,19 +60,6 @@ public final class ParameterStore {
 
     public subscript(name: String) -> ParameterSpec? { table.first { $0.name == name } }
 
-    /// The ranges of the flat buffer that weight decay applies to, merged where adjacent.
-    public var decayRanges: [Range<Int>] {
-        var ranges: [Range<Int>] = []
-        for spec in table where spec.decays {
-            if let last = ranges.last, last.upperBound == spec.offset {
-                ranges[ranges.count - 1] = last.lowerBound ..< spec.range.upperBound
-            } else {
-                ranges.append(spec.range)
-            }
-        }
-        return ranges
-    }
-
     /// A 64-bit FNV-1a checksum of the parameter bits (for comparing replicas across ranks).
     public func checksum() -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -1,5 +1,6 @@
 import CMPI
 import Collectives
+import Formatting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,7 +78,7 @@ public final class MPICommunicator: Communicator, PointToPoint {
     }
 
     public func abort(message: String, code: Int32) -> Never {
-        writeStandardError("batchaug-dist: rank \(rank): \(message)")
+        StandardError.report("rank \(rank): \(message)")
         _ = MPI_Abort(handle, code)
         exit(code)   // MPI_Abort does not return; this satisfies the type checker.
     }

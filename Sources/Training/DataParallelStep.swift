@@ -1,6 +1,7 @@
 import Augmentation
 import Collectives
 import Engine
+import Formatting
 
 /// One step of data-parallel training with batch augmentation, as every rank takes it.
 ///
@@ -59,15 +60,15 @@ public final class DataParallelStep {
         var local = [0.0, 0.0, 0.0]
         for (index, data) in ranks.enumerated() {
             if simulated { data.lendStatistics(to: network) }
-            let dataStart = monotonicSeconds()
+            let dataStart = ContinuousClock.now
             images.withUnsafeMutableBufferPointer { x in
                 labels.withUnsafeMutableBufferPointer { y in
                     data.augmenter.fill(images: x.baseAddress!, labels: y.baseAddress!,
                                         samples: data.sampler.samples(step: step), copies: copies, epoch: epoch)
                 }
             }
-            let computeStart = monotonicSeconds()
-            outcome.dataSeconds += computeStart - dataStart
+            let computeStart = ContinuousClock.now
+            outcome.dataSeconds += (computeStart - dataStart).seconds
             // Dropout masks are keyed by the image's row in the whole step's batch, so a simulated
             // rank draws the masks the real rank draws.
             let key = DropoutKey(seed: seed, step: UInt64(globalStep), firstRow: data.rank * imagesPerRank)
@@ -77,26 +78,26 @@ public final class DataParallelStep {
                                       ghostBatchSize: ghostBatchSize, dropout: key, accumulate: index > 0)
                 }
             }
-            outcome.computeSeconds += monotonicSeconds() - computeStart
+            outcome.computeSeconds += (ContinuousClock.now - computeStart).seconds
             if simulated { data.takeStatistics(from: network) }
             local[0] += result.lossSum
             local[1] += Double(result.correct)
             local[2] += Double(result.samples)
         }
         if separatesWaiting && world.size > 1 {
-            let waitStart = monotonicSeconds()
+            let waitStart = ContinuousClock.now
             try world.barrier()
-            outcome.waitSeconds = monotonicSeconds() - waitStart
+            outcome.waitSeconds = (ContinuousClock.now - waitStart).seconds
         }
-        let communicationStart = monotonicSeconds()
+        let communicationStart = ContinuousClock.now
         if world.size > 1 {
             try world.allreduceSum(network.parameters.gradients.buffer, algorithm: algorithm)
         }
-        let updateStart = monotonicSeconds()
-        outcome.communicationSeconds = updateStart - communicationStart
+        let updateStart = ContinuousClock.now
+        outcome.communicationSeconds = (updateStart - communicationStart).seconds
         outcome.gradientNorm = optimizer.step(network.parameters, hyperparameters,
                                               gradientScale: 1 / Float(copies * batchSize))
-        outcome.updateSeconds = monotonicSeconds() - updateStart
+        outcome.updateSeconds = (ContinuousClock.now - updateStart).seconds
         if world.size > 1 { try world.allreduceSum(&local) }
         (outcome.lossSum, outcome.correct, outcome.samples) = (local[0], local[1], local[2])
         return outcome

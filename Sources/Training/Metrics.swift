@@ -1,3 +1,4 @@
+import Formatting
 import Foundation
 
 /// One epoch's figures: a row of results.csv and a `"type": "epoch"` record of metrics.jsonl.
@@ -146,7 +147,7 @@ struct Console {
 
     func line(_ text: String) {
         guard enabled else { return }
-        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if terminal { StandardError.write("\r\u{1B}[K") }
         print(text)
         fflush(nil)
     }
@@ -156,15 +157,6 @@ struct Console {
         let width = 30
         let done = steps > 0 ? width * step / steps : width
         let bar = String(repeating: "#", count: done) + String(repeating: ".", count: width - done)
-        FileHandle.standardError.write(Data("\r[\(bar)] epoch \(epoch) step \(step)/\(steps)".utf8))
+        StandardError.write("\r[\(bar)] epoch \(epoch) step \(step)/\(steps)")
     }
-}
-
-/// "1h02m", "3m07s", "12s".
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite && seconds >= 0 else { return "?" }
-    let s = Int(seconds.rounded())
-    if s >= 3600 { return "\(s / 3600)h" + String(format: "%02dm", s % 3600 / 60) }
-    if s >= 60 { return "\(s / 60)m" + String(format: "%02ds", s % 60) }
-    return "\(s)s"
 }

@@ -3,6 +3,7 @@ import Checkpoints
 import Collectives
 import Datasets
 import Engine
+import Formatting
 import Foundation
 import Schedules
 
@@ -158,7 +159,7 @@ public final class Trainer {
         let c = configuration
         let totalEpochs = plan.epochs
         describeRun()
-        let runStart = monotonicSeconds()
+        let runStart = ContinuousClock.now
         var stopped = false
         for epoch in startEpoch ..< totalEpochs where !stopped {
             let settings = plan.settings(epoch: epoch)
@@ -178,7 +179,7 @@ public final class Trainer {
             // order, the augmentations and the dropout masks are all functions of the position.
             let firstStep = epoch == startEpoch ? min(startStep, steps) : 0
 
-            let epochStart = monotonicSeconds()
+            let epochStart = ContinuousClock.now
             var epochTotals = Totals()
             var interval = Totals()
             var lastLearningRate = 0.0
@@ -187,7 +188,7 @@ public final class Trainer {
                 step += 1
                 let lr = plan.schedule.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps)
                 lastLearningRate = lr
-                let stepStart = monotonicSeconds()
+                let stepStart = ContinuousClock.now
                 let hyper = SGD.Hyperparameters(learningRate: Float(lr), momentum: Float(settings.momentum),
                                                 weightDecay: Float(settings.weightDecay), nesterov: c.nesterov,
                                                 clipNorm: c.gradientClip.map(Float.init))
@@ -209,7 +210,7 @@ public final class Trainer {
                 stepTotals.communicationSeconds = outcome.communicationSeconds
                 stepTotals.gradientNorm = Double(outcome.gradientNorm)
                 stepTotals.steps = 1
-                stepTotals.seconds = monotonicSeconds() - stepStart
+                stepTotals.seconds = (ContinuousClock.now - stepStart).seconds
                 stepTotals.images = Double(settings.copies * settings.batchSize)
                 epochTotals.add(stepTotals)
                 interval.add(stepTotals)
@@ -217,7 +218,7 @@ public final class Trainer {
                 let reachedLimit = c.maxSteps.map { globalStep >= $0 } ?? false
                 if (step + 1) % c.logEvery == 0 || step + 1 == steps || reachedLimit {
                     try logInterval(interval, epoch: epoch, step: step + 1, steps: steps, learningRate: lr,
-                                    elapsed: monotonicSeconds() - runStart, remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
+                                    elapsed: (ContinuousClock.now - runStart).seconds, remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
                     interval = Totals()
                 }
                 if reachedLimit {
@@ -225,7 +226,7 @@ public final class Trainer {
                     break
                 }
             }
-            try finishEpoch(epoch, totals: epochTotals, seconds: monotonicSeconds() - epochStart, learningRate: lastLearningRate,
+            try finishEpoch(epoch, totals: epochTotals, seconds: (ContinuousClock.now - epochStart).seconds, learningRate: lastLearningRate,
                             settings: settings, last: epoch == totalEpochs - 1 || stopped,
                             stepsDone: step + 1, steps: steps)
         }
@@ -338,7 +339,7 @@ public final class Trainer {
         try metrics?.write(record)
         let eta = Double(remainingSteps) * record.stepSeconds
         console.line("epoch \(epoch)/\(plan.epochs)  step \(step)/\(steps)  loss \(fixed(record.loss, 4))  "
-            + "error \(percent(record.error))  lr \(shortNumber(learningRate))  \(fixed(record.imagesPerSecond, 0)) img/s  "
+            + "error \(percent(record.error))  lr \(significant(learningRate, digits: 4))  \(fixed(record.imagesPerSecond, 0)) img/s  "
             + "ETA \(formatDuration(eta))")
     }
 
@@ -378,12 +379,3 @@ struct Totals {
     }
 }
 
-func monotonicSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}
-
-func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
-func percent(_ value: Double) -> String { String(format: "%.2f%%", value * 100) }
-func shortNumber(_ value: Double) -> String { String(format: "%.4g", value) }

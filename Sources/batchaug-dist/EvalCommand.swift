@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoints
 import COpenBLAS
+import Formatting
 import Foundation
 import Training
 
@@ -37,8 +38,7 @@ struct Eval: ParsableCommand {
                 print(try JSONValue.object(fields).jsonText())
             } else {
                 print("\(report.model) after epoch \(report.epoch - 1) (step \(report.step)) on \(report.dataset): "
-                    + "test loss \(String(format: "%.4f", report.loss)), test error "
-                    + "\(String(format: "%.2f", report.error * 100))% over \(report.samples) images "
+                    + "test loss \(fixed(report.loss, 4)), test error \(percent(report.error)) over \(report.samples) images "
                     + "(\(report.checkpoint))")
             }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collectives
+import Formatting
 import Foundation
 import SwiftMPI
 
@@ -13,13 +14,13 @@ func runJob(_ body: (MPICommunicator) throws -> Void) throws {
     do {
         world = try MPIRuntime.initialize()
     } catch {
-        printError("cannot start MPI: \(error)")
+        StandardError.report("cannot start MPI: \(error)")
         throw ExitCode.failure
     }
     do {
         try body(world)
     } catch let failure as CollectiveFailure {
-        if world.isRoot { printError(failure.description) }
+        if world.isRoot { StandardError.report(failure.description) }
         MPIRuntime.finalize()
         throw ExitCode.failure
     } catch let exit as ExitCode {
@@ -29,8 +30,4 @@ func runJob(_ body: (MPICommunicator) throws -> Void) throws {
         world.abort(message: "\(error)", code: 1)
     }
     MPIRuntime.finalize()
-}
-
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data("batchaug-dist: \(message)\n".utf8))
 }
