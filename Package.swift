@@ -34,6 +34,9 @@ let package = Package(
         // Text for people: numbers, durations, byte sizes and tables; whitespace; standard error.
         .target(name: "Formatting"),
 
+        // JSON values (exact 64-bit integers) and JSON lines, written through JSONEncoder.
+        .target(name: "JSON"),
+
         // Counter-based random numbers (Philox): every random draw of a run is a pure function of
         // (seed, what it is for, indices), so runs are reproducible and resumable bit for bit.
         .target(name: "Randomness"),
@@ -63,15 +66,15 @@ let package = Package(
         .target(name: "Schedules", dependencies: ["Formatting"]),
 
         // Tensors in the safetensors format and checkpoint directories written atomically.
-        .target(name: "Checkpoints"),
+        .target(name: "Checkpoints", dependencies: ["JSON"]),
 
         // The training service: configuration, the distributed loop, metrics, checkpoints, evaluation.
         .target(name: "Training", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "Schedules",
-                                                 "Checkpoints", "Formatting", "Randomness"]),
+                                                 "Checkpoints", "Formatting", "JSON", "JSON", "Randomness"]),
 
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
         .target(name: "Benchmarks", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "COpenBLAS", "Training",
-                                                   "Formatting", "Randomness"]),
+                                                   "Formatting", "JSON", "Randomness"]),
 
         // The thin command-line front end.
         .executableTarget(
@@ -87,6 +90,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Collectives"], path: "Tests/TestSupport"),
 
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "TestSupport"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
@@ -94,8 +98,8 @@ let package = Package(
         .testTarget(name: "AugmentationTests", dependencies: ["Augmentation", "Datasets", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Datasets", "Collectives", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "JSON", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Datasets", "Collectives", "JSON", "TestSupport"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
         .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport", "Checkpoints"]),
     ]

@@ -1,5 +1,6 @@
 import Collectives
 import Formatting
+import JSON
 
 /// The readable table of `bench allreduce`: one row per size and algorithm, with the ring/MPI
 /// bus-bandwidth ratio on the ring's row when both ran.

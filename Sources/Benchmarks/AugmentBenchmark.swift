@@ -1,6 +1,7 @@
 import Augmentation
 import Datasets
 import Formatting
+import JSON
 
 /// `bench augment`: augmented images per second on one core, and bytes read from disk per epoch,
 /// for each number of copies M.

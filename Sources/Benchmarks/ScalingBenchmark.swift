@@ -5,6 +5,7 @@ import Datasets
 import Engine
 import Formatting
 import Foundation
+import JSON
 import Training
 
 /// `bench scaling`: the training step of `train` (augmentation, forward/backward, gradient
@@ -150,46 +151,35 @@ public struct ScalingReport {
 
     public func jsonLines() -> String {
         phases.map { p in
-            var fields = [
-                "\"op\":\"scaling\"", "\"model\":\"\(model)\"", "\"dataset\":\"\(dataset)\"", "\"ranks\":\(p.ranks)",
-                "\"batch_per_rank\":\(batchPerRank)", "\"copies\":\(copies)", "\"allreduce\":\"\(algorithm.rawValue)\"",
-                "\"images_per_second\":\(p.imagesPerSecond)", "\"step_seconds\":\(p.stepSeconds)",
-                "\"compute_seconds\":\(p.computeSeconds)", "\"allreduce_seconds\":\(p.allreduceSeconds)",
-                "\"wait_seconds\":\(p.waitSeconds)",
-                "\"data_seconds\":\(p.dataSeconds)", "\"update_seconds\":\(p.updateSeconds)",
-                "\"allreduce_fraction\":\(p.allreduceFraction)", "\"gradient_bytes\":\(p.gradientBytes)",
-            ]
-            if let s = speedup(p) {
-                fields.append("\"speedup\":\(s)")
-                fields.append("\"efficiency\":\(s / Double(p.ranks))")
-            }
-            return "{" + fields.joined(separator: ",") + "}"
+            var line = JSONLine()
+                .add("op", "scaling").add("model", model).add("dataset", dataset).add("ranks", p.ranks)
+                .add("batch_per_rank", batchPerRank).add("copies", copies).add("allreduce", algorithm.rawValue)
+                .add("images_per_second", p.imagesPerSecond).add("step_seconds", p.stepSeconds)
+                .add("compute_seconds", p.computeSeconds).add("allreduce_seconds", p.allreduceSeconds)
+                .add("wait_seconds", p.waitSeconds).add("data_seconds", p.dataSeconds).add("update_seconds", p.updateSeconds)
+                .add("allreduce_fraction", p.allreduceFraction).add("gradient_bytes", p.gradientBytes)
+            if let s = speedup(p) { line = line.add("speedup", s).add("efficiency", s / Double(p.ranks)) }
+            return line.render()
         }.joined(separator: "\n")
     }
 
     public func table() -> String {
-        var lines = ["\(model) on \(dataset), b = \(batchPerRank) samples × M = \(copies) copies per rank, "
-            + "\(algorithm.rawValue) all-reduce of \(phases.first.map { formatBytes($0.gradientBytes) } ?? "?"); medians over the timed steps"]
-        lines.append(pad(["ranks", "images/s", "speedup", "efficiency", "step ms", "compute ms", "wait ms",
-                          "all-reduce ms", "all-reduce %", "data ms", "update ms"]))
+        let note = "\(model) on \(dataset), b = \(batchPerRank) samples × M = \(copies) copies per rank, "
+            + "\(algorithm.rawValue) all-reduce of \(phases.first.map { ByteSize.format($0.gradientBytes) } ?? "?"); "
+            + "medians over the timed steps"
+        var table = TextTable(header: ["ranks", "images/s", "speedup", "efficiency", "step ms", "compute ms", "wait ms",
+                                       "all-reduce ms", "all-reduce %", "data ms", "update ms"], alignment: .right)
         for p in phases {
             let s = speedup(p)
-            lines.append(pad([
+            table.append([
                 "\(p.ranks)", fixed(p.imagesPerSecond, 1), s.map { fixed($0, 3) + "×" } ?? "-",
                 s.map { fixed(100 * $0 / Double(p.ranks), 1) + "%" } ?? "-",
                 ms(p.stepSeconds), ms(p.computeSeconds), ms(p.waitSeconds), ms(p.allreduceSeconds),
                 percent(p.allreduceFraction), ms(p.dataSeconds), ms(p.updateSeconds),
-            ]))
+            ])
         }
-        return lines.joined(separator: "\n")
+        return note + "\n" + table.render()
     }
 
     private func ms(_ seconds: Double) -> String { fixed(seconds * 1000, 2) }
-    private func pad(_ cells: [String]) -> String {
-        cells.enumerated().map { i, cell in
-            let width = i == 0 ? 5 : 13
-            return String(repeating: " ", count: max(0, width - cell.count)) + cell
-        }.joined(separator: " ")
-    }
-    private func formatBytes(_ bytes: Int) -> String { fixed(Double(bytes) / 1048576, 2) + " MiB" }
 }

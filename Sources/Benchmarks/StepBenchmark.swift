@@ -1,6 +1,7 @@
 import COpenBLAS
 import Engine
 import Formatting
+import JSON
 import Randomness
 
 /// `bench step`: training steps (forward + backward + SGD update) of one model on one core, with

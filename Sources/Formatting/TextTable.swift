@@ -1,8 +1,15 @@
-/// A left-aligned text table with columns sized to their widest cell.
+/// A text table with columns sized to their widest cell: words left-aligned, or (for tables of
+/// figures) every cell right-aligned.
 public struct TextTable {
-    private var rows: [[String]]
+    public enum Alignment: Sendable { case left, right }
 
-    public init(header: [String]) { rows = [header] }
+    private var rows: [[String]]
+    private let alignment: Alignment
+
+    public init(header: [String], alignment: Alignment = .left) {
+        rows = [header]
+        self.alignment = alignment
+    }
 
     public mutating func append(_ row: [String]) { rows.append(row) }
 
@@ -11,7 +18,11 @@ public struct TextTable {
         let widths = (0 ..< columns).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { c, cell in
-                c == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[c] - cell.count)
+                let padding = String(repeating: " ", count: widths[c] - cell.count)
+                switch alignment {
+                case .left: return c == row.count - 1 ? cell : cell + padding
+                case .right: return padding + cell
+                }
             }.joined(separator: "  ")
         }.joined(separator: "\n")
     }

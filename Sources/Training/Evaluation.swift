@@ -4,6 +4,7 @@ import Collectives
 import Datasets
 import Engine
 import Foundation
+import JSON
 
 /// Test-set evaluation, sharded over ranks: each rank runs its shard of the test set forward in
 /// evaluation mode (running batch-norm statistics, no dropout) and the ranks all-reduce the sums.

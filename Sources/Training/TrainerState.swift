@@ -2,6 +2,7 @@ import Checkpoints
 import Collectives
 import Engine
 import Foundation
+import JSON
 
 /// The run's state on disk: the output directory, config.json and checkpoints.
 extension Trainer {

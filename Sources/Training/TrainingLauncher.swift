@@ -1,6 +1,7 @@
 import Checkpoints
 import Collectives
 import Foundation
+import JSON
 
 /// Turns the command line into one configuration for every rank.
 ///

@@ -1,8 +1,8 @@
 import ArgumentParser
-import Checkpoints
 import COpenBLAS
 import Formatting
 import Foundation
+import JSON
 import Training
 
 /// `batchaug-dist eval --checkpoint DIR`: test loss and error of a saved model, on one rank or many.
@@ -30,12 +30,9 @@ struct Eval: ParsableCommand {
                                                       communicator: world)
             guard world.isRoot else { return }
             if json {
-                let fields: [String: JSONValue] = [
-                    "model": .string(report.model), "dataset": .string(report.dataset), "epoch": .number(report.epoch),
-                    "step": .number(report.step), "samples": .number(report.samples), "test_loss": .number(report.loss),
-                    "test_error": .number(report.error), "ranks": .number(world.size),
-                ]
-                print(try JSONValue.object(fields).jsonText())
+                print(JSONLine().add("model", report.model).add("dataset", report.dataset).add("epoch", report.epoch)
+                    .add("step", report.step).add("samples", report.samples).add("test_loss", report.loss)
+                    .add("test_error", report.error).add("ranks", world.size).render())
             } else {
                 print("\(report.model) after epoch \(report.epoch - 1) (step \(report.step)) on \(report.dataset): "
                     + "test loss \(fixed(report.loss, 4)), test error \(percent(report.error)) over \(report.samples) images "

@@ -1,9 +1,9 @@
 import ArgumentParser
 import COpenBLAS
-import Checkpoints
 import Collectives
 import Engine
 import Foundation
+import JSON
 import SwiftMPI
 import Training
 

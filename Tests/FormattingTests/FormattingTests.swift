@@ -56,5 +56,8 @@ struct FormattingTests {
         var table = TextTable(header: ["a", "bbb", "c"])
         table.append(["xxxx", "y", "z"])
         #expect(table.render() == "a     bbb  c\nxxxx  y    z")
+        var figures = TextTable(header: ["n", "time"], alignment: .right)
+        figures.append(["1000", "1.5"])
+        #expect(figures.render() == "   n  time\n1000   1.5")
     }
 }
