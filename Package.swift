@@ -55,7 +55,8 @@ let package = Package(
         .target(name: "Engine", dependencies: ["COpenBLAS", "CKernels", "Formatting", "Randomness"]),
 
         // The Communicator seam and the ring all-reduce, written once over point-to-point
-        // calls. No MPI here: an in-process communicator runs the same ring in unit tests.
+        // calls; agreement on failures; replica checksums. No MPI here: an in-process
+        // communicator runs the same collectives in unit tests.
         .target(name: "Collectives", dependencies: ["Formatting"]),
 
         // MPI as one implementation of `Communicator`.
@@ -68,20 +69,25 @@ let package = Package(
         // Tensors in the safetensors format and checkpoint directories written atomically.
         .target(name: "Checkpoints", dependencies: ["JSON"]),
 
-        // The training service: configuration, the distributed loop, metrics, checkpoints, evaluation.
-        .target(name: "Training", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "Schedules",
-                                                 "Checkpoints", "Formatting", "JSON", "JSON", "Randomness"]),
+        // Data-parallel training as every rank does it: a rank's data (shards, epoch order,
+        // augmenter), the step (augment, forward/backward in ghost batches, all-reduce, SGD),
+        // per-rank batch-norm statistics, sharded test evaluation; K ranks simulated in one process.
+        .target(name: "DataParallel", dependencies: ["Augmentation", "Collectives", "Datasets", "Engine", "Formatting"]),
+
+        // The training service: configuration, run plan, the training loop, metrics, checkpoints, eval.
+        .target(name: "Training", dependencies: ["Augmentation", "Checkpoints", "Collectives", "DataParallel", "Datasets",
+                                                 "Engine", "Formatting", "JSON", "Schedules"]),
 
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
-        .target(name: "Benchmarks", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "COpenBLAS", "Training",
+        .target(name: "Benchmarks", dependencies: ["Augmentation", "Collectives", "DataParallel", "Datasets", "Engine",
                                                    "Formatting", "JSON", "Randomness"]),
 
-        // The thin command-line front end.
+        // The thin command-line front end: parses and validates, then calls the libraries.
         .executableTarget(
             name: "batchaug-dist",
             dependencies: [
-                "SwiftMPI", "Collectives", "Benchmarks", "COpenBLAS", "Engine", "Datasets", "Augmentation", "Training",
-                "Checkpoints", "Formatting",
+                "Augmentation", "Benchmarks", "Collectives", "Datasets", "Engine", "Formatting", "JSON", "SwiftMPI",
+                "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -19,7 +19,8 @@ public struct AllreduceBenchmark {
         public var busBandwidth: Double { algorithmBandwidth * 2 * Double(ranks - 1) / Double(ranks) }
     }
 
-    public struct Mismatch: CollectiveFailure, Sendable {
+    /// A result that is not the exact sum, or not the same on every rank.
+    public struct Mismatch: Error, CustomStringConvertible, Sendable {
         public let description: String
     }
 
@@ -74,27 +75,21 @@ public struct AllreduceBenchmark {
             try communicator.allreduceSum(&buffer, algorithm: algorithm)
             if corruptingRank == communicator.rank && count > 0 { buffer[count / 2] += 0.5 }
 
-            var problem: String? = nil
-            for i in 0 ..< count {
-                let reference = (0 ..< ranks).reduce(0.0) { $0 + Double(Self.testValue(rank: $1, index: i)) }
-                if Double(buffer[i]) != reference {
-                    problem = "element \(i) is \(buffer[i]), expected \(reference)"
-                    break
+            let context = "allreduce verification failed: algo \(algorithm.rawValue), \(count) floats (\(count * 4) bytes), "
+                + "\(ranks) ranks"
+            try communicator.collectively {
+                for i in 0 ..< count {
+                    let reference = (0 ..< ranks).reduce(0.0) { $0 + Double(Self.testValue(rank: $1, index: i)) }
+                    if Double(buffer[i]) != reference {
+                        throw Mismatch(description: "\(context): element \(i) is \(buffer[i]), expected \(reference)")
+                    }
                 }
             }
-            try throwIfAnyRankFailed(problem, algorithm: algorithm, count: count)
-            // Every rank sees the same hashes, so every rank reaches the same verdict.
-            let hashes = try communicator.allgather(fnv1a(buffer))
-            let differing = hashes.firstIndex { $0 != hashes[0] }
-            try throwIfAnyRankFailed(differing.map { "result on rank \($0) differs bitwise from rank 0" },
-                                     algorithm: algorithm, count: count)
-        }
-    }
-
-    private func throwIfAnyRankFailed(_ problem: String?, algorithm: AllreduceAlgorithm, count: Int) throws {
-        if let failure = try communicator.agree(onFailure: problem) {
-            throw Mismatch(description: "allreduce verification failed: algo \(algorithm.rawValue), "
-                + "\(count) floats (\(count * 4) bytes), \(communicator.size) ranks: rank \(failure.rank): \(failure.message)")
+            // Every rank sees the same checksums, so every rank reaches the same verdict.
+            if let mismatch = try buffer.withUnsafeBytes({ try communicator.firstMismatch(among: $0) }) {
+                throw AgreedFailure(rank: mismatch.rank, message: "\(context): the result differs bitwise from rank 0's",
+                                    isRankSpecific: true)
+            }
         }
     }
 
@@ -103,15 +98,6 @@ public struct AllreduceBenchmark {
     public static func testValue(rank: Int, index: Int) -> Float {
         let mixed = (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(rank) &* 0xBF58_476D_1CE4_E5B9)
         return Float(Int(mixed >> 54)) / 64 - 8
-    }
-}
-
-/// FNV-1a over the bytes of a Float array.
-func fnv1a(_ values: [Float]) -> UInt64 {
-    values.withUnsafeBytes { bytes in
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
     }
 }
 

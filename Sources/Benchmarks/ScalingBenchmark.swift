@@ -1,18 +1,17 @@
 import Augmentation
-import COpenBLAS
 import Collectives
+import DataParallel
 import Datasets
 import Engine
 import Formatting
-import Foundation
 import JSON
-import Training
 
 /// `bench scaling`: the training step of `train` (augmentation, forward/backward, gradient
 /// all-reduce, SGD update — `DataParallelStep`) timed on one rank and on all ranks of the job, with
 /// the same per-rank batch (weak scaling, as data-parallel training grows: B = N·b).
 ///
-/// Each phase builds its own ranks' shards, model and optimiser, takes `warmup` untimed steps,
+/// First rank 0 trains alone while the other ranks sleep (leaving it the machine), then all ranks
+/// train together. Each phase builds its own ranks' shards, model and optimiser, takes `warmup` untimed steps,
 /// then `steps` timed ones; a step's time is rank 0's wall time from the start of augmentation to
 /// the end of the update. Before the gradient all-reduce the ranks meet in a barrier, so that the
 /// time rank 0 waits for a slower rank (load imbalance, noise from the machine) and the time of the
@@ -69,17 +68,33 @@ public struct ScalingBenchmark {
     public let configuration: Configuration
     public init(_ configuration: Configuration) { self.configuration = configuration }
 
+    /// A configuration that cannot run.
+    public struct Refusal: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// Both phases (only the second in a job of one rank), as rank 0 measured them. Collective.
+    public func run(on world: some SplittableCommunicator) throws -> [Phase] {
+        var phases: [Phase] = []
+        if world.size > 1 {
+            let alone = try world.split(color: world.rank == 0 ? 0 : nil, key: 0)
+            let outcome = alone.map { communicator in Result { try measure(on: communicator) } }
+            try world.sleepingBarrier()
+            if let phase = try world.collectivelyOnRoot({ try outcome!.get() }) { phases.append(phase) }
+        }
+        phases.append(try measure(on: world))
+        return phases
+    }
+
     /// Runs one phase on every rank of `communicator` (collective over it).
-    public func measure(on communicator: any Communicator) throws -> Phase {
-        openblas_set_num_threads(1)
+    func measure(on communicator: any Communicator) throws -> Phase {
+        BLAS.useOneThreadPerRank()
         let c = configuration
         let images = c.batchPerRank * c.copies
         let ghost = c.ghostBatchSize ?? images
-        var failure: String? = nil
-        var prepared: (RankData, Network)? = nil
-        do {
+        let (data, network) = try communicator.collectively {
             guard images % ghost == 0 else {
-                throw TrainingFailure("--ghost-batch-size \(ghost) does not divide the rank's batch of \(images) images")
+                throw Refusal(description: "--ghost-batch-size \(ghost) does not divide the rank's batch of \(images) images")
             }
             let data = try RankData(rank: communicator.rank, ranks: communicator.size, dataset: c.dataset,
                                     directory: c.directory, transforms: c.transforms, batchPerRank: c.batchPerRank,
@@ -87,16 +102,10 @@ public struct ScalingBenchmark {
             let d = data.train.descriptor
             let network = try ModelZoo.make(c.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
                                             classes: d.classes, seed: c.seed)
-            prepared = (data, network)
-        } catch {
-            failure = "\(error)"
+            return (data, network)
         }
-        if let agreed = try communicator.agree(onFailure: failure) {
-            throw TrainingFailure(communicator.size > 1 ? "rank \(agreed.rank): \(agreed.message)" : agreed.message)
-        }
-        let (data, network) = prepared!
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
-        let step = DataParallelStep(network: network, optimizer: SGD(parameters: network.parameters),
+        let step = DataParallelStep(network: network, optimizer: SGD(parameters: network.parameters), ranks: [data],
                                     communicator: communicator, algorithm: c.algorithm, seed: c.seed)
         step.separatesWaiting = true
         let stepsPerEpoch = try data.prepare(batchPerRank: c.batchPerRank)
@@ -109,8 +118,7 @@ public struct ScalingBenchmark {
                 data.begin(epoch: epoch)
             }
             let start = ContinuousClock.now
-            let outcome = try step(ranks: [data], epoch: epoch, step: index % stepsPerEpoch, globalStep: index,
-                                   copies: c.copies, batchSize: c.batchPerRank * communicator.size,
+            let outcome = try step(epoch: epoch, step: index % stepsPerEpoch, globalStep: index, copies: c.copies, batchSize: c.batchPerRank * communicator.size,
                                    imagesPerRank: images, ghostBatchSize: ghost, hyperparameters: hyper)
             if index >= c.warmup { samples.append(((ContinuousClock.now - start).seconds, outcome)) }
         }

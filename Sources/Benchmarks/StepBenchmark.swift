@@ -1,4 +1,3 @@
-import COpenBLAS
 import Engine
 import Formatting
 import JSON
@@ -54,7 +53,7 @@ public struct StepBenchmark {
     }
 
     public func run() throws -> Result {
-        openblas_set_num_threads(1)
+        BLAS.useOneThreadPerRank()
         let network = try ModelZoo.make(model, input: input, classes: classes, seed: 1)
         let optimizer = SGD(parameters: network.parameters)
         let hyper = SGD.Hyperparameters(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
@@ -106,19 +105,7 @@ public struct StepBenchmark {
 
     /// Single-thread `cblas_sgemm` GFLOP/s on a 1536³ product: the best of five timed calls after a
     /// warm-up (the machine's practical peak for this process).
-    public static func sgemmGFLOPs(size n: Int = 1536) -> Double {
-        openblas_set_num_threads(1)
-        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
-        var c = [Float](repeating: 0, count: n * n)
-        var best = Double.infinity
-        for round in 0 ..< 6 {
-            let start = ContinuousClock.now
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b,
-                        Int32(n), 0, &c, Int32(n))
-            if round > 0 { best = min(best, (ContinuousClock.now - start).seconds) }
-        }
-        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
-    }
+    public static func sgemmGFLOPs(size n: Int = 1536) -> Double { BLAS.peakGFLOPs(size: n) }
 }
 
 extension StepBenchmark.Result {

@@ -10,7 +10,7 @@ import Glibc
 /// Every MPI return code is checked and a failure is thrown as `MPIError` (the communicator's
 /// error handler is `MPI_ERRORS_RETURN`). Float all-reduces run either `MPI_Allreduce` or the
 /// package's own `RingAllreduce` over this communicator's `MPI_Isend`/`MPI_Irecv`.
-public final class MPICommunicator: Communicator, PointToPoint {
+public final class MPICommunicator: SplittableCommunicator, PointToPoint {
     public typealias Request = MPI_Request?
 
     public let handle: MPI_Comm
@@ -98,7 +98,10 @@ public final class MPICommunicator: Communicator, PointToPoint {
 
     /// A barrier that sleeps while it waits (`MPI_Ibarrier` polled every `interval` seconds), so that
     /// ranks waiting for others leave their cores to the ranks that work: `MPI_Barrier` busy-polls.
-    public func sleepingBarrier(interval: Double = 0.002) throws {
+    public func sleepingBarrier() throws { try sleepingBarrier(interval: 0.002) }
+
+    /// `sleepingBarrier()`, testing for completion every `interval` seconds.
+    public func sleepingBarrier(interval: Double) throws {
         var request: MPI_Request? = nil
         try check(MPI_Ibarrier(handle, &request), "MPI_Ibarrier", rank: rank)
         var done: Int32 = 0

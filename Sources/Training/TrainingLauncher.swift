@@ -23,19 +23,12 @@ public enum TrainingLauncher {
 
     public static func prepare(configurationFile: String?, options: [String: JSONValue],
                                communicator world: any Communicator, job: JobDescription) throws -> Trainer {
-        var resolved: (json: Data, checkpoint: Checkpoint?)? = nil
-        var failure: String? = nil
-        if world.isRoot {
-            do {
-                resolved = try resolve(configurationFile: configurationFile, options: options, worldSize: world.size)
-            } catch {
-                failure = "\(error)"
-            }
+        let resolved = try world.collectivelyOnRoot {
+            try resolve(configurationFile: configurationFile, options: options, worldSize: world.size)
         }
-        try Trainer.agree(failure, on: world)
-        let bytes = try world.broadcast(bytes: [UInt8](resolved?.json ?? Data()), root: 0)
+        let bytes = try world.broadcast(bytes: [UInt8](resolved?.0 ?? Data()), root: 0)
         let configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(bytes))
-        return try Trainer(configuration: configuration, communicator: world, job: job, resumeFrom: resolved?.checkpoint)
+        return try Trainer(configuration: configuration, communicator: world, job: job, resumeFrom: resolved?.1)
     }
 
     /// The merged configuration as JSON, and the checkpoint to resume from (rank 0 only): the

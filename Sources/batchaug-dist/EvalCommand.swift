@@ -1,5 +1,5 @@
 import ArgumentParser
-import COpenBLAS
+import Engine
 import Formatting
 import Foundation
 import JSON
@@ -24,7 +24,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try runJob { world in
-            openblas_set_num_threads(1)
+            BLAS.useOneThreadPerRank()
             let report = try CheckpointEvaluation.run(checkpoint: checkpoint, dataset: dataset,
                                                       dataDirectory: dataDirectory, batchSize: batchSize,
                                                       communicator: world)

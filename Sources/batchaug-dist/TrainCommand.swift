@@ -1,5 +1,4 @@
 import ArgumentParser
-import COpenBLAS
 import Collectives
 import Engine
 import Foundation
@@ -58,7 +57,6 @@ struct Train: ParsableCommand {
     var simulateRanks: Int?
 
     @Flag(help: .hidden) var debugRankChecksums = false
-    @Option(help: .hidden) var debugPerturbRank: Int?
 
     /// The options given on the command line, under their configuration names.
     func explicitOptions() -> [String: JSONValue] {
@@ -83,13 +81,12 @@ struct Train: ParsableCommand {
     func run() throws {
         let options = explicitOptions()
         try runJob { world in
-            openblas_set_num_threads(1)
+            BLAS.useOneThreadPerRank()
             let job = JobDescription(version: BuildInfo.version, mpi: MPIRuntime.libraryVersion,
-                                     blas: String(cString: openblas_get_config()),
+                                     blas: BLAS.description,
                                      hosts: try world.allgather(try MPIRuntime.processorName()))
             let trainer = try TrainingLauncher.prepare(configurationFile: config, options: options, communicator: world,
                                                        job: job)
-            trainer.debugPerturbRank = debugPerturbRank
             let summary = try trainer.run()
             if debugRankChecksums {
                 // Every rank reports its own parameters (tests compare them across processes).

@@ -1,35 +1,20 @@
 import Augmentation
 import Datasets
-import Engine
 
 /// One rank's data: its shard of the training and test sets, its epoch order and its augmenter.
 /// A process hosts one of these per rank it plays: one under `mpirun`, K with `--simulate-ranks K`.
 public final class RankData {
     public let rank: Int
-    let ranks: Int
+    /// Ranks of the data layout.
+    public let ranks: Int
     public let train: ImageShard
     public let test: ImageShard
     let augmenter: BatchAugmenter
     /// The test set, normalised, no transforms.
-    let evaluation: BatchAugmenter
+    public let evaluation: BatchAugmenter
     let seed: UInt64
     private(set) var sampler: EpochSampler
     private var samplerBatch: Int
-
-    /// Batch-norm running statistics of this rank while another simulated rank uses the network.
-    var statistics: [Float] = []
-
-    /// Puts this simulated rank's running statistics into the network.
-    func lendStatistics(to network: Network) {
-        let target = network.parameters.statistics
-        precondition(statistics.count == target.count, "rank \(rank)'s running statistics were not initialised")
-        statistics.withUnsafeBufferPointer { target.pointer.update(from: $0.baseAddress!, count: target.count) }
-    }
-
-    /// Keeps the running statistics this simulated rank's step left in the network.
-    func takeStatistics(from network: Network) {
-        statistics = Array(network.parameters.statistics.buffer)
-    }
 
     public init(rank: Int, ranks: Int, dataset: DatasetKind, directory: String?, transforms: [Transform], batchPerRank: Int,
                 seed: UInt64, counters: IOCounters) throws {
