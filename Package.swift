@@ -107,6 +107,6 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "JSON", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Datasets", "Collectives", "JSON", "TestSupport"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
-        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport", "Checkpoints"]),
+        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "JSON", "TestSupport"]),
     ]
 )

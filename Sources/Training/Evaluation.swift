@@ -5,6 +5,7 @@ import DataParallel
 import Datasets
 import Engine
 import Foundation
+import JSON
 
 /// What `batchaug-dist eval` reports.
 public struct EvaluationReport: Sendable {
@@ -49,7 +50,7 @@ public enum CheckpointEvaluation {
             }
             var configuration: TrainingConfiguration
             do {
-                configuration = try checkpoint.info.decodeConfiguration(TrainingConfiguration.self)
+                configuration = try TrainingConfiguration(options: checkpoint.info.configuration.objectValue ?? [:])
             } catch {
                 throw ConfigurationError(option: "checkpoint",
                                          problem: "\(checkpoint.directory.path) holds no configuration of this tool: \(error)")
