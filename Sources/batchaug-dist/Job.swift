@@ -7,8 +7,9 @@ import SwiftMPI
 /// Runs `body` on every rank between `MPI_Init` and `MPI_Finalize`.
 ///
 /// A `CollectiveFailure` (raised by all ranks together) is printed once, by rank 0, and every rank
-/// exits with status 1 after finalising. Any other error may be local to one rank, so it aborts
-/// the whole job with the rank and the message: the other ranks must not be left waiting.
+/// exits with status 1 after finalising — after a barrier, so that no rank's exit makes mpirun
+/// abort the job while rank 0 is still writing. Any other error may be local to one rank, so it
+/// aborts the whole job with the rank and the message: the other ranks must not be left waiting.
 func runJob(_ body: (MPICommunicator) throws -> Void) throws {
     let world: MPICommunicator
     do {
@@ -21,6 +22,7 @@ func runJob(_ body: (MPICommunicator) throws -> Void) throws {
         try body(world)
     } catch let failure as CollectiveFailure {
         if world.isRoot { StandardError.report(failure.description) }
+        try? world.barrier()
         MPIRuntime.finalize()
         throw ExitCode.failure
     } catch let exit as ExitCode {
