@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "JSON", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Datasets", "Collectives", "JSON", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Collectives", "Datasets", "Engine", "JSON", "TestSupport", "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
         .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "JSON", "TestSupport"]),
     ]
