@@ -95,17 +95,20 @@ let package = Package(
         // Shared by the test targets: an in-process transport and a subprocess runner with a watchdog.
         .target(name: "TestSupport", dependencies: ["Collectives"], path: "Tests/TestSupport"),
 
+        // Package.swift, the imports and docs/ARCHITECTURE.md agree (reads the checkout, builds nothing).
+        .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "TestSupport"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
-        .testTarget(name: "AugmentationTests", dependencies: ["Augmentation", "Datasets", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "AugmentationTests", dependencies: ["Augmentation", "Datasets", "Randomness"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Randomness"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "JSON", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Collectives", "Datasets", "Engine", "JSON", "TestSupport", "Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Checkpoints", "Collectives", "Engine", "JSON", "TestSupport",
+                                                          "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
         .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "JSON", "TestSupport"]),
     ]

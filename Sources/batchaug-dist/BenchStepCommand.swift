@@ -1,6 +1,7 @@
 import ArgumentParser
 import Benchmarks
 import Engine
+import Formatting
 
 /// `batchaug-dist bench step`: training-step throughput of one model on one core (one rank, one
 /// BLAS thread), and its model FLOP utilisation.
