@@ -78,6 +78,11 @@ let package = Package(
         .target(name: "Training", dependencies: ["Augmentation", "Checkpoints", "Collectives", "DataParallel", "Datasets",
                                                  "Engine", "Formatting", "JSON", "Schedules"]),
 
+        // The papers' claims as studies: arms of training runs, gradient norms at fixed parameters,
+        // the summary and its verdict.
+        .target(name: "Studies", dependencies: ["Checkpoints", "Collectives", "DataParallel", "Engine", "Formatting", "JSON",
+                                                "Training"]),
+
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
         .target(name: "Benchmarks", dependencies: ["Augmentation", "Collectives", "DataParallel", "Datasets", "Engine",
                                                    "Formatting", "JSON", "Randomness"]),
@@ -86,8 +91,8 @@ let package = Package(
         .executableTarget(
             name: "batchaug-dist",
             dependencies: [
-                "Augmentation", "Benchmarks", "Collectives", "Datasets", "Engine", "Formatting", "JSON", "SwiftMPI",
-                "Training",
+                "Augmentation", "Benchmarks", "Collectives", "Datasets", "Engine", "Formatting", "JSON", "Studies",
+                "SwiftMPI", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -107,6 +112,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Randomness"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "JSON", "TestSupport"]),
+        .testTarget(name: "StudiesTests", dependencies: ["Checkpoints", "Collectives", "JSON", "Studies", "Training"]),
         .testTarget(name: "TrainingTests", dependencies: ["Checkpoints", "Collectives", "Engine", "JSON", "TestSupport",
                                                           "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.

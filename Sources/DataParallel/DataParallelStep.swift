@@ -66,10 +66,29 @@ public final class DataParallelStep {
     }
 
     /// Takes step `step` of `epoch` (the `globalStep`-th of the run, which keys the dropout masks),
-    /// each rank with `imagesPerRank` = M·B/N images.
+    /// each rank with `imagesPerRank` = M·B/N images: the gradient (`computeGradient`), then the SGD
+    /// update of the mean over the effective batch M·B.
     public func callAsFunction(epoch: Int, step: Int, globalStep: Int, copies: Int, batchSize: Int,
                                imagesPerRank: Int, ghostBatchSize: Int,
                                hyperparameters: SGD.Hyperparameters) throws -> Outcome {
+        var (outcome, local) = try computeGradient(epoch: epoch, step: step, globalStep: globalStep, copies: copies,
+                                                   imagesPerRank: imagesPerRank, ghostBatchSize: ghostBatchSize)
+        let updateStart = ContinuousClock.now
+        outcome.gradientNorm = optimizer.step(network.parameters, hyperparameters,
+                                              gradientScale: 1 / Float(copies * batchSize))
+        outcome.updateSeconds = (ContinuousClock.now - updateStart).seconds
+        if world.size > 1 { try world.allreduceSum(&local) }
+        (outcome.lossSum, outcome.correct, outcome.samples) = (local[0], local[1], local[2])
+        return outcome
+    }
+
+    /// The step without the update: each rank played here makes its M copies and runs forward and
+    /// backward in ghost batches, and the ranks' gradients are summed, which is left in
+    /// `network.parameters.gradients` as the sum over the whole step's M·B images. Returns the
+    /// timings and this process's own [loss sum, correct, images] (not yet summed over ranks).
+    /// The gradient-norm study measures steps this way at fixed parameters.
+    public func computeGradient(epoch: Int, step: Int, globalStep: Int, copies: Int, imagesPerRank: Int,
+                                ghostBatchSize: Int) throws -> (Outcome, [Double]) {
         let floats = imagesPerRank * network.inputShape.elements
         if images.count != floats { images = [Float](repeating: 0, count: floats) }
         if labels.count != imagesPerRank { labels = [Int32](repeating: 0, count: imagesPerRank) }
@@ -114,13 +133,7 @@ public final class DataParallelStep {
         } else if world.size > 1 {
             try world.allreduceSum(gradients.buffer, algorithm: algorithm)
         }
-        let updateStart = ContinuousClock.now
-        outcome.communicationSeconds = (updateStart - communicationStart).seconds
-        outcome.gradientNorm = optimizer.step(network.parameters, hyperparameters,
-                                              gradientScale: 1 / Float(copies * batchSize))
-        outcome.updateSeconds = (ContinuousClock.now - updateStart).seconds
-        if world.size > 1 { try world.allreduceSum(&local) }
-        (outcome.lossSum, outcome.correct, outcome.samples) = (local[0], local[1], local[2])
-        return outcome
+        outcome.communicationSeconds = (ContinuousClock.now - communicationStart).seconds
+        return (outcome, local)
     }
 }

@@ -16,12 +16,20 @@ public final class RankData {
     private(set) var sampler: EpochSampler
     private var samplerBatch: Int
 
+    /// `trainSamples`: train on that many records of a seed-determined subset (`TrainingSubset`)
+    /// instead of the whole training split.
     public init(rank: Int, ranks: Int, dataset: DatasetKind, directory: String?, transforms: [Transform], batchPerRank: Int,
-                seed: UInt64, counters: IOCounters) throws {
+                seed: UInt64, trainSamples: Int? = nil, counters: IOCounters) throws {
         self.rank = rank
         self.ranks = ranks
         self.seed = seed
-        train = try ImageShard.load(dataset, directory: directory, split: .train, rank: rank, ranks: ranks, counters: counters)
+        if let trainSamples {
+            train = try ImageShard.load(dataset, directory: directory, split: .train, subsetOf: trainSamples, seed: seed,
+                                        rank: rank, ranks: ranks, counters: counters)
+        } else {
+            train = try ImageShard.load(dataset, directory: directory, split: .train, rank: rank, ranks: ranks,
+                                        counters: counters)
+        }
         test = try ImageShard.load(dataset, directory: directory, split: .test, rank: rank, ranks: ranks, counters: counters)
         augmenter = try BatchAugmenter(shard: train, transforms: transforms, seed: seed,
                                        counters: counters)

@@ -8,6 +8,7 @@ public enum SeedPurpose: UInt32, Sendable {
     case epochOrder = 0x4F52_4452       // "ORDR"
     case syntheticRecords = 0x5359_4E54 // "SYNT"
     case syntheticClasses = 0x434C_5353 // "CLSS"
+    case trainingSubset = 0x5355_4253   // "SUBS"
 }
 
 /// A 64-bit key for `purpose`, derived from `seed` by one Philox block.

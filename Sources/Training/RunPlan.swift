@@ -66,6 +66,14 @@ struct RunPlan {
         guard c.logEvery >= 1 else { throw fail("log-every", "must be at least 1, got \(c.logEvery)") }
         if let steps = c.maxSteps, steps < 1 { throw fail("max-steps", "must be at least 1, got \(steps)") }
         if let base = c.baseBatchSize, base < 1 { throw fail("base-batch-size", "must be at least 1, got \(base)") }
+        if let samples = c.trainSamples {
+            guard samples >= ranks else {
+                throw fail("train-samples", "must be at least the number of ranks (\(ranks)), got \(samples)")
+            }
+            guard samples <= descriptor.trainCount else {
+                throw fail("train-samples", "\(samples) is more than the \(descriptor.trainCount) training samples of \(dataset.rawValue)")
+            }
+        }
         guard let scaling = LearningRateScaling(rawValue: c.learningRateScaling) else {
             throw fail("lr-scaling", "must be none, linear or sqrt, got '\(c.learningRateScaling)'")
         }
@@ -100,10 +108,11 @@ struct RunPlan {
                                + "\(when) (copies \(s.copies) × batch-size \(s.batchSize) / \(ranks) ranks)")
                 }
             }
-            let smallest = descriptor.trainCount / ranks
+            let smallest = (c.trainSamples ?? descriptor.trainCount) / ranks
             guard s.batchSize / ranks <= smallest else {
                 throw fail("batch-size", "\(s.batchSize)\(when) gives \(s.batchSize / ranks) samples per rank and step, "
-                           + "more than a rank's shard of \(smallest) \(dataset.rawValue) training samples")
+                           + "more than a rank's shard of \(smallest) \(dataset.rawValue) training samples"
+                           + (c.trainSamples != nil ? " (--train-samples \(c.trainSamples!))" : ""))
             }
         }
     }

@@ -99,16 +99,11 @@ public final class Trainer {
             try hosted.map { r in
                 try RankData(rank: r, ranks: plan.ranks, dataset: plan.dataset, directory: configuration.dataDirectory,
                              transforms: plan.transforms, batchPerRank: plan.batchPerRank(epoch: 0),
-                             seed: configuration.seed, counters: counters)
+                             seed: configuration.seed, trainSamples: configuration.trainSamples, counters: counters)
             }
         }
 
-        let shard = loaded[0].train
-        let input = TensorShape(channels: shard.descriptor.channels, height: shard.descriptor.height,
-                                width: shard.descriptor.width)
-        network = try ModelZoo.make(configuration.model, input: input, classes: shard.descriptor.classes,
-                                    seed: configuration.seed)
-        network.dropoutRate = Float(configuration.dropout)
+        network = try loaded[0].makeNetwork(configuration)
         optimizer = SGD(parameters: network.parameters)
         stepper = DataParallelStep(network: network, optimizer: optimizer, ranks: loaded, communicator: communicator,
                                    algorithm: plan.allreduce, seed: configuration.seed)

@@ -13,6 +13,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var dataDirectory: String? = nil
     public var model = "cnn"
     public var epochs = 10
+    /// Train on a fixed, seed-determined subset of this many training samples (nil: the whole split).
+    public var trainSamples: Int? = nil
 
     // Batch: B distinct samples per step over all ranks, each in M augmented copies.
     public var batchSize = 128
@@ -63,6 +65,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case logEvery = "log-every"
         case maxSteps = "max-steps"
         case simulateRanks = "simulate-ranks"
+        case trainSamples = "train-samples"
     }
 
     /// A configuration from a set of options (an object of the JSON names, such as a

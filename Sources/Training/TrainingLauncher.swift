@@ -57,22 +57,28 @@ public enum TrainingLauncher {
             formatter.locale = Locale(identifier: "en_US_POSIX")
             merged.output = "runs/\(merged.model)-\(merged.dataset)-\(formatter.string(from: Date()))"
         }
-        if let saved {
-            let before = try JSONValue(encoding: saved).objectValue ?? [:]
-            let after = try JSONValue(encoding: merged).objectValue ?? [:]
-            for key in TrainingConfiguration.CodingKeys.allCases where !TrainingConfiguration.mayChangeOnResume.contains(key)
-                && before[key.rawValue] != after[key.rawValue] {
-                throw ConfigurationError(
-                    option: key.rawValue,
-                    problem: "\(TrainingConfiguration.render(after[key.rawValue])) differs from the checkpoint's "
-                        + "\(TrainingConfiguration.render(before[key.rawValue])): "
-                        + "--resume continues the same configuration (start a new run to change it)")
-            }
+        if let saved, let difference = try lockedDifference(saved: saved, requested: merged) {
+            throw ConfigurationError(
+                option: difference.option,
+                problem: "\(difference.requested) differs from the checkpoint's \(difference.saved): "
+                    + "--resume continues the same configuration (start a new run to change it)")
         }
         if let checkpoint, let worldSize {
             try checkRanks(of: checkpoint, against: merged.simulateRanks > 1 ? merged.simulateRanks : worldSize)
         }
         return (merged, checkpoint)
+    }
+
+    /// The first option a resumed run must keep (all but `TrainingConfiguration.mayChangeOnResume`)
+    /// whose value differs between a saved run's configuration and a requested one, with both
+    /// values as JSON text; nil if none does.
+    public static func lockedDifference(saved: TrainingConfiguration, requested: TrainingConfiguration) throws
+        -> (option: String, saved: String, requested: String)? {
+        let before = try JSONValue(encoding: saved).objectValue ?? [:]
+        let after = try JSONValue(encoding: requested).objectValue ?? [:]
+        let locked = TrainingConfiguration.CodingKeys.allCases.filter { !TrainingConfiguration.mayChangeOnResume.contains($0) }
+        guard let key = locked.first(where: { before[$0.rawValue] != after[$0.rawValue] }) else { return nil }
+        return (key.rawValue, TrainingConfiguration.render(before[key.rawValue]), TrainingConfiguration.render(after[key.rawValue]))
     }
 
     /// A run continues on as many ranks as it had (the shards, orders and batch norm depend on it).

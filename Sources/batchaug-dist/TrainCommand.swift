@@ -30,11 +30,8 @@ struct Train: ParsableCommand {
         let options = try options.given()
         try runJob { world in
             BLAS.useOneThreadPerRank()
-            let job = JobDescription(version: BuildInfo.version, mpi: MPIRuntime.libraryVersion,
-                                     blas: BLAS.description,
-                                     hosts: try world.allgather(try MPIRuntime.processorName()))
             let trainer = try TrainingLauncher.prepare(configurationFile: config, options: options, communicator: world,
-                                                       job: job)
+                                                       job: try .of(world))
             let summary = try trainer.run()
             if debugRankChecksums {
                 // Every rank reports its own parameters (tests compare them across processes).
@@ -42,5 +39,13 @@ struct Train: ParsableCommand {
                 fflush(nil)
             }
         }
+    }
+}
+
+extension JobDescription {
+    /// What config.json records about this job: versions and every rank's host. Collective.
+    static func of(_ world: MPICommunicator) throws -> JobDescription {
+        JobDescription(version: BuildInfo.version, mpi: MPIRuntime.libraryVersion, blas: BLAS.description,
+                       hosts: try world.allgather(try MPIRuntime.processorName()))
     }
 }

@@ -13,6 +13,8 @@ struct TrainOptions: ParsableArguments, Encodable {
     @Option(help: "Directory of the dataset files (fashion-mnist defaults to Debian's copy).") var dataDir: String?
     @Option(help: "Model: \(ModelZoo.examples.joined(separator: ", ")) (default cnn).") var model: String?
     @Option(help: "Epochs (default 10).") var epochs: Int?
+    @Option(help: "Train on a fixed, seed-determined subset of this many training samples (default: all).")
+    var trainSamples: Int?
     @Option(help: "B: distinct samples per step over all ranks (default 128).") var batchSize: Int?
     @Option(help: "M: augmented copies of each sample per step; the effective batch is M·B (default 1).") var copies: Int?
     @Option(help: "Transforms, e.g. crop,flip,cutout or crop=2 or rrc or none (default: the dataset's).") var augment: String?

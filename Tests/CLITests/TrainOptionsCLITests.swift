@@ -39,7 +39,7 @@ struct TrainOptionsCLITests {
         let output = scratchDirectory("flags")
         let given: [(flag: String, value: String?, json: JSONValue)] = [
             ("dataset", "synthetic", "synthetic"), ("data-dir", "/nonexistent", "/nonexistent"), ("model", "mlp", "mlp"),
-            ("epochs", "3", 3), ("batch-size", "64", 64), ("copies", "2", 2), ("augment", "flip", "flip"),
+            ("epochs", "3", 3), ("train-samples", "5000", 5000), ("batch-size", "64", 64), ("copies", "2", 2), ("augment", "flip", "flip"),
             ("ghost-batch-size", "32", 32), ("dropout", "0.25", 0.25), ("lr", "0.05", 0.05), ("momentum", "0.8", 0.8),
             ("nesterov", nil, true), ("weight-decay", "0.001", 0.001), ("grad-clip", "5.5", 5.5),
             ("warmup-epochs", "0.5", 0.5), ("lr-scaling", "linear", "linear"), ("base-batch-size", "256", 256),
