@@ -103,9 +103,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     }
 
     /// The options that may change when a run is resumed: where the run reads and writes, how
-    /// often it logs, evaluates and checkpoints, when it stops, how it all-reduces (bit for bit the
-    /// same sum) and how many ranks are simulated (the number of ranks must match anyway). Every
-    /// other option changes the computation, and a resumed run must keep it.
+    /// often it logs, evaluates and checkpoints, when it stops, which all-reduce adds the gradients
+    /// (the same sum; with more than two ranks, rounded in another order) and whether the ranks are
+    /// simulated (their number must match anyway). Every other option changes the computation, and
+    /// a resumed run must keep it: a new option is locked unless it is added here.
     static let mayChangeOnResume: Set<CodingKeys> = [
         .dataDirectory, .output, .resume, .checkpointEvery, .evalEvery, .logEvery, .maxSteps, .allreduce, .simulateRanks,
     ]

@@ -74,7 +74,7 @@ public var builtExecutable: String {
 
 /// Runs the built `batchaug-dist` under `mpirun -np ranks` (oversubscribed, root allowed, one BLAS
 /// thread per rank), or directly when `ranks` is nil.
-public func runBatchAugDist(ranks: Int?, _ arguments: [String], timeout: Double = 120,
+public func runBatchAugDist(ranks: Int?, _ arguments: [String], timeout: Double = 600,
                             environment: [String: String] = [:], launcherOptions: [String] = []) throws -> ProcessOutcome {
     var env = ["OPENBLAS_NUM_THREADS": "1", "OMPI_MCA_pml": "ob1",
                "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
@@ -96,7 +96,7 @@ public struct RankOutput: Sendable {
 /// `runBatchAugDist` under `mpirun -np ranks --output-filename DIR`: mpirun writes each rank's
 /// output to files of its own, so `ranks[r]` is what rank r wrote, in full and in order, however
 /// the ranks' output and mpirun's own messages interleave on mpirun's streams (`outcome`).
-public func runBatchAugDistPerRank(ranks: Int, _ arguments: [String], timeout: Double = 120)
+public func runBatchAugDistPerRank(ranks: Int, _ arguments: [String], timeout: Double = 600)
     throws -> (outcome: ProcessOutcome, ranks: [RankOutput]) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-ranks-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: directory) }
