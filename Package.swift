@@ -62,9 +62,20 @@ let package = Package(
         // Tensors in the safetensors format and checkpoint directories written atomically.
         .target(name: "Checkpoints"),
 
+        // Line charts as SVG text: scales with round ticks (linear, logarithmic), series, legend.
+        // Knows nothing of training.
+        .target(name: "Plotting"),
+
+        // The HTML report over run directories, read from the files a run writes (any version).
+        .target(name: "RunReport", dependencies: ["Plotting"]),
+
+        // TensorBoard event files: TFRecord framing with masked CRC-32C, the few protobuf fields of
+        // scalar events. Knows nothing of training.
+        .target(name: "TensorBoard"),
+
         // The training service: configuration, the distributed loop, metrics, checkpoints, evaluation.
         .target(name: "Training", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "Schedules",
-                                                 "Checkpoints", "Randomness"]),
+                                                 "Checkpoints", "Randomness", "RunReport", "TensorBoard"]),
 
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
         .target(name: "Benchmarks", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "COpenBLAS", "Training"]),
@@ -74,6 +85,7 @@ let package = Package(
             name: "batchaug-dist",
             dependencies: [
                 "SwiftMPI", "Collectives", "Benchmarks", "COpenBLAS", "Engine", "Datasets", "Augmentation", "Training",
+                "RunReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,8 +101,11 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "RunReportTests", dependencies: ["RunReport", "Plotting", "TestSupport"]),
+        .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Datasets", "Collectives", "TestSupport"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
-        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport", "Checkpoints"]),
+        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport", "Checkpoints", "TensorBoard", "CZlib"]),
     ]
 )
