@@ -39,8 +39,10 @@ public struct Chart: Sendable {
     /// A line under the title, e.g. where the data comes from.
     public var note: String?
     public var series: [Series]
-    public var width = 640.0
-    public var plotHeight = 260.0
+    /// Whether x values are counts (epochs, steps): no ticks between whole numbers.
+    public var xWholeNumbers = true
+    public var width = 600.0
+    public var plotHeight = 250.0
 
     public init(title: String, xLabel: String, yLabel: String, xScale: ScaleKind = .linear,
                 yScale: ScaleKind = .linear, yStyle: ValueStyle = .number, note: String? = nil, series: [Series]) {
@@ -65,7 +67,7 @@ public struct Chart: Sendable {
     /// data-scale="…" data-min="…" data-max="…">`; the plot area a `<rect class="plot-area">`.
     public func svg() -> String {
         let drawn = series.map(drawable)
-        let x = Scale(kind: xScale, covering: drawn.flatMap { $0.map(\.x) }, tickCount: 6)
+        let x = Scale(kind: xScale, covering: drawn.flatMap { $0.map(\.x) }, tickCount: 6, wholeNumbers: xWholeNumbers)
         let y = Scale(kind: yScale, covering: drawn.flatMap { $0.map(\.y) }, tickCount: 5)
         let left = 72.0, right = 20.0, top = note == nil ? 34.0 : 50.0
         let plotWidth = width - left - right
@@ -108,8 +110,8 @@ public struct Chart: Sendable {
         out += "<rect class=\"plot-area\" x=\"\(pixels(left))\" y=\"\(pixels(top))\" width=\"\(pixels(plotWidth))\" "
             + "height=\"\(pixels(plotHeight))\" fill=\"none\" stroke=\"#999999\"/>\n"
 
-        // Curves, the first series drawn last (on top).
-        for (index, points) in drawn.enumerated().reversed() where !points.isEmpty {
+        // Curves, in the order of the series (the last on top).
+        for (index, points) in drawn.enumerated() where !points.isEmpty {
             let style = Palette.style(index)
             out += "<g class=\"series\" data-label=\"\(Markup.escaped(series[index].label))\" data-points=\"\(points.count)\">"
             let coordinates = points.map { "\(pixels(px($0.x))),\(pixels(py($0.y)))" }.joined(separator: " ")

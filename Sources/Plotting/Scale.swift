@@ -5,6 +5,14 @@ public enum ScaleKind: String, Sendable {
     case linear
     /// Base 10; only positive values can be shown.
     case logarithmic
+
+    /// Logarithmic when the values are positive and span a factor of `ratio` or more (a loss
+    /// falling from 2.3 to 0.1: the late part stays visible), else linear.
+    public static func suggested(for values: [Double], ratio: Double = 5) -> ScaleKind {
+        let finite = values.filter(\.isFinite)
+        guard let low = finite.min(), let high = finite.max(), low > 0 else { return .linear }
+        return high >= ratio * low ? .logarithmic : .linear
+    }
 }
 
 /// An axis scale: a domain of data values, widened to round tick values, mapped onto a pixel range.
@@ -18,12 +26,14 @@ public struct Scale: Sendable, Equatable {
 
     /// The smallest interval of round ticks that covers `values` (the finite ones; on a logarithmic
     /// scale, the positive ones). With no such values the scale shows [0, 1] or [1, 10].
-    public init(kind: ScaleKind, covering values: [Double], tickCount: Int = 5) {
+    /// With `wholeNumbers` (counts, epochs) a linear scale's ticks are at least 1 apart.
+    public init(kind: ScaleKind, covering values: [Double], tickCount: Int = 5, wholeNumbers: Bool = false) {
         self.kind = kind
         let usable = values.filter { $0.isFinite && (kind == .linear || $0 > 0) }
         switch kind {
         case .linear:
-            (lower, upper, ticks) = Self.linearTicks(min: usable.min() ?? 0, max: usable.max() ?? 1, count: tickCount)
+            (lower, upper, ticks) = Self.linearTicks(min: usable.min() ?? 0, max: usable.max() ?? 1, count: tickCount,
+                                                     minimumStep: wholeNumbers ? 1 : 0)
         case .logarithmic:
             (lower, upper, ticks) = Self.logarithmicTicks(min: usable.min() ?? 1, max: usable.max() ?? 10)
         }
@@ -53,7 +63,7 @@ public struct Scale: Sendable, Equatable {
 
     /// Round ticks ("nice numbers": 1, 2 or 5 times a power of ten apart) from a multiple of the
     /// step at or below `min` to one at or above `max`, about `count` intervals.
-    static func linearTicks(min: Double, max: Double, count: Int) -> (Double, Double, [Double]) {
+    static func linearTicks(min: Double, max: Double, count: Int, minimumStep: Double = 0) -> (Double, Double, [Double]) {
         var low = min, high = max
         if high - low <= Swift.max(abs(low), abs(high)) * 1e-12 {
             // One value: show it in the middle of a unit-sized interval.
@@ -62,28 +72,35 @@ public struct Scale: Sendable, Equatable {
             (low, high) = (centre - half, centre + half)
             if centre >= 0 && low < 0 { low = 0 }
         }
-        let step = niceStep((high - low) / Double(Swift.max(count, 1)))
+        let step = Swift.max(niceStep((high - low) / Double(Swift.max(count, 1))), minimumStep)
         let first = (low / step).rounded(.down), last = (high / step).rounded(.up)
         let ticks = stride(from: first, through: last, by: 1).map { tidy($0 * step) }
         return (ticks.first!, ticks.last!, ticks)
     }
 
-    /// Powers of ten covering [min, max]; with two decades or fewer also 2× and 5× each power.
+    /// Over three decades or less: from the largest of 1, 2 or 5 times a power of ten at or below
+    /// `min` to the smallest at or above `max`, ticks at each of those values. Over more: whole
+    /// decades, ticks at powers of ten (every second or third one over many decades).
     static func logarithmicTicks(min: Double, max: Double) -> (Double, Double, [Double]) {
         let low = Int(tidy(log10(min)).rounded(.down))
-        var high = Int(tidy(log10(max)).rounded(.up))
-        if high <= low { high = low + 1 }
-        let decades = high - low
-        let every = Swift.max(1, (decades + 5) / 6)
-        var ticks: [Double] = []
-        for exponent in stride(from: low, to: high, by: every) {
-            let power = tidy(pow(10, Double(exponent)))
-            ticks.append(power)
-            if decades <= 2 { ticks += [tidy(2 * power), tidy(5 * power)] }
+        let high = Swift.max(Int(tidy(log10(max)).rounded(.up)), low + 1)
+        if high - low > 3 {
+            let every = (high - low + 5) / 6
+            var ticks = stride(from: low, to: high, by: every).map { tidy(pow(10, Double($0))) }
+            let upper = tidy(pow(10, Double(high)))
+            ticks.append(upper)
+            return (ticks.first!, upper, ticks)
         }
-        let upper = tidy(pow(10, Double(high)))
-        ticks.append(upper)
-        return (ticks.first!, upper, ticks)
+        let candidates = (low - 1 ... high).flatMap { exponent in
+            [1.0, 2, 5].map { tidy($0 * pow(10, Double(exponent))) }
+        } + [tidy(pow(10, Double(high + 1)))]
+        var first = candidates.lastIndex { $0 <= min } ?? 0
+        var last = candidates.firstIndex { $0 >= max } ?? candidates.count - 1
+        if first == last {
+            first = Swift.max(first - 1, 0)
+            last = Swift.min(last + 1, candidates.count - 1)
+        }
+        return (candidates[first], candidates[last], Array(candidates[first ... last]))
     }
 
     /// 1, 2 or 5 times a power of ten, at least `raw`.

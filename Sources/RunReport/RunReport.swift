@@ -70,23 +70,23 @@ public enum RunReport {
                 ? run.epochs.compactMap { row in row.step.flatMap { step in row.gradientNorm.map { Point(x: Double(step), y: $0) } } }
                 : run.steps.compactMap { record in record.gradientNorm.map { Point(x: Double(record.step), y: $0) } }
         }
-        let learningRates = runs.flatMap { $0.epochs.compactMap(\.learningRate) }.filter { $0 > 0 }
-        let learningRateScale: ScaleKind =
-            (learningRates.max() ?? 1) >= 10 * (learningRates.min() ?? 1) ? .logarithmic : .linear
+        let loss = perEpoch(\.trainLoss), learningRate = perEpoch(\.learningRate)
+        func scale(_ series: [Series]) -> ScaleKind { .suggested(for: series.flatMap { $0.points.map(\.y) }) }
+        func axis(_ name: String, _ kind: ScaleKind) -> String { kind == .logarithmic ? name + " (log scale)" : name }
+        let lossScale = scale(loss), gradientScale = scale(gradient), learningRateScale = scale(learningRate)
         return [
             Figure(slug: "validation-error", chart: Chart(
                 title: "Validation error", xLabel: "epoch", yLabel: "test-set error", yStyle: .percent,
                 series: perEpoch(\.validationError))),
             Figure(slug: "train-loss", chart: Chart(
-                title: "Training loss", xLabel: "epoch", yLabel: "cross-entropy (log scale)", yScale: .logarithmic,
-                note: "mean over the epoch's steps", series: perEpoch(\.trainLoss))),
+                title: "Training loss", xLabel: "epoch", yLabel: axis("cross-entropy", lossScale), yScale: lossScale,
+                note: "mean over the epoch's steps", series: loss)),
             Figure(slug: "gradient-norm", chart: Chart(
-                title: "Gradient L2 norm", xLabel: "step", yLabel: "‖g‖₂ (log scale)", yScale: .logarithmic,
+                title: "Gradient L2 norm", xLabel: "step", yLabel: axis("‖g‖₂", gradientScale), yScale: gradientScale,
                 note: gradientNote, series: gradient)),
             Figure(slug: "learning-rate", chart: Chart(
-                title: "Learning rate", xLabel: "epoch",
-                yLabel: learningRateScale == .logarithmic ? "learning rate (log scale)" : "learning rate",
-                yScale: learningRateScale, note: "at the epoch's last step", series: perEpoch(\.learningRate))),
+                title: "Learning rate", xLabel: "epoch", yLabel: axis("learning rate", learningRateScale),
+                yScale: learningRateScale, note: "at the epoch's last step", series: learningRate)),
             Figure(slug: "images-per-second", chart: Chart(
                 title: "Throughput", xLabel: "epoch", yLabel: "images/s, all ranks",
                 note: "augmented copies included", series: perEpoch(\.imagesPerSecond))),
@@ -120,7 +120,8 @@ public enum RunReport {
             let values = settings(run)
             return keys.compactMap { key in values[key].map { "\(key)=\($0)" } }.joined(separator: ", ")
         }
-        for index in labels.indices where labels[index].isEmpty || labels.filter({ $0 == labels[index] }).count > 1 {
+        let repeated = Set(labels.filter { label in labels.filter { $0 == label }.count > 1 })
+        for index in labels.indices where labels[index].isEmpty || repeated.contains(labels[index]) {
             labels[index] = labels[index].isEmpty ? runs[index].name : "\(labels[index]) (\(runs[index].name))"
         }
         return labels
@@ -173,7 +174,7 @@ public enum RunReport {
         let differing = Set(differingKeys(runs))
         let main = ["model", "dataset", "epochs", "batch-size", "copies", "ghost-batch-size", "augment", "lr", "regime", "ranks"]
         let first = runs.first.map(settings) ?? [:]
-        let shared = main.filter { !differing.contains($0) && first[$0] != nil }.map { "\($0)=\(first[$0]!)" }
+        let shared = main.filter { !differing.contains($0) && !(first[$0] ?? "").isEmpty }.map { "\($0)=\(first[$0]!)" }
         let inProgress = runs.contains { run in
             guard let planned = plannedEpochs(run) else { return false }
             return run.epochs.count < planned
