@@ -37,7 +37,7 @@ public struct Event: Sendable, Equatable {
 
     // Field numbers of event.proto and summary.proto.
     enum Field {
-        static let wallTime = 1, step = 2, fileVersion = 3, summary = 5, sessionLog = 6
+        static let wallTime = 1, step = 2, fileVersion = 3, summary = 5, sessionLog = 7
         static let summaryValue = 1, valueTag = 1, valueSimpleValue = 2, sessionLogStatus = 1
         static let sessionLogStart: UInt64 = 1
     }
