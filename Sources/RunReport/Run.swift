@@ -32,6 +32,8 @@ public struct StepResult: Sendable, Equatable {
 /// metrics.jsonl), so runs of any version, finished, in progress or resumed, can be shown.
 public struct Run: Sendable {
     public let directory: URL
+    /// The directory as it was given (relative paths stay relative), for showing.
+    public let path: String
     /// The run's options from config.json's "configuration" object, as JSON text of each value
     /// (strings without quotes); empty without config.json.
     public let configuration: [String: String]
@@ -53,6 +55,7 @@ public struct Run: Sendable {
     /// now) is ignored.
     public init(directory: URL) throws {
         self.directory = directory.standardizedFileURL
+        path = directory.relativePath
         let files = FileManager.default
         var isDirectory: ObjCBool = false
         guard files.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {

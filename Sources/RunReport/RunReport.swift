@@ -181,7 +181,7 @@ public enum RunReport {
         }
         return (shared.isEmpty ? "" : "Common settings: " + shared.joined(separator: ", ") + ". ")
             + (inProgress ? "Some runs have not finished: their curves stop at the last epoch written. " : "")
-            + "Directories: " + runs.map(\.directory.path).joined(separator: ", ") + "."
+            + "Directories: " + runs.map(\.path).joined(separator: ", ") + "."
     }
 
     static func plannedEpochs(_ run: Run) -> Int? {
@@ -206,7 +206,7 @@ public enum RunReport {
             rows += cell(summary.images.map(count) ?? "—")
             rows += cell(summary.seconds.map(duration) ?? "—")
             rows += cell((run.job["ranks"] ?? "—") + (run.job["simulated"] == "true" ? " (simulated)" : ""))
-            rows += "<td class=\"config\"><details><summary>\(Markup.escaped(run.directory.path))</summary>\n"
+            rows += "<td class=\"config\"><details><summary>\(Markup.escaped(run.path))</summary>\n"
             if let text = run.configurationText {
                 rows += "<p>Repeat the run:</p><pre>\(Markup.escaped(command(run)))</pre>"
                     + "<p>config.json:</p><pre>\(Markup.escaped(text))</pre>"
@@ -230,7 +230,7 @@ public enum RunReport {
             }
         }
         return words.joined(separator: " ") + "\n# or: batchaug-dist train --config "
-            + shellQuoted(run.directory.appendingPathComponent("config.json").path)
+            + shellQuoted((run.path as NSString).appendingPathComponent("config.json"))
     }
 
     static func shellQuoted(_ word: String) -> String {
