@@ -26,15 +26,16 @@ public enum RunReport {
         let stem = output.deletingPathExtension().lastPathComponent
         let figures = self.figures(for: runs)
         let files = figures.map { directory.appendingPathComponent("\(stem)-\($0.slug).svg") }
-        let page = html(runs: runs, title: title ?? defaultTitle(for: runs), figures: figures,
+        let drawings = figures.map { $0.chart.svg() }
+        let page = html(runs: runs, title: title ?? defaultTitle(for: runs), figures: figures, drawings: drawings,
                         files: files.map(\.lastPathComponent))
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw ReportError(file: directory.path, problem: "cannot create the directory (\(error.localizedDescription))")
         }
-        for (figure, file) in zip(figures, files) {
-            try save("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + figure.chart.svg(), to: file)
+        for (drawing, file) in zip(drawings, files) {
+            try save("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + drawing, to: file)
         }
         try save(page, to: output)
         return [output] + files
@@ -133,7 +134,8 @@ public enum RunReport {
 
     // MARK: - Page
 
-    static func html(runs: [Run], title: String, figures: [Figure], files: [String]) -> String {
+    /// The page, with each figure's SVG drawing inline and a link to its file.
+    static func html(runs: [Run], title: String, figures: [Figure], drawings: [String], files: [String]) -> String {
         let labels = labels(for: runs)
         var page = """
             <!DOCTYPE html>
@@ -161,8 +163,8 @@ public enum RunReport {
 
             """
         page += "<p class=\"context\">\(Markup.escaped(context(runs)))</p>\n<section class=\"charts\">\n"
-        for (figure, file) in zip(figures, files) {
-            page += "<figure class=\"chart\" data-chart=\"\(figure.slug)\">\n\(figure.chart.svg())"
+        for ((figure, drawing), file) in zip(zip(figures, drawings), files) {
+            page += "<figure class=\"chart\" data-chart=\"\(figure.slug)\">\n\(drawing)"
             page += "<figcaption><a href=\"\(Markup.escaped(file))\">\(Markup.escaped(file))</a></figcaption>\n</figure>\n"
         }
         page += "</section>\n<h2>Runs</h2>\n" + table(runs: runs, labels: labels) + "</body>\n</html>\n"

@@ -28,8 +28,8 @@ public enum TFRecord {
             guard word(UInt32.self, at: position + 8) == CRC32C.masked(lengthBytes) else {
                 throw EventFileError(problem: "record at byte \(position): the length's checksum does not match")
             }
-            let length = word(UInt64.self, at: position)
-            guard length <= UInt64(data.count - position - 16) else { break }
+            let length = word(UInt64.self, at: position), remaining = data.count - position
+            guard remaining >= 16, length <= UInt64(remaining - 16) else { break }
             let start = position + 12, end = start + Int(length)
             guard word(UInt32.self, at: end) == CRC32C.masked(data[start ..< end]) else {
                 throw EventFileError(problem: "record at byte \(position): the data's checksum does not match")

@@ -27,6 +27,7 @@ struct TensorBoardTests {
         #expect(try TFRecord.payloads(in: file) == [a, b])
         #expect(try TFRecord.payloads(in: Array(file.dropLast(5))) == [a])
         #expect(try TFRecord.payloads(in: Array(file.prefix(9))) == [])
+        #expect(try TFRecord.payloads(in: Array(file.prefix(14))) == [])
         var damaged = file
         damaged[13] ^= 1
         #expect(throws: EventFileError.self) { try TFRecord.payloads(in: damaged) }
