@@ -62,13 +62,24 @@ let package = Package(
         // Tensors in the safetensors format and checkpoint directories written atomically.
         .target(name: "Checkpoints"),
 
+        // Line charts as SVG text: scales with round ticks (linear, logarithmic), series, legend.
+        // Knows nothing of training.
+        .target(name: "Plotting"),
+
+        // The HTML report over run directories, read from the files a run writes (any version).
+        .target(name: "RunReport", dependencies: ["Plotting"]),
+
+        // TensorBoard event files: TFRecord framing with masked CRC-32C, the few protobuf fields of
+        // scalar events. Knows nothing of training.
+        .target(name: "TensorBoard"),
+
         // The training service: configuration, the distributed loop, metrics, checkpoints, evaluation.
         .target(name: "Training", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "Schedules",
-                                                 "Checkpoints", "Randomness"]),
+                                                 "Checkpoints", "Randomness", "RunReport", "TensorBoard"]),
 
         // The papers' claims as studies: arms of training runs, gradient norms at fixed parameters,
         // the summary and its verdict.
-        .target(name: "Studies", dependencies: ["Training", "Engine", "Collectives", "Checkpoints"]),
+        .target(name: "Studies", dependencies: ["Training", "Engine", "Collectives", "Checkpoints", "RunReport"]),
 
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
         .target(name: "Benchmarks", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "COpenBLAS", "Training"]),
@@ -78,7 +89,7 @@ let package = Package(
             name: "batchaug-dist",
             dependencies: [
                 "SwiftMPI", "Collectives", "Benchmarks", "COpenBLAS", "Engine", "Datasets", "Augmentation", "Training",
-                "Studies",
+                "Studies", "RunReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -94,9 +105,12 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
-        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "Collectives", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "Collectives", "Checkpoints", "RunReport", "TestSupport"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting", "TestSupport"]),
+        .testTarget(name: "RunReportTests", dependencies: ["RunReport", "Plotting", "TestSupport"]),
+        .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Datasets", "Collectives", "TestSupport"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
-        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport", "Checkpoints"]),
+        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport", "Checkpoints", "TensorBoard", "CZlib"]),
     ]
 )

@@ -2,6 +2,7 @@ import Checkpoints
 import Collectives
 import Engine
 import Foundation
+import RunReport
 import Training
 
 /// Runs a study: its arms one after another through the trainer, each (arm, seed) a normal run
@@ -105,12 +106,29 @@ public final class StudyRunner {
             do {
                 outcome.summary = try StudySummary(definition: definition, seeds: seeds, directory: directory)
                 try outcome.summary!.write(to: directory)
+                _ = try RunReport.write(runs: reportedRuns(), to: directory.appendingPathComponent("report.html"),
+                                        title: "Study \(definition.name.rawValue) (\(definition.scale.rawValue)): "
+                                            + "\(outcome.summary!.verdict.outcome.rawValue)")
             } catch {
                 failure = "cannot write the study's summary in \(directory.path): \(error)"
             }
         }
         try world.collectively(failure)
         return outcome
+    }
+
+    /// The runs the report overlays: every arm and seed of this study. The gradient-norm study adds
+    /// the runs of a `copies` study beside it (`DIR/../copies`), if there is one, for their ‖g‖
+    /// over training.
+    func reportedRuns() -> [URL] {
+        var runs = definition.arms.flatMap { arm in seeds.map { runDirectory(arm: arm.name, seed: $0) } }
+        if definition.name == .gradientNorm {
+            let copies = directory.deletingLastPathComponent().appendingPathComponent("copies/runs")
+            let found = (try? FileManager.default.contentsOfDirectory(at: copies, includingPropertiesForKeys: nil)) ?? []
+            runs += found.filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("results.csv").path) }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        }
+        return runs
     }
 
     // MARK: - Runs

@@ -59,6 +59,8 @@ final class MetricsFiles {
     let metrics: URL
     private let resultsHandle: FileHandle
     private let metricsHandle: FileHandle
+    /// The report and TensorBoard files, updated from each record once it is on disk.
+    var views: LiveViews?
 
     /// Opens the files; when resuming after epoch `keepThrough`, drops any records of later epochs
     /// (written after the checkpoint by the interrupted run), so no epoch appears twice.
@@ -89,10 +91,12 @@ final class MetricsFiles {
         let row = record.fields.map { Self.csv($0.1) }.joined(separator: ",") + "\n"
         try resultsHandle.write(contentsOf: Data(row.utf8))
         try metricsHandle.write(contentsOf: Data((Self.json([("type", "epoch")] + record.fields) + "\n").utf8))
+        views?.record(record)
     }
 
     func write(_ record: StepRecord) throws {
         try metricsHandle.write(contentsOf: Data((Self.json(record.fields) + "\n").utf8))
+        views?.record(record)
     }
 
     static func csv(_ value: Any?) -> String {

@@ -142,6 +142,7 @@ public final class Trainer {
             do {
                 metrics = try MetricsFiles(directory: outputURL, resumingAfter: resumedThrough)
                 try writeConfiguration(to: outputURL)
+                metrics?.views = LiveViews(directory: outputURL, resumedAt: configuration.resume != nil ? (globalStep, startStep > 0) : nil)
             } catch {
                 outputError = "cannot write to \(outputURL.path): \(error.localizedDescription)"
             }
