@@ -11,7 +11,9 @@ public final class Network {
     public let inputShape: TensorShape
     public let classes: Int
     public let parameters: ParameterStore
-    public var instructionSet: InstructionSet = .best
+    public var instructionSet: InstructionSet = .best { didSet { planConvolutions() } }
+    /// Which kernels the 3×3 stride-1 convolutions use (see `ConvolutionPolicy`).
+    public var convolutionPolicy: ConvolutionPolicy = .auto { didSet { planConvolutions() } }
 
     let nodes: [Node]
     let plan: GraphPlan
@@ -40,6 +42,7 @@ public final class Network {
             activations[index].padding = plan.activationPadding[index]
             gradients[index].padding = plan.gradientPadding[index]
         }
+        planConvolutions()
     }
 
     /// Analytic forward FLOPs per sample (convolutions and linear layers; a multiply-add is 2).
@@ -155,9 +158,7 @@ public final class Network {
         nodes.map { node in
             var detail = ""
             if let conv = node as? Conv2D {
-                detail = "\(conv.kernel)×\(conv.kernel)/\(conv.stride) pad \(conv.padding), "
-                    + ["direct": "direct", "phases": "direct over \(conv.stride * conv.stride) phases",
-                       "im2col": "im2col+sgemm"][conv.path.rawValue]!
+                detail = "\(conv.kernel)×\(conv.kernel)/\(conv.stride) pad \(conv.padding), \(conv.kernelDescription)"
                     + (conv.computesStatistics ? ", fused BN statistics" : "")
             } else if let norm = node as? BatchNorm {
                 detail = (norm.hasResidual ? "+ residual" : "") + (norm.relu ? " + ReLU" : "")
