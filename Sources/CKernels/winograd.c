@@ -44,6 +44,13 @@ INLINE float hsum8(v8 v) {
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 
+// Tiles per block: at most this many, a multiple of 16 (the product's two vectors of 8 tiles).
+#define CK_WINOGRAD_MAX_BLOCK 256
+static int valid_block(int block) {
+    block = block / 16 * 16;
+    return block < 16 ? 16 : block > CK_WINOGRAD_MAX_BLOCK ? CK_WINOGRAD_MAX_BLOCK : block;
+}
+
 // ---- 1-D transforms (vectors = 8 tiles), inputs and outputs with strides --------------------
 
 // Bᵀ d, F(2,3): 4 → 4.
@@ -132,6 +139,8 @@ typedef struct {
     int columns[8];
     int lanes;        // tiles in this group
     int full;         // all 8 tiles full
+    int run;          // full, and lane l's corner is lane 0's + l·step (tiles along one row)
+    int step;
 } tile_group;
 
 INLINE void group_setup(tile_group *g, long first, long tiles, int m, int tiles_x, int per_image, int hout,
@@ -155,6 +164,8 @@ INLINE void group_setup(tile_group *g, long first, long tiles, int m, int tiles_
         g->columns[l] = min_int(m, wout - tx * m);
         if (g->rows[l] < m || g->columns[l] < m) g->full = 0;
     }
+    g->step = m;
+    g->run = g->full && g->in[7] - g->in[0] == 7 * m && g->out[7] - g->out[0] == 7 * m;
 }
 
 // Loads `height` rows of `width` valid values (of `extent` ≤ 8) of lane l's patch at `base`
@@ -168,11 +179,14 @@ INLINE void copy_patch(float patch[8][8], const float *base, long row, int heigh
 // The rows of the 8 tiles' patches of one channel, transposed: cols[r*8 + k] lane l = patch
 // element (r, k) of lane l, for r < height. `valid_rows/valid_cols(l)` give how much of a
 // non-full tile's patch lies inside the view.
-INLINE void gather_rows(const tile_group *g, const float *plane, long row, int height, const int vr[8],
-                        const int vc[8], float patches[8][8][8], v8 *cols) {
+INLINE void gather_rows(const tile_group *g, const int step, const float *plane, long row, int height,
+                        const int vr[8], const int vc[8], float patches[8][8][8], v8 *cols) {
     for (int r = 0; r < height; r++) {
         v8 rows[8];
-        if (g->full) {
+        if (g->run) {
+            const float *base = plane + g->in[0] + r * row;
+            for (int l = 0; l < 8; l++) rows[l] = load8(base + l * step);
+        } else if (g->full) {
             for (int l = 0; l < 8; l++) rows[l] = load8(plane + g->in[l] + r * row);
         } else {
             if (r == 0) {
@@ -201,7 +215,7 @@ INLINE void input_tile(const int m, const tile_group *g, const float *plane, lon
         vc[l] = full ? 8 : (g->columns[l] > 0 ? g->columns[l] + 2 : 0);
     }
     v8 cols[64], h[36];
-    gather_rows(g, plane, row, a, vr, vc, patches, cols);
+    gather_rows(g, m, plane, row, a, vr, vc, patches, cols);
     for (int r = 0; r < a; r++) {
         if (m == 4) input_1d_4(cols + r * 8, 1, h + r * 6, 1);
         else input_1d_2(cols + r * 8, 1, h + r * 4, 1);
@@ -230,7 +244,7 @@ INLINE void gradient_tile(const int m, const tile_group *g, const float *plane, 
     // gather_rows reads through `in` offsets: the gradient tiles' corners are the output corners.
     tile_group local = *g;
     for (int l = 0; l < 8; l++) local.in[l] = g->out[l];
-    gather_rows(&local, plane, row, m, vr, vc, patches, cols);
+    gather_rows(&local, m, plane, row, m, vr, vc, patches, cols);
     for (int r = 0; r < m; r++) {
         if (m == 4) gradient_1d_4(cols + r * 8, 1, h + r * 6, 1);
         else gradient_1d_2(cols + r * 8, 1, h + r * 4, 1);
@@ -268,20 +282,60 @@ INLINE void output_tile(const int m, const tile_group *g, const float *mp, long 
             }
         }
         for (int i = 0; i < m; i++) {
-            v8 cols[8];
-            v8 rows[8] = {0};
-            for (int j = 0; j < m; j++) rows[j] = y[i * m + j];
-            transpose8(rows, cols);
-            for (int l = 0; l < 8; l++) {
-                float *o = plane + g->out[l] + i * row;
-                if (m == 4) {
-                    v4 x = __builtin_shufflevector(cols[l], cols[l], 0, 1, 2, 3);
-                    if (accumulate) { v4 old; memcpy(&old, o, sizeof old); x += old; }
-                    memcpy(o, &x, sizeof x);
+            float *o = plane + i * row;
+            if (m == 4) {
+                // 4 × 8 → 8 × 4 within the two 128-bit halves: r[k] = [tile k | tile k + 4].
+                const v8 y0 = y[i * 4], y1 = y[i * 4 + 1], y2 = y[i * 4 + 2], y3 = y[i * 4 + 3];
+                const v8 t0 = __builtin_shufflevector(y0, y1, 0, 8, 1, 9, 4, 12, 5, 13);
+                const v8 t1 = __builtin_shufflevector(y0, y1, 2, 10, 3, 11, 6, 14, 7, 15);
+                const v8 t2 = __builtin_shufflevector(y2, y3, 0, 8, 1, 9, 4, 12, 5, 13);
+                const v8 t3 = __builtin_shufflevector(y2, y3, 2, 10, 3, 11, 6, 14, 7, 15);
+                v8 r[4];
+                r[0] = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
+                r[1] = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+                r[2] = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
+                r[3] = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+                if (g->run) {
+                    // Tiles 2k and 2k + 1 are 8 contiguous floats.
+                    float *base = o + g->out[0];
+                    for (int k = 0; k < 4; k++) {
+                        const v8 first = r[(2 * k) % 4], second = r[(2 * k + 1) % 4];
+                        v8 pair = k < 2 ? __builtin_shufflevector(first, second, 0, 1, 2, 3, 8, 9, 10, 11)
+                                        : __builtin_shufflevector(first, second, 4, 5, 6, 7, 12, 13, 14, 15);
+                        if (accumulate) pair += load8(base + 8 * k);
+                        store8(base + 8 * k, pair);
+                    }
                 } else {
-                    v2 x = __builtin_shufflevector(cols[l], cols[l], 0, 1);
-                    if (accumulate) { v2 old; memcpy(&old, o, sizeof old); x += old; }
-                    memcpy(o, &x, sizeof x);
+                    for (int k = 0; k < 4; k++) {
+                        for (int half = 0; half < 2; half++) {
+                            float *target = o + g->out[k + 4 * half];
+                            v4 x = half ? __builtin_shufflevector(r[k], r[k], 4, 5, 6, 7)
+                                        : __builtin_shufflevector(r[k], r[k], 0, 1, 2, 3);
+                            if (accumulate) { v4 old; memcpy(&old, target, sizeof old); x += old; }
+                            memcpy(target, &x, sizeof x);
+                        }
+                    }
+                }
+            } else {
+                // 2 × 8 → 8 × 2: lo = [t0 t1 | t4 t5], hi = [t2 t3 | t6 t7].
+                const v8 lo = __builtin_shufflevector(y[i * 2], y[i * 2 + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+                const v8 hi = __builtin_shufflevector(y[i * 2], y[i * 2 + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+                if (g->run) {
+                    float *base = o + g->out[0];
+                    v8 first = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11);
+                    v8 second = __builtin_shufflevector(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15);
+                    if (accumulate) { first += load8(base); second += load8(base + 8); }
+                    store8(base, first);
+                    store8(base + 8, second);
+                } else {
+                    for (int l = 0; l < 8; l++) {
+                        const v8 source = (l & 2) ? hi : lo;
+                        const int lane = (l & 1) * 2 + (l & 4);
+                        v2 x = {source[lane], source[lane + 1]};
+                        float *target = o + g->out[l];
+                        if (accumulate) { v2 old; memcpy(&old, target, sizeof old); x += old; }
+                        memcpy(target, &x, sizeof x);
+                    }
                 }
             }
         }
@@ -328,24 +382,6 @@ INLINE void product_tile(const float *u, const float *v, long vstride, int cin, 
     }
 }
 
-// du[c][i] += Σ_k d[c][k] · v[i][k] over `vectors` vectors of 8, for CO output and CI input channels.
-INLINE void reduce_tile(const float *d, const float *v, long stride, int vectors, const int CO, const int CI, float *du,
-                        long du_row) {
-    v8 acc[4][3];
-    for (int c = 0; c < 4; c++)
-        for (int i = 0; i < 3; i++) acc[c][i] = splat(0);
-    for (int k = 0; k < vectors; k++) {
-        v8 x[3];
-        for (int i = 0; i < CI; i++) x[i] = load8(v + i * stride + k * 8);
-        for (int c = 0; c < CO; c++) {
-            const v8 gv = load8(d + c * stride + k * 8);
-            for (int i = 0; i < CI; i++) acc[c][i] += gv * x[i];
-        }
-    }
-    for (int c = 0; c < CO; c++)
-        for (int i = 0; i < CI; i++) du[c * du_row + i] += hsum8(acc[c][i]);
-}
-
 // ---- Bodies ---------------------------------------------------------------------------------------
 
 static inline int round_up(int x, int k) { return (x + k - 1) / k * k; }
@@ -362,14 +398,15 @@ INLINE void forward_body(const int m, ck_view in, int cin, ck_view out, int cout
     float *v = scratch;
     float *mp = scratch + aa * vstride;
     float patches[8][8][8];
+    tile_group layout[CK_WINOGRAD_MAX_BLOCK / 8];   // where the block's groups of 8 tiles sit
     for (long first = 0; first < tiles; first += block) {
         const int count = (int)(tiles - first < block ? tiles - first : block);
         const int groups = (count + 7) / 8;
         for (int gi = 0; gi < groups; gi++) {
-            tile_group g;
-            group_setup(&g, first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, out);
+            group_setup(&layout[gi], first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, out);
             for (int ci = 0; ci < cin; ci++)
-                input_tile(m, &g, in.data + ci * in.plane, in.row, patches, v + (long)ci * block + gi * 8, vstride);
+                input_tile(m, &layout[gi], in.data + ci * in.plane, in.row, patches, v + (long)ci * block + gi * 8,
+                           vstride);
         }
         for (int e = 0; e < aa; e++) {
             const float *ve = v + e * vstride;
@@ -385,9 +422,7 @@ INLINE void forward_body(const int m, ck_view in, int cin, ck_view out, int cout
             v8 sum = splat(0), square = splat(0);
             float tail_sum = 0, tail_square = 0;
             for (int gi = 0; gi < groups; gi++) {
-                tile_group g;
-                group_setup(&g, first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, out);
-                output_tile(m, &g, mp + (long)co * block + gi * 8, mstride, out.data + co * out.plane,
+                output_tile(m, &layout[gi], mp + (long)co * block + gi * 8, mstride, out.data + co * out.plane,
                             out.row, bias ? bias[co] : 0.0f, accumulate, &sum, &square, &tail_sum, &tail_square);
             }
             if (sums) {
@@ -398,54 +433,115 @@ INLINE void forward_body(const int m, ck_view in, int cin, ck_view out, int cout
     }
 }
 
+// The 8 lanes of a group are 8 input channels of one tile (`channel_group`), for the weight
+// gradient's transformed inputs V[e][tile][ci] (channels contiguous).
+INLINE void channel_group(tile_group *g, long p, int first_channel, int cin, int m, int tiles_x, int per_image,
+                          int hout, int wout, ck_view in) {
+    const long n = p / per_image;
+    const int t = (int)(p % per_image), ty = t / tiles_x, tx = t % tiles_x;
+    const long corner = n * in.image + (long)ty * m * in.row + (long)tx * m;
+    const int rows = min_int(m, hout - ty * m), columns = min_int(m, wout - tx * m);
+    g->full = rows == m && columns == m;
+    g->run = 0;
+    g->step = 0;
+    g->lanes = 0;
+    for (int l = 0; l < 8; l++) {
+        const int c = first_channel + l;
+        g->out[l] = 0;
+        if (c < cin) {
+            g->lanes++;
+            g->in[l] = corner + c * in.plane;
+            g->rows[l] = rows;
+            g->columns[l] = columns;
+        } else {
+            g->in[l] = 0;
+            g->rows[l] = g->columns[l] = 0;
+            g->full = 0;
+        }
+    }
+}
+
+// The same tile's next 8 channels (from `first_channel`).
+INLINE void next_channels(tile_group *g, int first_channel, int cin, long plane) {
+    for (int l = 0; l < 8; l++) {
+        const int c = first_channel + l;
+        if (c < cin) {
+            g->in[l] += 8 * plane;
+        } else {
+            g->in[l] = 0;
+            g->rows[l] = g->columns[l] = 0;
+            g->full = 0;
+        }
+    }
+}
+
+// du[c][0..8·NV) += Σ_k d[c][k] · v[k][0..8·NV) over `count` tiles k, for 4 output channels c
+// (d rows `dstride` apart, v rows `vstride` apart).
+INLINE void reduce_tile(const float *d, long dstride, const float *v, long vstride, int count, const int NV,
+                        float *du, long du_row) {
+    v8 a00 = splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    const float *d0 = d, *d1 = d + dstride, *d2 = d + 2 * dstride, *d3 = d + 3 * dstride;
+    for (int k = 0; k < count; k++) {
+        const v8 x0 = load8(v), x1 = NV == 2 ? load8(v + 8) : splat(0);
+        v8 w = splat(d0[k]);
+        a00 += w * x0; if (NV == 2) a01 += w * x1;
+        w = splat(d1[k]);
+        a10 += w * x0; if (NV == 2) a11 += w * x1;
+        w = splat(d2[k]);
+        a20 += w * x0; if (NV == 2) a21 += w * x1;
+        w = splat(d3[k]);
+        a30 += w * x0; if (NV == 2) a31 += w * x1;
+        v += vstride;
+    }
+    store8(du, load8(du) + a00); store8(du + du_row, load8(du + du_row) + a10);
+    store8(du + 2 * du_row, load8(du + 2 * du_row) + a20); store8(du + 3 * du_row, load8(du + 3 * du_row) + a30);
+    if (NV == 2) {
+        store8(du + 8, load8(du + 8) + a01); store8(du + du_row + 8, load8(du + du_row + 8) + a11);
+        store8(du + 2 * du_row + 8, load8(du + 2 * du_row + 8) + a21);
+        store8(du + 3 * du_row + 8, load8(du + 3 * du_row + 8) + a31);
+    }
+}
+
+// du[e][co4][cin8] (zeroed by the caller) += Σ_tiles dM[e][co][tile] · V[e][tile][ci].
 INLINE void weights_body(const int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
                          float *du, float *scratch, int block) {
-    const int a = m + 2, aa = a * a;
+    const int a = m + 2, aa = a * a, cin8 = round_up(cin, 8), cout4 = round_up(cout, 4);
     const int tiles_x = (wout + m - 1) / m, per_image = tiles_x * ((hout + m - 1) / m);
     const long tiles = (long)images * per_image;
-    // V[e][ci][block] and dM[e][co][block], planes padded as in forward_body.
-    const long vstride = (long)cin * block + 16, dstride = (long)cout * block + 16;
+    // V[e][tile][cin8] and dM[e][co4][block], planes padded as in forward_body.
+    const long vstride = (long)cin8 * block + 16, dstride = (long)cout4 * block + 16;
     float *v = scratch;
     float *d = scratch + aa * vstride;
     float patches[8][8][8];
     for (long first = 0; first < tiles; first += block) {
         const int count = (int)(tiles - first < block ? tiles - first : block);
         const int groups = (count + 7) / 8;
+        for (int k = 0; k < count; k++) {
+            tile_group g;
+            channel_group(&g, first + k, 0, cin, m, tiles_x, per_image, hout, wout, in);
+            for (int c = 0; c < cin8; c += 8) {
+                if (c > 0) next_channels(&g, c, cin, in.plane);
+                input_tile(m, &g, in.data, in.row, patches, v + (long)k * cin8 + c, vstride);
+            }
+        }
         for (int gi = 0; gi < groups; gi++) {
             tile_group g;
             group_setup(&g, first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, dy);
-            for (int ci = 0; ci < cin; ci++)
-                input_tile(m, &g, in.data + ci * in.plane, in.row, patches, v + (long)ci * block + gi * 8, vstride);
             for (int co = 0; co < cout; co++)
                 gradient_tile(m, &g, dy.data + co * dy.plane, dy.row, patches, d + (long)co * block + gi * 8,
                               dstride);
         }
         for (int e = 0; e < aa; e++) {
             const float *ve = v + e * vstride, *de = d + e * dstride;
-            float *ue = du + (long)e * cout * cin;
+            float *ue = du + (long)e * cout4 * cin8;
             for (int cb = 0; cb < cout; cb += 4) {
-                const int co = min_int(4, cout - cb);
-                for (int ib = 0; ib < cin; ib += 3) {
-                    const int ci = min_int(3, cin - ib);
-                    const float *dp = de + (long)cb * block, *vp = ve + (long)ib * block;
-                    float *target = ue + (long)cb * cin + ib;
-#define REDUCE(CO, CI) reduce_tile(dp, vp, block, groups, CO, CI, target, cin)
-                    switch (co * 4 + ci) {
-                    case 4 * 4 + 3: REDUCE(4, 3); break;
-                    case 4 * 4 + 2: REDUCE(4, 2); break;
-                    case 4 * 4 + 1: REDUCE(4, 1); break;
-                    case 3 * 4 + 3: REDUCE(3, 3); break;
-                    case 3 * 4 + 2: REDUCE(3, 2); break;
-                    case 3 * 4 + 1: REDUCE(3, 1); break;
-                    case 2 * 4 + 3: REDUCE(2, 3); break;
-                    case 2 * 4 + 2: REDUCE(2, 2); break;
-                    case 2 * 4 + 1: REDUCE(2, 1); break;
-                    case 1 * 4 + 3: REDUCE(1, 3); break;
-                    case 1 * 4 + 2: REDUCE(1, 2); break;
-                    default: REDUCE(1, 1); break;
-                    }
-#undef REDUCE
-                }
+                // Rows of dM past cout are never written: only blocks of 4 valid rows are read
+                // unless cout is not a multiple of 4, then the padding rows hold zeros (below).
+                int ib = 0;
+                for (; ib + 16 <= cin8; ib += 16)
+                    reduce_tile(de + (long)cb * block, block, ve + ib, cin8, count, 2, ue + (long)cb * cin8 + ib, cin8);
+                if (ib < cin8)
+                    reduce_tile(de + (long)cb * block, block, ve + ib, cin8, count, 1, ue + (long)cb * cin8 + ib, cin8);
             }
         }
     }
@@ -477,64 +573,149 @@ static void weights_portable(int m, ck_view dy, int cout, ck_view in, int cin, i
     else weights_body(2, dy, cout, in, cin, images, hout, wout, du, scratch, block);
 }
 
+// ---- Weight-side transforms (once per step, and once per weight-gradient pass) ------------------
+
+// G g, F(2,3): 3 → 4.
+INLINE void weight_1d_2(const v8 *g, int s, v8 *o, int t) {
+    const v8 even = 0.5f * (g[0] + g[2 * s]), odd = 0.5f * g[s];
+    o[0] = g[0];
+    o[t] = even + odd;
+    o[2 * t] = even - odd;
+    o[3 * t] = g[2 * s];
+}
+
+// G g, F(4,3): 3 → 6.
+INLINE void weight_1d_4(const v8 *g, int s, v8 *o, int t) {
+    const v8 g0 = g[0], g1 = g[s], g2 = g[2 * s];
+    const v8 a = (-1.0f / 6) * (g0 + g2), b = (-1.0f / 6) * g1;
+    const v8 c = (1.0f / 24) * g0 + (1.0f / 6) * g2, d = (1.0f / 12) * g1;
+    o[0] = 0.25f * g0;
+    o[t] = a + b;
+    o[2 * t] = a - b;
+    o[3 * t] = c + d;
+    o[4 * t] = c - d;
+    o[5 * t] = g2;
+}
+
+// Gᵀ u, F(2,3): 4 → 3.
+INLINE void final_1d_2(const v8 *u, int s, v8 *o, int t) {
+    const v8 sum = 0.5f * (u[s] + u[2 * s]);
+    o[0] = u[0] + sum;
+    o[t] = 0.5f * (u[s] - u[2 * s]);
+    o[2 * t] = sum + u[3 * s];
+}
+
+// Gᵀ u, F(4,3): 6 → 3.
+INLINE void final_1d_4(const v8 *u, int s, v8 *o, int t) {
+    const v8 p12 = u[s] + u[2 * s], m12 = u[2 * s] - u[s], p34 = u[3 * s] + u[4 * s], m34 = u[3 * s] - u[4 * s];
+    o[0] = 0.25f * u[0] - (1.0f / 6) * p12 + (1.0f / 24) * p34;
+    o[t] = (1.0f / 6) * m12 + (1.0f / 12) * m34;
+    o[2 * t] = (1.0f / 6) * (p34 - p12) + u[5 * s];
+}
+
+// u[e][out-block][in][4] = (G w Gᵀ)[e], 8 input channels at a time (vector lanes).
+INLINE void transform_weights_body(const int m, const float *w, int cout, int cin, int flip, float *u) {
+    const int a = m + 2;
+    const int outs = flip ? cin : cout, ins = flip ? cout : cin;
+    const long plane = (long)round_up(outs, 4) * ins;
+    for (int o = 0; o < outs; o++) {
+        for (int i0 = 0; i0 < ins; i0 += 8) {
+            float taps[9][8];
+            for (int l = 0; l < 8; l++) {
+                const int i = i0 + l;
+                for (int t = 0; t < 9; t++)
+                    taps[t][l] = i >= ins ? 0.0f : flip ? w[((long)i * cin + o) * 9 + 8 - t] : w[((long)o * cin + i) * 9 + t];
+            }
+            v8 k[9], rows[18], out[36];
+            for (int t = 0; t < 9; t++) k[t] = load8(taps[t]);
+            for (int x = 0; x < 3; x++) {   // columns: rows[y·3 + x] = (G k)[y][x]
+                if (m == 4) weight_1d_4(k + x, 3, rows + x, 3);
+                else weight_1d_2(k + x, 3, rows + x, 3);
+            }
+            for (int y = 0; y < a; y++) {
+                if (m == 4) weight_1d_4(rows + y * 3, 1, out + y * a, 1);
+                else weight_1d_2(rows + y * 3, 1, out + y * a, 1);
+            }
+            float *target = u + (long)(o / 4) * 4 * ins + o % 4;
+            for (int e = 0; e < a * a; e++)
+                for (int l = 0; l < 8 && i0 + l < ins; l++) target[e * plane + (long)(i0 + l) * 4] = out[e][l];
+        }
+    }
+}
+
+// dw[co][ci] += Gᵀ dU[co][ci] G, 8 input channels at a time.
+INLINE void finish_weights_body(const int m, const float *du, int cout, int cin, float *dw) {
+    const int a = m + 2, cin8 = round_up(cin, 8);
+    const long plane = (long)round_up(cout, 4) * cin8;
+    for (int co = 0; co < cout; co++) {
+        for (int c0 = 0; c0 < cin; c0 += 8) {
+            v8 d[36], t[18], r[9];
+            for (int e = 0; e < a * a; e++) d[e] = load8(du + e * plane + (long)co * cin8 + c0);
+            for (int x = 0; x < a; x++) {   // t[ky·α + x] = (Gᵀ d)[ky][x]
+                if (m == 4) final_1d_4(d + x, 6, t + x, 6);
+                else final_1d_2(d + x, 4, t + x, 4);
+            }
+            for (int ky = 0; ky < 3; ky++) {
+                if (m == 4) final_1d_4(t + ky * 6, 1, r + ky * 3, 1);
+                else final_1d_2(t + ky * 4, 1, r + ky * 3, 1);
+            }
+            for (int l = 0; l < 8 && c0 + l < cin; l++) {
+                float *target = dw + ((long)co * cin + c0 + l) * 9;
+                for (int k = 0; k < 9; k++) target[k] += r[k][l];
+            }
+        }
+    }
+}
+
+AVX2 static void transform_weights_avx2(int m, const float *w, int cout, int cin, int flip, float *u) {
+    if (m == 4) transform_weights_body(4, w, cout, cin, flip, u);
+    else transform_weights_body(2, w, cout, cin, flip, u);
+}
+
+static void transform_weights_portable(int m, const float *w, int cout, int cin, int flip, float *u) {
+    if (m == 4) transform_weights_body(4, w, cout, cin, flip, u);
+    else transform_weights_body(2, w, cout, cin, flip, u);
+}
+
+AVX2 static void finish_weights_avx2(int m, const float *du, int cout, int cin, float *dw) {
+    if (m == 4) finish_weights_body(4, du, cout, cin, dw);
+    else finish_weights_body(2, du, cout, cin, dw);
+}
+
+static void finish_weights_portable(int m, const float *du, int cout, int cin, float *dw) {
+    if (m == 4) finish_weights_body(4, du, cout, cin, dw);
+    else finish_weights_body(2, du, cout, cin, dw);
+}
+
 // ---- Public entry points ------------------------------------------------------------------------
-
-// G (α × 3) of F(m, 3), in double: the weight-side transforms run once per step.
-static const double g2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-static const double g4[6][3] = {{1.0 / 4, 0, 0},
-                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                {0, 0, 1}};
-
-static double g_entry(int m, int i, int k) { return m == 4 ? g4[i][k] : g2[i][k]; }
 
 long ck_winograd_weights_count(int m, int cout, int cin) {
     return (long)(m + 2) * (m + 2) * round_up(cout, 4) * cin;
 }
 
 long ck_winograd_scratch_count(int m, int cin, int cout, int block) {
+    block = valid_block(block);
     const long aa = (long)(m + 2) * (m + 2);
     const long forward = aa * ((cin + round_up(cout, 4)) * block + 32);
     const long input_gradient = aa * ((cout + round_up(cin, 4)) * block + 32);
-    const long weights = aa * ((cin + cout) * block + 32) + aa * cout * cin;
+    const long weights = aa * ((round_up(cin, 8) + round_up(cout, 4)) * block + 32)
+                         + aa * round_up(cout, 4) * round_up(cin, 8);
     long most = forward > input_gradient ? forward : input_gradient;
     return most > weights ? most : weights;
 }
 
 void ck_winograd_transform_weights(int m, const float *w, int cout, int cin, int transpose_flip, float *u) {
-    // u[e][co-block][ci][4] = (G w Gᵀ)[e] for the 4 output channels of the block (0 past the end).
-    const int a = m + 2, aa = a * a;
+    // Every entry is written (0 for the output channels past the last block of 4).
     const int outs = transpose_flip ? cin : cout, ins = transpose_flip ? cout : cin;
-    const int outs4 = round_up(outs, 4);
-    memset(u, 0, sizeof(float) * (size_t)aa * outs4 * ins);
-    for (int o = 0; o < outs; o++) {
-        for (int i = 0; i < ins; i++) {
-            double k[3][3];
-            for (int ky = 0; ky < 3; ky++)
-                for (int kx = 0; kx < 3; kx++)
-                    k[ky][kx] = transpose_flip ? w[((long)i * cin + o) * 9 + (2 - ky) * 3 + (2 - kx)]
-                                               : w[((long)o * cin + i) * 9 + ky * 3 + kx];
-            for (int y = 0; y < a; y++) {
-                double row[3];
-                for (int kx = 0; kx < 3; kx++) {
-                    row[kx] = 0;
-                    for (int ky = 0; ky < 3; ky++) row[kx] += g_entry(m, y, ky) * k[ky][kx];
-                }
-                for (int x = 0; x < a; x++) {
-                    double value = 0;
-                    for (int kx = 0; kx < 3; kx++) value += row[kx] * g_entry(m, x, kx);
-                    u[((long)(y * a + x) * outs4 + (o / 4) * 4) * ins + i * 4 + o % 4] = (float)value;
-                }
-            }
-        }
-    }
+    memset(u, 0, sizeof(float) * (size_t)ck_winograd_weights_count(m, outs, ins));
+    if (ck_best_isa() == CK_ISA_AVX2) transform_weights_avx2(m, w, cout, cin, transpose_flip, u);
+    else transform_weights_portable(m, w, cout, cin, transpose_flip, u);
 }
 
 void ck_winograd_forward(int isa, int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
                          const float *u, const float *bias, int accumulate, double *channel_sums, float *scratch,
                          int block) {
+    block = valid_block(block);
     if (isa == CK_ISA_AVX2)
         forward_avx2(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
     else
@@ -543,28 +724,17 @@ void ck_winograd_forward(int isa, int m, ck_view in, int cin, ck_view out, int c
 
 void ck_winograd_backward_weights(int isa, int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout,
                                   int wout, float *dw, float *scratch, int block) {
-    const int a = m + 2, aa = a * a;
-    float *du = scratch + (long)aa * ((cin + cout) * block + 32);
-    memset(du, 0, sizeof(float) * (size_t)aa * cout * cin);
+    block = valid_block(block);
+    const int a = m + 2, aa = a * a, cin8 = round_up(cin, 8), cout4 = round_up(cout, 4);
+    float *du = scratch + (long)aa * ((cin8 + cout4) * block + 32);
+    memset(du, 0, sizeof(float) * (size_t)aa * cout4 * cin8);
+    // dM rows cout..cout4 of every plane are read by the 4-row products: keep them zero.
+    const long dstride = (long)cout4 * block + 16;
+    for (int e = 0; e < aa; e++)
+        memset(scratch + aa * ((long)cin8 * block + 16) + e * dstride + (long)cout * block, 0,
+               sizeof(float) * (size_t)(cout4 - cout) * block);
     if (isa == CK_ISA_AVX2) weights_avx2(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
     else weights_portable(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    // dw[co][ci] += Gᵀ dU[co][ci] G, in double.
-    for (int co = 0; co < cout; co++) {
-        for (int ci = 0; ci < cin; ci++) {
-            double t[3][8];
-            for (int ky = 0; ky < 3; ky++)
-                for (int x = 0; x < a; x++) {
-                    double s = 0;
-                    for (int y = 0; y < a; y++) s += g_entry(m, y, ky) * du[((long)(y * a + x) * cout + co) * cin + ci];
-                    t[ky][x] = s;
-                }
-            float *target = dw + ((long)co * cin + ci) * 9;
-            for (int ky = 0; ky < 3; ky++)
-                for (int kx = 0; kx < 3; kx++) {
-                    double s = 0;
-                    for (int x = 0; x < a; x++) s += t[ky][x] * g_entry(m, x, kx);
-                    target[ky * 3 + kx] += (float)s;
-                }
-        }
-    }
+    if (isa == CK_ISA_AVX2) finish_weights_avx2(m, du, cout, cin, dw);
+    else finish_weights_portable(m, du, cout, cin, dw);
 }

@@ -43,6 +43,9 @@ struct StepBench: ParsableCommand {
     @Flag(help: "Time every node; print the time per kind of node and each convolution's kernels and time.")
     var profile = false
 
+    @Flag(help: "Instead of training steps: time each distinct 3×3 stride-1 convolution shape of the model on the direct kernels, F(2×2,3×3) and F(4×4,3×3) (forward, input gradient, weight gradient over one ghost batch) next to the planner's choice.")
+    var calibrate = false
+
     @Flag(help: "One JSON object instead of the report.")
     var json = false
 
@@ -73,6 +76,14 @@ struct StepBench: ParsableCommand {
     }
 
     func run() throws {
+        if calibrate {
+            let images = ghostBatchSize ?? batchSize
+            let rows = try CalibrationBenchmark(model: model, input: TensorShape(channels: channels, height: size, width: size),
+                                                classes: classes, images: images, repetitions: iters).run()
+            print(json ? CalibrationBenchmark.jsonLines(rows).joined(separator: "\n")
+                       : CalibrationBenchmark.report(rows, images: images))
+            return
+        }
         var benchmark = StepBenchmark(model: model, batchSize: batchSize, ghostBatchSize: ghostBatchSize ?? batchSize,
                                       input: TensorShape(channels: channels, height: size, width: size),
                                       classes: classes, iterations: iters)

@@ -156,6 +156,11 @@ struct GradientCheckTests {
         let input = TensorShape(channels: 3, height: 8, width: 8)
         let network = try ModelZoo.make("wrn10-2", input: input, classes: 3, seed: 4)
         network.dropoutRate = 0.2
+        // Direct kernels: F(4×4, 3×3)'s rounding moves this loss by ~1e-6, which central differences
+        // with ε = 5e-4 turn into errors of ~1e-3 in a derivative. WinogradTests checks the Winograd
+        // layers against central differences in smaller networks and this network's analytic
+        // gradients against the direct kernels'.
+        network.convolutionPolicy = .direct
         let result = gradientCheck(network, images: randomImages(4, input), labels: randomLabels(4, classes: 3),
                                    ghost: 4, epsilon: 5e-4, perTensor: 10)
         #expect(result.checked > 100 && result.checked >= result.skipped, "checked \(result.checked), skipped \(result.skipped)")

@@ -87,6 +87,31 @@ struct WinogradTests {
         }
     }
 
+    /// Whole networks: every parameter's gradient with Winograd layers against the direct
+    /// kernels', relative to each tensor's largest gradient.
+    @Test("resnet8 and wrn10-2 gradients agree with the direct kernels", arguments: ["resnet8", "wrn10-2"])
+    func networks(model: String) throws {
+        let input = TensorShape(channels: 3, height: 12, width: 12)
+        let images = randomImages(4, input), labels = randomLabels(4, classes: 3)
+        var gradients: [[Float]] = []
+        var networks: [Network] = []
+        for policy in [ConvolutionPolicy.direct, .winograd] {
+            let network = try ModelZoo.make(model, input: input, classes: 3, seed: 4)
+            network.dropoutRate = 0.2
+            network.convolutionPolicy = policy
+            network.lossAndGradients(images, labels, ghost: 2)
+            gradients.append(network.gradientsArray())
+            networks.append(network)
+        }
+        #expect(networks[1].convolutionKernels.filter { $0.kernels.hasPrefix("winograd") }.count >= 4)
+        for spec in networks[0].parameters.table {
+            let direct = gradients[0][spec.range], winograd = gradients[1][spec.range]
+            let scale = direct.map { abs($0) }.max()!
+            let worst = zip(direct, winograd).map { abs($0 - $1) }.max()!
+            #expect(worst <= 1e-4 * scale, "\(spec.name): largest difference \(worst), scale \(scale)")
+        }
+    }
+
     @Test("accumulating input gradients (a tensor read by two convolutions) and fused batch-norm statistics")
     func accumulateAndStatistics() {
         let input = TensorShape(channels: 3, height: 10, width: 9)

@@ -105,7 +105,8 @@ void ck_copy(int isa, ck_view src, ck_view dst, int accumulate, int images, int 
 // m = 2 (4×4 input tiles, 2.25× fewer multiplications) or m = 4 (6×6 tiles, 4×). Same view
 // convention as `ck_conv_forward` (the input view starts at the top-left corner of output (0, 0)'s
 // receptive field and is readable for (hout + 2) × (wout + 2) elements per plane, plus slack).
-// Tiles of all images are processed `block` at a time (a multiple of 16) in `scratch`.
+// Tiles of all images are processed `block` at a time (rounded down to a multiple of 16, 16 to 256)
+// in `scratch`.
 
 /// Floats of transformed weights for `ck_winograd_forward`: (m+2)² · round_up(cout, 4) · cin.
 long ck_winograd_weights_count(int m, int cout, int cin);
