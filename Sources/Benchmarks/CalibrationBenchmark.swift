@@ -10,6 +10,8 @@ public struct CalibrationBenchmark {
         public var product: String
         /// Seconds by kernel: direct, F2, F4.
         public var seconds: [(kernel: String, seconds: Double)]
+        /// Largest difference from the direct result relative to its largest magnitude: F2, F4.
+        public var errors: [Double]
         /// The planner's kernel for this product ("direct" or "F4").
         public var planned: String
         public var fastest: String { seconds.min { $0.seconds < $1.seconds }!.kernel }
@@ -38,14 +40,17 @@ public struct CalibrationBenchmark {
                                                          repetitions: repetitions)
             let planned = ConvolutionCalibration.planned(inChannels: shape.inChannels, outChannels: shape.outChannels,
                                                          height: shape.height, width: shape.width)
-            let products: [(String, KeyPath<ConvolutionCalibration.Timing, Double>, Int)] = [
-                ("forward", \.forward, planned.forward), ("input gradient", \.inputGradient, planned.inputGradient),
-                ("weight gradient", \.weightGradient, planned.weightGradient),
+            typealias Field = KeyPath<ConvolutionCalibration.Timing, Double>
+            let products: [(String, Field, Field, Int)] = [
+                ("forward", \.forward, \.forwardError, planned.forward),
+                ("input gradient", \.inputGradient, \.inputGradientError, planned.inputGradient),
+                ("weight gradient", \.weightGradient, \.weightGradientError, planned.weightGradient),
             ]
-            for (product, path, choice) in products {
+            for (product, path, error, choice) in products {
                 rows.append(Row(inChannels: shape.inChannels, outChannels: shape.outChannels, height: shape.height,
                                 width: shape.width, product: product,
                                 seconds: timings.map { ($0.kernel, $0[keyPath: path]) },
+                                errors: timings.dropFirst().map { $0[keyPath: error] },
                                 planned: choice == 0 ? "direct" : "F\(choice)"))
             }
         }
@@ -54,12 +59,13 @@ public struct CalibrationBenchmark {
 
     public static func report(_ rows: [Row], images: Int) -> String {
         var table = TextTable(header: ["shape (\(images) images)", "product", "direct", "F2", "F4", "F4 speed-up",
-                                       "fastest", "planner"])
+                                       "fastest", "planner", "F2 error", "F4 error"])
         for row in rows {
             let direct = row.seconds[0].seconds, f4 = row.seconds[2].seconds
             table.append(["\(row.inChannels)→\(row.outChannels) \(row.height)×\(row.width)", row.product]
                          + row.seconds.map { formatSeconds($0.seconds) }
-                         + [fixed(direct / f4, 2) + "×", row.fastest, row.planned])
+                         + [fixed(direct / f4, 2) + "×", row.fastest, row.planned]
+                         + row.errors.map { scientific($0) })
         }
         return table.render()
     }
@@ -69,7 +75,8 @@ public struct CalibrationBenchmark {
             var line = JSONLine().add("in_channels", row.inChannels).add("out_channels", row.outChannels)
                 .add("height", row.height).add("width", row.width).add("product", row.product)
             for entry in row.seconds { line = line.add("\(entry.kernel.lowercased())_seconds", entry.seconds) }
-            return line.add("fastest", row.fastest).add("planned", row.planned).render()
+            return line.add("fastest", row.fastest).add("planned", row.planned).add("f2_relative_error", row.errors[0])
+                .add("f4_relative_error", row.errors[1]).render()
         }
     }
 }

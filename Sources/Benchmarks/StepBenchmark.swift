@@ -29,6 +29,9 @@ public struct StepBenchmark {
         public var activationBytes: Int
         /// Which kernels the 3×3 stride-1 convolutions were allowed to use.
         public var convolutionPolicy: ConvolutionPolicy = .auto
+        /// With several policies: ‖g − g₁‖ / ‖g₁‖ of the first step's gradients against the first
+        /// policy's (same weights, same data).
+        public var gradientRelativeError: Double?
         /// Every convolution layer: its shape, its kernels and (with profiling) seconds per step.
         public var convolutions: [(name: String, shape: String, kernels: String, forward: Double, backward: Double)] = []
         /// With profiling: seconds per step by kind of node (forward, backward), largest first.
@@ -78,6 +81,7 @@ public struct StepBenchmark {
         let labels = (0 ..< batchSize).map { _ in Int32(rng.below(classes)) }
         var steps = [[(total: Double, forward: Double, backward: Double, update: Double)]](repeating: [],
                                                                                         count: policies.count)
+        var firstGradients: [[Float]] = []
         for iteration in 0 ..< warmup + iterations {
             for (index, network) in networks.enumerated() {
                 if iteration == warmup {
@@ -93,6 +97,7 @@ public struct StepBenchmark {
                     }
                 }
                 let beforeUpdate = ContinuousClock.now
+                if iteration == 0 { firstGradients.append(Array(network.parameters.gradients.buffer)) }
                 optimizers[index].step(network.parameters, hyper, gradientScale: 1 / Float(batchSize))
                 let end = ContinuousClock.now
                 if iteration >= warmup {
@@ -103,7 +108,14 @@ public struct StepBenchmark {
         }
         let sgemm = Self.sgemmGFLOPs()
         return networks.indices.map { index in
-            result(networks[index], policy: policies[index], steps: steps[index], sgemm: sgemm)
+            var result = result(networks[index], policy: policies[index], steps: steps[index], sgemm: sgemm)
+            if index > 0 {
+                let reference = firstGradients[0]
+                let difference = zip(firstGradients[index], reference).map { Double($0 - $1) * Double($0 - $1) }
+                result.gradientRelativeError = (difference.reduce(0, +) / reference.map { Double($0) * Double($0) }
+                    .reduce(0, +)).squareRoot()
+            }
+            return result
         }
     }
 
@@ -164,7 +176,8 @@ extension StepBenchmark.Result {
             .add("images_per_second", imagesPerSecond).add("gflops_per_image", gflopsPerImage)
             .add("achieved_gflops", achievedGFLOPs).add("sgemm_gflops", sgemmGFLOPs).add("mfu", mfu)
             .add("peak_rss_bytes", peakResidentBytes).add("activation_bytes", activationBytes)
-            .add("path", convolutionPolicy.rawValue).render()
+            .add("path", convolutionPolicy.rawValue)
+            .add("gradient_relative_error", gradientRelativeError ?? 0).render()
     }
 
     public func report() -> String {
@@ -177,7 +190,8 @@ extension StepBenchmark.Result {
         sgemm (1 thread) \(fixed(sgemmGFLOPs, 1)) GFLOP/s
         MFU              \(fixed(mfu, 3))
         memory           peak RSS \(ByteSize.format(peakResidentBytes)), activations \(ByteSize.format(activationBytes))
-        """ + profileTable()
+        """ + (gradientRelativeError.map { "\ngradient error   \(scientific($0)) (L2, relative to the first --path's, first step)" } ?? "")
+            + profileTable()
     }
 
     private func profileTable() -> String {

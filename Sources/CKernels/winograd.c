@@ -33,10 +33,28 @@ typedef float v2 __attribute__((vector_size(8)));
 
 #define INLINE static inline __attribute__((always_inline))
 #define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx2,fma,avx512f")))
+
+typedef float v16 __attribute__((vector_size(64)));
 
 INLINE v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
 INLINE void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
 INLINE v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+INLINE v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
+INLINE void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+INLINE v16 splat16(float x) { return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+
+// Whether the CPU runs AVX-512F: the matrix products then use 16-float vectors. Each output
+// element is the same chain of fused multiply-adds in the same order as with 8-float vectors, so
+// the results are bit-identical to the AVX2 kernels'.
+static int has_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return cached;
+}
 INLINE float hsum8(v8 v) {
     // A fixed order (the same on both instruction sets).
     return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
@@ -382,11 +400,31 @@ INLINE void product_tile(const float *u, const float *v, long vstride, int cin, 
     }
 }
 
+// product_tile with 16 tiles per vector, NV vectors (the same sums, lane by lane).
+INLINE void product_tile16(const float *u, const float *v, long vstride, int cin, const int NV, float *mp,
+                           long mstride) {
+    v16 acc[4][4];
+    for (int c = 0; c < 4; c++)
+        for (int j = 0; j < NV; j++) acc[c][j] = splat16(0);
+    for (int ci = 0; ci < cin; ci++) {
+        v16 x[4];
+        for (int j = 0; j < NV; j++) x[j] = load16(v + 16 * j);
+        for (int c = 0; c < 4; c++) {
+            const v16 w = splat16(u[c]);
+            for (int j = 0; j < NV; j++) acc[c][j] += w * x[j];
+        }
+        u += 4;
+        v += vstride;
+    }
+    for (int c = 0; c < 4; c++)
+        for (int j = 0; j < NV; j++) store16(mp + c * mstride + 16 * j, acc[c][j]);
+}
+
 // ---- Bodies ---------------------------------------------------------------------------------------
 
 static inline int round_up(int x, int k) { return (x + k - 1) / k * k; }
 
-INLINE void forward_body(const int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
+INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
                          const float *u, const float *bias, int accumulate, double *sums, float *scratch, int block) {
     const int a = m + 2, aa = a * a, cout4 = round_up(cout, 4);
     const int tiles_x = (wout + m - 1) / m, per_image = tiles_x * ((hout + m - 1) / m);
@@ -414,6 +452,10 @@ INLINE void forward_body(const int m, ck_view in, int cin, ck_view out, int cout
                 const float *ue = u + ((long)e * cout4 + cb) * cin;
                 float *me = mp + e * mstride + (long)cb * block;
                 int gi = 0;
+                if (wide) {
+                    for (; gi + 8 <= groups; gi += 8) product_tile16(ue, ve + gi * 8, block, cin, 4, me + gi * 8, block);
+                    for (; gi + 2 <= groups; gi += 2) product_tile16(ue, ve + gi * 8, block, cin, 1, me + gi * 8, block);
+                }
                 for (; gi + 2 <= groups; gi += 2) product_tile(ue, ve + gi * 8, block, cin, 2, me + gi * 8, block);
                 if (gi < groups) product_tile(ue, ve + gi * 8, block, cin, 1, me + gi * 8, block);
             }
@@ -502,8 +544,27 @@ INLINE void reduce_tile(const float *d, long dstride, const float *v, long vstri
     }
 }
 
+// reduce_tile with 16 input channels per vector, NV vectors.
+INLINE void reduce_tile16(const float *d, long dstride, const float *v, long vstride, int count, const int NV,
+                          float *du, long du_row) {
+    v16 acc[4][2];
+    for (int c = 0; c < 4; c++)
+        for (int j = 0; j < NV; j++) acc[c][j] = splat16(0);
+    for (int k = 0; k < count; k++) {
+        v16 x[2];
+        for (int j = 0; j < NV; j++) x[j] = load16(v + 16 * j);
+        for (int c = 0; c < 4; c++) {
+            const v16 w = splat16(d[c * dstride + k]);
+            for (int j = 0; j < NV; j++) acc[c][j] += w * x[j];
+        }
+        v += vstride;
+    }
+    for (int c = 0; c < 4; c++)
+        for (int j = 0; j < NV; j++) store16(du + c * du_row + 16 * j, load16(du + c * du_row + 16 * j) + acc[c][j]);
+}
+
 // du[e][co4][cin8] (zeroed by the caller) += Σ_tiles dM[e][co][tile] · V[e][tile][ci].
-INLINE void weights_body(const int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
+INLINE void weights_body(const int m, const int wide, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
                          float *du, float *scratch, int block) {
     const int a = m + 2, aa = a * a, cin8 = round_up(cin, 8), cout4 = round_up(cout, 4);
     const int tiles_x = (wout + m - 1) / m, per_image = tiles_x * ((hout + m - 1) / m);
@@ -538,6 +599,11 @@ INLINE void weights_body(const int m, ck_view dy, int cout, ck_view in, int cin,
                 // Rows of dM past cout are never written: only blocks of 4 valid rows are read
                 // unless cout is not a multiple of 4, then the padding rows hold zeros (below).
                 int ib = 0;
+                if (wide) {
+                    for (; ib + 32 <= cin8; ib += 32)
+                        reduce_tile16(de + (long)cb * block, block, ve + ib, cin8, count, 2, ue + (long)cb * cin8 + ib,
+                                      cin8);
+                }
                 for (; ib + 16 <= cin8; ib += 16)
                     reduce_tile(de + (long)cb * block, block, ve + ib, cin8, count, 2, ue + (long)cb * cin8 + ib, cin8);
                 if (ib < cin8)
@@ -550,27 +616,40 @@ INLINE void weights_body(const int m, ck_view dy, int cout, ck_view in, int cin,
 AVX2 static void forward_avx2(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
                               const float *u, const float *bias, int accumulate, double *sums, float *scratch,
                               int block) {
-    if (m == 4) forward_body(4, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-    else forward_body(2, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+    if (m == 4) forward_body(4, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+    else forward_body(2, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
 }
 
 static void forward_portable(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
                              const float *u, const float *bias, int accumulate, double *sums, float *scratch,
                              int block) {
-    if (m == 4) forward_body(4, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-    else forward_body(2, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+    if (m == 4) forward_body(4, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+    else forward_body(2, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
 }
 
 AVX2 static void weights_avx2(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
                               float *du, float *scratch, int block) {
-    if (m == 4) weights_body(4, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else weights_body(2, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    if (m == 4) weights_body(4, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    else weights_body(2, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
 }
 
 static void weights_portable(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
                              float *du, float *scratch, int block) {
-    if (m == 4) weights_body(4, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else weights_body(2, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    if (m == 4) weights_body(4, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    else weights_body(2, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+}
+
+AVX512 static void forward_avx512(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
+                              const float *u, const float *bias, int accumulate, double *sums, float *scratch,
+                              int block) {
+    if (m == 4) forward_body(4, 1, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+    else forward_body(2, 1, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+}
+
+AVX512 static void weights_avx512(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
+                              float *du, float *scratch, int block) {
+    if (m == 4) weights_body(4, 1, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    else weights_body(2, 1, dy, cout, in, cin, images, hout, wout, du, scratch, block);
 }
 
 // ---- Weight-side transforms (once per step, and once per weight-gradient pass) ------------------
@@ -716,7 +795,9 @@ void ck_winograd_forward(int isa, int m, ck_view in, int cin, ck_view out, int c
                          const float *u, const float *bias, int accumulate, double *channel_sums, float *scratch,
                          int block) {
     block = valid_block(block);
-    if (isa == CK_ISA_AVX2)
+    if (isa == CK_ISA_AVX2 && has_avx512())
+        forward_avx512(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
+    else if (isa == CK_ISA_AVX2)
         forward_avx2(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
     else
         forward_portable(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
@@ -733,7 +814,8 @@ void ck_winograd_backward_weights(int isa, int m, ck_view dy, int cout, ck_view 
     for (int e = 0; e < aa; e++)
         memset(scratch + aa * ((long)cin8 * block + 16) + e * dstride + (long)cout * block, 0,
                sizeof(float) * (size_t)(cout4 - cout) * block);
-    if (isa == CK_ISA_AVX2) weights_avx2(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    if (isa == CK_ISA_AVX2 && has_avx512()) weights_avx512(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    else if (isa == CK_ISA_AVX2) weights_avx2(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
     else weights_portable(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
     if (isa == CK_ISA_AVX2) finish_weights_avx2(m, du, cout, cin, dw);
     else finish_weights_portable(m, du, cout, cin, dw);

@@ -12,6 +12,11 @@ public enum ConvolutionCalibration {
         public var forward: Double
         public var inputGradient: Double
         public var weightGradient: Double
+        /// Largest difference from the direct kernels' result, relative to that result's largest
+        /// magnitude (0 for the direct kernels themselves).
+        public var forwardError = 0.0
+        public var inputGradientError = 0.0
+        public var weightGradientError = 0.0
     }
 
     /// The distinct (input channels, output channels, height, width) of a network's convolutions
@@ -88,6 +93,26 @@ public enum ConvolutionCalibration {
             return now() - start
         }
         var best = [[Double]](repeating: [.infinity, .infinity, .infinity], count: 3)
+        var errors = [[Double]](repeating: [0, 0, 0], count: 3)
+        var reference: [[Float]] = []
+        func values(_ slot: ActivationSlot) -> [Float] {
+            let view = slot.view
+            var out: [Float] = []
+            out.reserveCapacity(images * slot.shape.elements)
+            for n in 0 ..< images {
+                for c in 0 ..< slot.shape.channels {
+                    for row in 0 ..< height {
+                        let line = view.data! + n * view.image + c * view.plane + row * view.row
+                        for column in 0 ..< width { out.append(line[column]) }
+                    }
+                }
+            }
+            return out
+        }
+        func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+            let scale = b.map { Double(abs($0)) }.max() ?? 0
+            return zip(a, b).map { Double(abs($0 - $1)) }.max().map { scale > 0 ? $0 / scale : $0 } ?? 0
+        }
         for repetition in 0 ... repetitions {
             for (index, m) in [0, 2, 4].enumerated() {
                 let forward = time {
@@ -110,6 +135,7 @@ public enum ConvolutionCalibration {
                                             Int32(backwardBlock))
                     }
                 }
+                gradient.zero()
                 let weightGradient = time {
                     if m == 0 {
                         ck_conv_backward_weights(isa, dy.view, Int32(cout), x.view(paddedBy: 1), Int32(cin), n, h, w,
@@ -122,11 +148,17 @@ public enum ConvolutionCalibration {
                 }
                 if repetition > 0 {   // the first round warms caches and pages
                     best[index] = zip(best[index], [forward, inputGradient, weightGradient]).map { min($0, $1) }
+                } else {
+                    let results = [values(y), values(dx), Array(gradient.buffer)]
+                    if m == 0 { reference = results }
+                    errors[index] = zip(results, reference).map { relativeError($0, $1) }
                 }
             }
         }
-        return zip(["direct", "F2", "F4"], best).map {
-            Timing(kernel: $0.0, forward: $0.1[0], inputGradient: $0.1[1], weightGradient: $0.1[2])
+        return (0 ..< 3).map { index in
+            Timing(kernel: ["direct", "F2", "F4"][index], forward: best[index][0], inputGradient: best[index][1],
+                   weightGradient: best[index][2], forwardError: errors[index][0],
+                   inputGradientError: errors[index][1], weightGradientError: errors[index][2])
         }
     }
 }

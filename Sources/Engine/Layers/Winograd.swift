@@ -76,20 +76,15 @@ final class ScratchArena {
     var pointer: UnsafeMutablePointer<Float> { buffer!.pointer }
 }
 
-/// Tiles per block of the Winograd kernels: the forward product keeps a block's transformed
-/// inputs and outputs ((cin + cout) · 36 floats per tile) near L2; the weight gradient reduces over
-/// a block's tiles and amortises its epilogue over more of them. Multiples of 16, fixed by the
-/// shape (the order of the sums depends on it, so it must not vary between runs).
+/// Tiles per block of the Winograd kernels. The forward product keeps one transformed element's
+/// slice of a block's inputs and outputs ((cin + cout) · 4 floats per tile) in cache while it runs
+/// over the output channels, with four vectors of 16 tiles per micro-tile (AVX-512) or two of 8;
+/// the weight gradient reduces over a block's tiles and updates the (α² · cout · cin) transformed
+/// gradient once per block, so it takes larger blocks. Fixed numbers: the order of the sums
+/// depends on them, so they must not vary between runs or machines.
 enum WinogradBlocking {
-    static func forwardBlock(inChannels: Int, outChannels: Int) -> Int {
-        clampBlock(256 * 1024 / (36 * 4 * (inChannels + outChannels)), most: 64)
-    }
-
-    static func weightBlock(inChannels: Int, outChannels: Int) -> Int {
-        clampBlock(4 * 1024 * 1024 / (36 * 4 * (inChannels + outChannels)), most: 256)
-    }
-
-    private static func clampBlock(_ tiles: Int, most: Int) -> Int { max(16, min(most, tiles / 16 * 16)) }
+    static func forwardBlock(inChannels: Int, outChannels: Int) -> Int { 64 }
+    static func weightBlock(inChannels: Int, outChannels: Int) -> Int { 128 }
 }
 
 extension Conv2D {
