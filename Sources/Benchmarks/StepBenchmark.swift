@@ -190,7 +190,8 @@ extension StepBenchmark.Result {
         sgemm (1 thread) \(fixed(sgemmGFLOPs, 1)) GFLOP/s
         MFU              \(fixed(mfu, 3))
         memory           peak RSS \(ByteSize.format(peakResidentBytes)), activations \(ByteSize.format(activationBytes))
-        """ + (gradientRelativeError.map { "\ngradient error   \(scientific($0)) (L2, relative to the first --path's, first step)" } ?? "")
+        """ + (gradientRelativeError.map { "\ngradient error   \(scientific($0)) (L2, relative to the first --path's, first step; a ReLU unit "
+            + "whose input is within rounding of 0 can flip and move this to ~1e-3)" } ?? "")
             + profileTable()
     }
 
