@@ -220,57 +220,37 @@ INLINE void gather_rows(const tile_group *g, const int step, const float *plane,
     }
 }
 
-// V (α² vectors, element e = i·α + j at v[e·stride]) of the 8 tiles of one input channel.
-INLINE void input_tile(const int m, const tile_group *g, const float *plane, long row, float patches[8][8][8],
-                       float *v, long stride) {
-    const int a = m + 2;
+// The α² transformed vectors (element e = i·α + j at v[e·stride]) of the 8 tiles of one channel:
+// V = Bᵀ d B of the (m+2)×(m+2) input patches, or, with `gradient`, dM = A g Aᵀ of the m×m
+// output-gradient tiles (whose corners are the output corners).
+INLINE void transform_tile(const int m, const int gradient, const tile_group *g, const float *plane, long row,
+                           float patches[8][8][8], float *v, long stride) {
+    const int a = m + 2, height = gradient ? m : a;
     int vr[8], vc[8];
     for (int l = 0; l < 8; l++) {
-        // A tile whose output is full reads a patch inside the view; otherwise only the part of
-        // the patch within the (hout + 2) × (wout + 2) view is real.
-        const int full = g->rows[l] == m && g->columns[l] == m;
-        vr[l] = full ? a : (g->rows[l] > 0 ? g->rows[l] + 2 : 0);
-        vc[l] = full ? 8 : (g->columns[l] > 0 ? g->columns[l] + 2 : 0);
+        // A full tile's rows are read 8 wide in place (the lanes past the patch are ignored).
+        // Otherwise only the part inside the view is real: the (hout + 2) × (wout + 2) input, or
+        // the hout × wout gradient; copy_patch zeroes the rest.
+        const int full = g->rows[l] == m && g->columns[l] == m, border = gradient ? 0 : 2;
+        vr[l] = full ? height : (g->rows[l] > 0 ? g->rows[l] + border : 0);
+        vc[l] = full ? 8 : (g->columns[l] > 0 ? g->columns[l] + border : 0);
     }
-    v8 cols[64], h[36];
-    gather_rows(g, m, plane, row, a, vr, vc, patches, cols);
-    for (int r = 0; r < a; r++) {
-        if (m == 4) input_1d_4(cols + r * 8, 1, h + r * 6, 1);
+    tile_group local = *g;
+    if (gradient)
+        for (int l = 0; l < 8; l++) local.in[l] = g->out[l];
+    v8 cols[64], h[36], out[36];
+    gather_rows(&local, m, plane, row, height, vr, vc, patches, cols);
+    for (int r = 0; r < height; r++) {
+        if (gradient && m == 4) gradient_1d_4(cols + r * 8, 1, h + r * 6, 1);
+        else if (gradient) gradient_1d_2(cols + r * 8, 1, h + r * 4, 1);
+        else if (m == 4) input_1d_4(cols + r * 8, 1, h + r * 6, 1);
         else input_1d_2(cols + r * 8, 1, h + r * 4, 1);
     }
-    v8 out[36];
     for (int j = 0; j < a; j++) {
-        if (m == 4) input_1d_4(h + j, 6, out + j, 6);
+        if (gradient && m == 4) gradient_1d_4(h + j, 6, out + j, 6);
+        else if (gradient) gradient_1d_2(h + j, 4, out + j, 4);
+        else if (m == 4) input_1d_4(h + j, 6, out + j, 6);
         else input_1d_2(h + j, 4, out + j, 4);
-    }
-    for (int e = 0; e < a * a; e++) store8(v + e * stride, out[e]);
-}
-
-// dM = A g Aᵀ (α² vectors) of the 8 tiles' m×m output-gradient tiles of one channel.
-INLINE void gradient_tile(const int m, const tile_group *g, const float *plane, long row, float patches[8][8][8],
-                          float *v, long stride) {
-    const int a = m + 2;
-    int vr[8], vc[8];
-    for (int l = 0; l < 8; l++) {
-        const int full = g->rows[l] == m && g->columns[l] == m;
-        vr[l] = full ? m : g->rows[l];
-        // A full tile's rows are read 8 wide in place; the lanes past m are ignored.
-        vc[l] = full ? 8 : g->columns[l];
-    }
-    // Lanes that are not full: copy_patch zeroes what lies outside the tile.
-    v8 cols[32], h[24];
-    // gather_rows reads through `in` offsets: the gradient tiles' corners are the output corners.
-    tile_group local = *g;
-    for (int l = 0; l < 8; l++) local.in[l] = g->out[l];
-    gather_rows(&local, m, plane, row, m, vr, vc, patches, cols);
-    for (int r = 0; r < m; r++) {
-        if (m == 4) gradient_1d_4(cols + r * 8, 1, h + r * 6, 1);
-        else gradient_1d_2(cols + r * 8, 1, h + r * 4, 1);
-    }
-    v8 out[36];
-    for (int j = 0; j < a; j++) {
-        if (m == 4) gradient_1d_4(h + j, 6, out + j, 6);
-        else gradient_1d_2(h + j, 4, out + j, 4);
     }
     for (int e = 0; e < a * a; e++) store8(v + e * stride, out[e]);
 }
@@ -443,8 +423,8 @@ INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_vi
         for (int gi = 0; gi < groups; gi++) {
             group_setup(&layout[gi], first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, out);
             for (int ci = 0; ci < cin; ci++)
-                input_tile(m, &layout[gi], in.data + ci * in.plane, in.row, patches, v + (long)ci * block + gi * 8,
-                           vstride);
+                transform_tile(m, 0, &layout[gi], in.data + ci * in.plane, in.row, patches,
+                               v + (long)ci * block + gi * 8, vstride);
         }
         for (int e = 0; e < aa; e++) {
             const float *ve = v + e * vstride;
@@ -582,14 +562,14 @@ INLINE void weights_body(const int m, const int wide, ck_view dy, int cout, ck_v
             channel_group(&g, first + k, 0, cin, m, tiles_x, per_image, hout, wout, in);
             for (int c = 0; c < cin8; c += 8) {
                 if (c > 0) next_channels(&g, c, cin, in.plane);
-                input_tile(m, &g, in.data, in.row, patches, v + (long)k * cin8 + c, vstride);
+                transform_tile(m, 0, &g, in.data, in.row, patches, v + (long)k * cin8 + c, vstride);
             }
         }
         for (int gi = 0; gi < groups; gi++) {
             tile_group g;
             group_setup(&g, first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, dy);
             for (int co = 0; co < cout; co++)
-                gradient_tile(m, &g, dy.data + co * dy.plane, dy.row, patches, d + (long)co * block + gi * 8,
+                transform_tile(m, 1, &g, dy.data + co * dy.plane, dy.row, patches, d + (long)co * block + gi * 8,
                               dstride);
         }
         for (int e = 0; e < aa; e++) {

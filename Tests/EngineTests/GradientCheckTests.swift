@@ -167,14 +167,18 @@ struct GradientCheckTests {
         #expect(result.mismatches.isEmpty, "\(result.mismatches.prefix(8).map(\.description).joined(separator: "\n"))")
     }
 
-    @Test("AVX2 and portable kernels give the same gradients", .enabled(if: InstructionSet.best == .avx2))
-    func instructionSetsAgree() throws {
+    /// With `.winograd` both run the Winograd kernels (the planner keeps the portable build on
+    /// direct kernels under `.auto`).
+    @Test("AVX2 and portable kernels give the same gradients", .enabled(if: InstructionSet.best == .avx2),
+          arguments: [ConvolutionPolicy.auto, .winograd])
+    func instructionSetsAgree(policy: ConvolutionPolicy) throws {
         let input = TensorShape(channels: 3, height: 9, width: 13)
         let images = randomImages(4, input), labels = randomLabels(4, classes: 5)
         var gradients: [[Float]] = []
         for set in [InstructionSet.avx2, .portable] {
             let network = try ModelZoo.make("resnet8", input: input, classes: 5, seed: 9)
             network.instructionSet = set
+            network.convolutionPolicy = policy
             network.lossAndGradients(images, labels, ghost: 2)
             gradients.append(network.gradientsArray())
         }
