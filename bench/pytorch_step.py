@@ -5,7 +5,9 @@ Models as in Sources/Engine/Models.swift: the CIFAR ResNets of He et al. (3x3 co
 bias, batch norm, option-A zero-padding shortcuts) and pre-activation wide ResNets (1x1 shortcut
 convolutions, a dropout site between the two convolutions of a block, rate 0 as in `bench step`).
 A step is forward + cross-entropy + backward + SGD (momentum 0.9, weight decay 5e-4) over a batch
-of synthetic CIFAR-shaped inputs; 2 untimed steps, then the median of --iters; one thread.
+of synthetic CIFAR-shaped inputs; 2 untimed steps, then the median of --iters; one thread. Also the
+median CPU seconds of the calling thread per step (on a shared machine: the step's work without
+the time spent waiting for a core), as `bench step` reports it.
 
     python3 -m venv /work/venv-torch && /work/venv-torch/bin/pip install torch numpy
     /work/venv-torch/bin/python bench/pytorch_step.py --model resnet20 --batch-size 64
@@ -127,20 +129,22 @@ def main():
     images = torch.rand(args.batch_size, 3, args.size, args.size) * 2 - 1
     labels = torch.randint(0, args.classes, (args.batch_size,))
 
-    seconds = []
+    seconds, cpu = [], []
     for step in range(2 + args.iters):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         optimizer.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(images), labels)
         loss.backward()
         optimizer.step()
         if step >= 2:
             seconds.append(time.perf_counter() - start)
+            cpu.append(time.thread_time() - cpu_start)
     step_seconds = statistics.median(seconds)
     print(json.dumps({
         "engine": f"pytorch {torch.__version__}", "model": args.model, "batch_size": args.batch_size,
         "threads": torch.get_num_threads(), "iterations": args.iters, "step_seconds": step_seconds,
         "images_per_second": args.batch_size / step_seconds,
+        "cpu_seconds": statistics.median(cpu), "images_per_cpu_second": args.batch_size / statistics.median(cpu),
         "parameters": sum(p.numel() for p in model.parameters()),
     }))
 

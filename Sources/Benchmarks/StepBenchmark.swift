@@ -1,4 +1,7 @@
 import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 import Engine
 import Randomness
 
@@ -20,6 +23,10 @@ public struct StepBenchmark {
         public var backwardSeconds: Double
         public var updateSeconds: Double
         public var imagesPerSecond: Double { Double(batchSize) / stepSeconds }
+        /// Median CPU seconds of this thread per step: on a shared machine, the work of a step
+        /// without the time spent waiting for a core.
+        public var cpuSeconds = 0.0
+        public var imagesPerCPUSecond: Double { Double(batchSize) / cpuSeconds }
         /// Analytic forward GFLOPs per image; a training step counts 3×.
         public var gflopsPerImage: Double
         public var achievedGFLOPs: Double { 3 * gflopsPerImage * imagesPerSecond }
@@ -81,6 +88,7 @@ public struct StepBenchmark {
         let labels = (0 ..< batchSize).map { _ in Int32(rng.below(classes)) }
         var steps = [[(total: Double, forward: Double, backward: Double, update: Double)]](repeating: [],
                                                                                         count: policies.count)
+        var cpu = [[Double]](repeating: [], count: policies.count)
         var firstGradients: [[Float]] = []
         for iteration in 0 ..< warmup + iterations {
             for (index, network) in networks.enumerated() {
@@ -89,6 +97,7 @@ public struct StepBenchmark {
                     network.resetProfile()
                 }
                 let start = ContinuousClock.now
+                let cpuStart = threadCPUSeconds()
                 let outcome = images.withUnsafeBufferPointer { x in
                     labels.withUnsafeBufferPointer { y in
                         network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: batchSize,
@@ -101,6 +110,7 @@ public struct StepBenchmark {
                 optimizers[index].step(network.parameters, hyper, gradientScale: 1 / Float(batchSize))
                 let end = ContinuousClock.now
                 if iteration >= warmup {
+                    cpu[index].append(threadCPUSeconds() - cpuStart)
                     steps[index].append(((end - start).seconds, outcome.forwardSeconds, outcome.backwardSeconds,
                                          (end - beforeUpdate).seconds))
                 }
@@ -109,6 +119,7 @@ public struct StepBenchmark {
         let sgemm = Self.sgemmGFLOPs()
         return networks.indices.map { index in
             var result = result(networks[index], policy: policies[index], steps: steps[index], sgemm: sgemm)
+            result.cpuSeconds = median(cpu[index])
             if index > 0 {
                 let reference = firstGradients[0]
                 let difference = zip(firstGradients[index], reference).map { Double($0 - $1) * Double($0 - $1) }
@@ -177,14 +188,15 @@ extension StepBenchmark.Result {
             .add("achieved_gflops", achievedGFLOPs).add("sgemm_gflops", sgemmGFLOPs).add("mfu", mfu)
             .add("peak_rss_bytes", peakResidentBytes).add("activation_bytes", activationBytes)
             .add("path", convolutionPolicy.rawValue)
-            .add("gradient_relative_error", gradientRelativeError ?? 0).render()
+            .add("gradient_relative_error", gradientRelativeError ?? 0).add("cpu_seconds", cpuSeconds)
+            .add("images_per_cpu_second", imagesPerCPUSecond).render()
     }
 
     public func report() -> String {
         """
         model            \(model) (\(parameters) parameters), input \(input), batch \(batchSize), ghost batch \(ghostBatchSize), --path \(convolutionPolicy.rawValue)
         step             \(formatSeconds(stepSeconds)) median of \(iterations) (forward \(formatSeconds(forwardSeconds)), backward \(formatSeconds(backwardSeconds)), update \(formatSeconds(updateSeconds)))
-        throughput       \(fixed(imagesPerSecond, 1)) images/s
+        throughput       \(fixed(imagesPerSecond, 1)) images/s (\(fixed(imagesPerCPUSecond, 1)) per CPU second of the step)
         model FLOPs      \(fixed(gflopsPerImage * 1e3, 2)) MFLOP/image forward, ×3 per training step
         achieved         \(fixed(achievedGFLOPs, 1)) GFLOP/s
         sgemm (1 thread) \(fixed(sgemmGFLOPs, 1)) GFLOP/s
@@ -212,6 +224,13 @@ extension StepBenchmark.Result {
         }
         return "\n" + table.render() + "\n" + nodes.render() + "\n" + layers.render()
     }
+}
+
+/// CPU seconds used by the calling thread so far.
+func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 extension Duration {
