@@ -209,6 +209,7 @@ extension StepBenchmark.Result {
 
     private func profileTable() -> String {
         guard !profile.isEmpty else { return "" }
+        // Per node: CPU seconds of the thread (what the node costs, also on a busy machine).
         var table = TextTable(header: ["node", "forward/step", "backward/step"])
         for entry in profile {
             table.append([entry.kind, formatSeconds(entry.forward), formatSeconds(entry.backward)])

@@ -24,7 +24,7 @@ public final class Network {
 
     /// When true, `trainStep` adds each node's forward and backward seconds to `profile`.
     public var profiling = false
-    /// Seconds per node (by name): forward and backward, accumulated while `profiling`.
+    /// CPU seconds of this thread per node (by name): forward and backward, accumulated while `profiling`.
     public private(set) var profile: [(name: String, kind: String, forward: Double, backward: Double)] = []
 
     init(name: String, builder: NetworkBuilder, output: Int, seed: UInt64) {
@@ -103,19 +103,19 @@ public final class Network {
                 profile = nodes.map { ($0.name, "\(type(of: $0))", 0, 0) }
             }
             for (index, node) in nodes.enumerated() {
-                let t = profiling ? now() : 0
+                let t = profiling ? threadSeconds() : 0
                 node.forward(pass)
-                if profiling { profile[index].forward += now() - t }
+                if profiling { profile[index].forward += threadSeconds() - t }
             }
             let middle = now()
             let outcome = SoftmaxCrossEntropy.evaluate(
                 logits: activations[outputSlot].interior, labels: labels + first, rows: ghostBatchSize,
                 classes: classes, gradient: gradients[outputSlot].interior)
             for (index, node) in nodes.enumerated().reversed() {
-                let t = profiling ? now() : 0
+                let t = profiling ? threadSeconds() : 0
                 node.backward(pass, needsGradient: node.inputs.map { plan.needsGradient[$0] },
                               accumulate: plan.accumulate[index])
-                if profiling { profile[index].backward += now() - t }
+                if profiling { profile[index].backward += threadSeconds() - t }
             }
             let end = now()
             result.lossSum += outcome.lossSum
