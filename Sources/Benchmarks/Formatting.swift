@@ -76,6 +76,16 @@ public func fixed(_ value: Double, _ digits: Int) -> String {
     return text
 }
 
+/// `value` in scientific notation with one decimal: "3.2e-06" (0 as "0").
+public func scientific(_ value: Double) -> String {
+    guard value > 0 && value.isFinite else { return value == 0 ? "0" : "\(value)" }
+    var exponent = 0
+    var mantissa = value
+    while mantissa >= 9.95 { mantissa /= 10; exponent += 1 }
+    while mantissa < 0.995 { mantissa *= 10; exponent -= 1 }
+    return fixed(mantissa, 1) + "e" + (exponent < 0 ? "-" : "+") + (abs(exponent) < 10 ? "0" : "") + "\(abs(exponent))"
+}
+
 /// Seconds as "12.3 us", "4.56 ms" or "1.23 s".
 public func formatSeconds(_ seconds: Double) -> String {
     if seconds < 1e-3 { return fixed(seconds * 1e6, 1) + " us" }
