@@ -69,6 +69,17 @@ let package = Package(
         // Tensors in the safetensors format and checkpoint directories written atomically.
         .target(name: "Checkpoints", dependencies: ["JSON"]),
 
+        // Line charts as SVG text: scales with round ticks (linear, logarithmic), series, legend.
+        // Knows nothing of training.
+        .target(name: "Plotting"),
+
+        // The HTML report over run directories, read from the files a run writes (any version).
+        .target(name: "RunReport", dependencies: ["Plotting"]),
+
+        // TensorBoard event files: TFRecord framing with masked CRC-32C, the few protobuf fields of
+        // scalar events. Knows nothing of training.
+        .target(name: "TensorBoard"),
+
         // Data-parallel training as every rank does it: a rank's data (shards, epoch order,
         // augmenter), the step (augment, forward/backward in ghost batches, all-reduce, SGD),
         // per-rank batch-norm statistics, sharded test evaluation; K ranks simulated in one process.
@@ -76,12 +87,12 @@ let package = Package(
 
         // The training service: configuration, run plan, the training loop, metrics, checkpoints, eval.
         .target(name: "Training", dependencies: ["Augmentation", "Checkpoints", "Collectives", "DataParallel", "Datasets",
-                                                 "Engine", "Formatting", "JSON", "Schedules"]),
+                                                 "Engine", "Formatting", "JSON", "RunReport", "Schedules", "TensorBoard"]),
 
         // The papers' claims as studies: arms of training runs, gradient norms at fixed parameters,
         // the summary and its verdict.
         .target(name: "Studies", dependencies: ["Checkpoints", "Collectives", "DataParallel", "Engine", "Formatting", "JSON",
-                                                "Training"]),
+                                                "RunReport", "Training"]),
 
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
         .target(name: "Benchmarks", dependencies: ["Augmentation", "Collectives", "DataParallel", "Datasets", "Engine",
@@ -91,8 +102,8 @@ let package = Package(
         .executableTarget(
             name: "batchaug-dist",
             dependencies: [
-                "Augmentation", "Benchmarks", "Collectives", "Datasets", "Engine", "Formatting", "JSON", "Studies",
-                "SwiftMPI", "Training",
+                "Augmentation", "Benchmarks", "Collectives", "Datasets", "Engine", "Formatting", "JSON", "RunReport",
+                "Studies", "SwiftMPI", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -112,10 +123,14 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Randomness"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "JSON", "TestSupport"]),
-        .testTarget(name: "StudiesTests", dependencies: ["Checkpoints", "Collectives", "JSON", "Studies", "Training"]),
+        .testTarget(name: "StudiesTests", dependencies: ["Checkpoints", "Collectives", "JSON", "RunReport", "Studies",
+                                                         "Training"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting", "TestSupport"]),
+        .testTarget(name: "RunReportTests", dependencies: ["Plotting", "RunReport", "TestSupport"]),
+        .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Checkpoints", "Collectives", "Engine", "JSON", "TestSupport",
                                                           "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
-        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "JSON", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "CZlib", "JSON", "TestSupport"]),
     ]
 )

@@ -36,3 +36,13 @@ func zeroPadded(_ value: UInt64, width: Int) -> String {
     let digits = "\(value)"
     return String(repeating: "0", count: max(0, width - digits.count)) + digits
 }
+
+/// `value` in scientific notation with one decimal: "3.2e-06" (0 as "0").
+public func scientific(_ value: Double) -> String {
+    guard value > 0 && value.isFinite else { return value == 0 ? "0" : "\(value)" }
+    var exponent = 0
+    var mantissa = value
+    while mantissa >= 9.95 { mantissa /= 10; exponent += 1 }
+    while mantissa < 0.995 { mantissa *= 10; exponent -= 1 }
+    return fixed(mantissa, 1) + "e" + (exponent < 0 ? "-" : "+") + (abs(exponent) < 10 ? "0" : "") + "\(abs(exponent))"
+}

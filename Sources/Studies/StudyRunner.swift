@@ -4,6 +4,7 @@ import Engine
 import Formatting
 import Foundation
 import JSON
+import RunReport
 import Training
 
 /// Runs a study: its arms one after another through the trainer, each (arm, seed) a normal run
@@ -106,12 +107,29 @@ public final class StudyRunner {
             do {
                 let summary = try StudySummary(definition: definition, seeds: seeds, directory: directory)
                 try summary.write(to: directory)
+                _ = try RunReport.write(runs: reportedRuns(), to: directory.appendingPathComponent("report.html"),
+                                        title: "Study \(definition.name.rawValue) (\(definition.scale.rawValue)): "
+                                            + "\(summary.verdict.outcome.rawValue)")
                 return summary
             } catch {
                 throw StudyError("cannot write the study's summary in \(directory.path): \(error)")
             }
         }
         return outcome
+    }
+
+    /// The runs the report overlays: every arm and seed of this study. The gradient-norm study adds
+    /// the runs of a `copies` study beside it (`DIR/../copies`), if there is one, for their ‖g‖
+    /// over training.
+    func reportedRuns() -> [URL] {
+        var runs = definition.arms.flatMap { arm in seeds.map { runDirectory(arm: arm.name, seed: $0) } }
+        if definition.name == .gradientNorm {
+            let copies = directory.deletingLastPathComponent().appendingPathComponent("copies/runs")
+            let found = (try? FileManager.default.contentsOfDirectory(at: copies, includingPropertiesForKeys: nil)) ?? []
+            runs += found.filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("results.csv").path) }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        }
+        return runs
     }
 
     // MARK: - Runs

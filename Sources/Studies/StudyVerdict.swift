@@ -1,5 +1,6 @@
 import Formatting
 import Foundation
+import RunReport
 
 /// What a study found about its claim: the verdict and the figures behind it.
 public struct StudyVerdict: Sendable, Equatable {
@@ -169,13 +170,14 @@ extension StudySummary {
             + "or the copies' norm is below the batch's for every seed; otherwise not reproduced at this scale.")
     }
 
-    static func meanNorm(_ records: [EpochRow], from index: Int) -> Double {
+    static func meanNorm(_ records: [EpochResult], from index: Int) -> Double {
         var steps = 0, sum = 0.0
-        var previous = index > 0 ? records[index - 1].step : 0
+        var previous = index > 0 ? records[index - 1].step ?? 0 : 0
         for record in records[index...] {
-            sum += record.gradientNorm * Double(record.step - previous)
-            steps += record.step - previous
-            previous = record.step
+            guard let step = record.step, let norm = record.gradientNorm else { continue }
+            sum += norm * Double(step - previous)
+            steps += step - previous
+            previous = step
         }
         return sum / Double(max(steps, 1))
     }

@@ -63,6 +63,8 @@ final class MetricsFiles {
     let metrics: URL
     private let resultsHandle: FileHandle
     private let metricsHandle: FileHandle
+    /// The report and TensorBoard files, updated from each record once it is on disk.
+    var views: LiveViews?
 
     /// Opens the files; when resuming after epoch `keepThrough`, drops any records of later epochs
     /// (written after the checkpoint by the interrupted run), so no epoch appears twice.
@@ -95,10 +97,12 @@ final class MetricsFiles {
         try resultsHandle.write(contentsOf: Data(row.utf8))
         let line = JSONLine([("type", .string("epoch"))] + zip(EpochRecord.columns, values).map { ($0, $1) })
         try metricsHandle.write(contentsOf: Data((line.render() + "\n").utf8))
+        views?.record(record)
     }
 
     func write(_ record: StepRecord) throws {
         try metricsHandle.write(contentsOf: Data((record.line.render() + "\n").utf8))
+        views?.record(record)
     }
 
     /// A value as a results.csv cell: numbers as Swift prints them, "nan" when not finite, empty when absent.

@@ -125,6 +125,7 @@ public final class Trainer {
             do {
                 metrics = try MetricsFiles(directory: output, resumingAfter: resumedThrough)
                 try writeConfiguration(to: output)
+                metrics?.views = LiveViews(directory: output, resumedAt: configuration.resume != nil ? (globalStep, startStep > 0) : nil)
             } catch {
                 throw TrainingFailure("cannot write to \(output.path): \(error.localizedDescription)")
             }

@@ -10,7 +10,7 @@ struct ArchitectureTests {
         .deletingLastPathComponent()
 
     /// Modules of the toolchain and the system, which need no declaration.
-    static let toolchain: Set<String> = ["Foundation", "FoundationEssentials", "Glibc", "Darwin", "Dispatch",
+    static let toolchain: Set<String> = ["Foundation", "FoundationEssentials", "FoundationXML", "Glibc", "Darwin", "Dispatch",
                                          "Synchronization", "Testing", "XCTest", "_Concurrency"]
 
     struct Target {
