@@ -31,54 +31,79 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
 
+        // Text for people: numbers, durations, byte sizes and tables; whitespace; standard error.
+        .target(name: "Formatting"),
+
+        // JSON values (exact 64-bit integers) and JSON lines, written through JSONEncoder.
+        .target(name: "JSON"),
+
         // Counter-based random numbers (Philox): every random draw of a run is a pure function of
         // (seed, what it is for, indices), so runs are reproducible and resumable bit for bit.
         .target(name: "Randomness"),
 
         // Loaders for the official dataset formats, validation, sharding and epoch orders.
-        .target(name: "Datasets", dependencies: ["CZlib", "Randomness"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "Formatting", "Randomness"]),
 
         // Transforms and the batch augmenter: M copies of each sample, each its own transform.
-        .target(name: "Augmentation", dependencies: ["Datasets", "Randomness"]),
+        .target(name: "Augmentation", dependencies: ["Datasets", "Formatting", "Randomness"]),
 
         // AVX2/FMA micro-kernels of the engine, chosen at run time (function target attributes,
         // no build flags), with portable fallbacks.
         .target(name: "CKernels"),
 
         // Layers, models, exact gradients and SGD on one flat parameter buffer. No MPI inside.
-        .target(name: "Engine", dependencies: ["COpenBLAS", "CKernels", "Randomness"]),
+        .target(name: "Engine", dependencies: ["COpenBLAS", "CKernels", "Formatting", "Randomness"]),
 
         // The Communicator seam and the ring all-reduce, written once over point-to-point
-        // calls. No MPI here: an in-process communicator runs the same ring in unit tests.
-        .target(name: "Collectives"),
+        // calls; agreement on failures; replica checksums. No MPI here: an in-process
+        // communicator runs the same collectives in unit tests.
+        .target(name: "Collectives", dependencies: ["Formatting"]),
 
         // MPI as one implementation of `Communicator`.
-        .target(name: "SwiftMPI", dependencies: ["CMPI", "Collectives"]),
+        .target(name: "SwiftMPI", dependencies: ["CMPI", "Collectives", "Formatting"]),
 
         // The regime language ("0:lr=0.1;30:copies=8"), learning-rate scaling rules, warm-up and
         // regime adaptation: pure functions of the epoch and the configuration.
-        .target(name: "Schedules"),
+        .target(name: "Schedules", dependencies: ["Formatting"]),
 
         // Tensors in the safetensors format and checkpoint directories written atomically.
-        .target(name: "Checkpoints"),
+        .target(name: "Checkpoints", dependencies: ["JSON"]),
 
-        // The training service: configuration, the distributed loop, metrics, checkpoints, evaluation.
-        .target(name: "Training", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "Schedules",
-                                                 "Checkpoints", "Randomness"]),
+        // Line charts as SVG text: scales with round ticks (linear, logarithmic), series, legend.
+        // Knows nothing of training.
+        .target(name: "Plotting"),
+
+        // The HTML report over run directories, read from the files a run writes (any version).
+        .target(name: "RunReport", dependencies: ["Plotting"]),
+
+        // TensorBoard event files: TFRecord framing with masked CRC-32C, the few protobuf fields of
+        // scalar events. Knows nothing of training.
+        .target(name: "TensorBoard"),
+
+        // Data-parallel training as every rank does it: a rank's data (shards, epoch order,
+        // augmenter), the step (augment, forward/backward in ghost batches, all-reduce, SGD),
+        // per-rank batch-norm statistics, sharded test evaluation; K ranks simulated in one process.
+        .target(name: "DataParallel", dependencies: ["Augmentation", "Collectives", "Datasets", "Engine", "Formatting"]),
+
+        // The training service: configuration, run plan, the training loop, metrics, checkpoints, eval.
+        .target(name: "Training", dependencies: ["Augmentation", "Checkpoints", "Collectives", "DataParallel", "Datasets",
+                                                 "Engine", "Formatting", "JSON", "RunReport", "Schedules", "TensorBoard"]),
 
         // The papers' claims as studies: arms of training runs, gradient norms at fixed parameters,
         // the summary and its verdict.
-        .target(name: "Studies", dependencies: ["Training", "Engine", "Collectives", "Checkpoints"]),
+        .target(name: "Studies", dependencies: ["Checkpoints", "Collectives", "DataParallel", "Engine", "Formatting", "JSON",
+                                                "RunReport", "Training"]),
 
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
-        .target(name: "Benchmarks", dependencies: ["Collectives", "Engine", "Datasets", "Augmentation", "COpenBLAS", "Training"]),
+        .target(name: "Benchmarks", dependencies: ["Augmentation", "Collectives", "DataParallel", "Datasets", "Engine",
+                                                   "Formatting", "JSON", "Randomness"]),
 
-        // The thin command-line front end.
+        // The thin command-line front end: parses and validates, then calls the libraries.
         .executableTarget(
             name: "batchaug-dist",
             dependencies: [
-                "SwiftMPI", "Collectives", "Benchmarks", "COpenBLAS", "Engine", "Datasets", "Augmentation", "Training",
-                "Studies",
+                "Augmentation", "Benchmarks", "Collectives", "Datasets", "Engine", "Formatting", "JSON", "RunReport",
+                "Studies", "SwiftMPI", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -86,17 +111,26 @@ let package = Package(
         // Shared by the test targets: an in-process transport and a subprocess runner with a watchdog.
         .target(name: "TestSupport", dependencies: ["Collectives"], path: "Tests/TestSupport"),
 
+        // Package.swift, the imports and docs/ARCHITECTURE.md agree (reads the checkout, builds nothing).
+        .testTarget(name: "ArchitectureTests"),
+        .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "TestSupport"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Collectives"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
-        .testTarget(name: "AugmentationTests", dependencies: ["Augmentation", "Datasets", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "AugmentationTests", dependencies: ["Augmentation", "Datasets", "Randomness"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Randomness"]),
         .testTarget(name: "SchedulesTests", dependencies: ["Schedules"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
-        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Training", "Collectives", "Checkpoints", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Datasets", "Collectives", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "JSON", "TestSupport"]),
+        .testTarget(name: "StudiesTests", dependencies: ["Checkpoints", "Collectives", "JSON", "RunReport", "Studies",
+                                                         "Training"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting", "TestSupport"]),
+        .testTarget(name: "RunReportTests", dependencies: ["Plotting", "RunReport", "TestSupport"]),
+        .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Checkpoints", "Collectives", "Engine", "JSON", "TestSupport",
+                                                          "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
-        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "TestSupport", "Checkpoints"]),
+        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "CZlib", "JSON", "TestSupport"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Datasets
+import Formatting
 import Randomness
 
 /// Makes the M·b batch of a step from the rank's b sample indices: M copies of each sample, each
@@ -82,7 +83,7 @@ public final class BatchAugmenter {
                 }
             }
         }
-        counters?.addAugmentSeconds(Self.seconds(clock.now - start))
+        counters?.addAugmentSeconds((clock.now - start).seconds)
     }
 
     /// `fill` into arrays sized for the batch (resized if needed). Allocates; for tests and tools.
@@ -98,10 +99,5 @@ public final class BatchAugmenter {
                 }
             }
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        let (whole, attoseconds) = duration.components
-        return Double(whole) + Double(attoseconds) * 1e-18
     }
 }

@@ -116,31 +116,24 @@ public struct AllreduceBenchmark {
             try buffer.withUnsafeMutableBufferPointer { try operation(candidate, choice: choice, $0)() }
             if corruptingRank == communicator.rank && count > 0 { buffer[count / 2] += 0.5 }
 
-            var problem: String? = nil
-            for i in 0 ..< count {
-                let reference = (0 ..< ranks).reduce(0.0) { $0 + Double(Self.testValue(rank: $1, index: i)) }
-                if Double(buffer[i]) != reference {
-                    problem = "element \(i) is \(buffer[i]), expected \(reference)"
-                    break
-                }
-            }
-            try throwIfAnyRankFailed(problem, candidate: candidate, count: count)
-            // Every rank sees the same hashes, so every rank reaches the same verdict.
-            let hashes = try communicator.allgather(fnv1a(buffer))
-            let differing = hashes.firstIndex { $0 != hashes[0] }
-            try throwIfAnyRankFailed(differing.map { "result on rank \($0) differs bitwise from rank 0" },
-                                     candidate: candidate, count: count)
-        }
-        configureRing(transportRing)
-    }
-
-    private func throwIfAnyRankFailed(_ problem: String?, candidate: Candidate, count: Int) throws {
-        if let failure = try communicator.agree(onFailure: problem) {
             var what = candidate.name
             if case let .ring(settings) = candidate, settings != transportRing { what += " (\(settings))" }
-            throw Mismatch(description: "allreduce verification failed: algo \(what), "
-                + "\(count) floats (\(count * 4) bytes), \(communicator.size) ranks: rank \(failure.rank): \(failure.message)")
+            let context = "allreduce verification failed: algo \(what), \(count) floats (\(count * 4) bytes), \(ranks) ranks"
+            try communicator.collectively {
+                for i in 0 ..< count {
+                    let reference = (0 ..< ranks).reduce(0.0) { $0 + Double(Self.testValue(rank: $1, index: i)) }
+                    if Double(buffer[i]) != reference {
+                        throw Mismatch(description: "\(context): element \(i) is \(buffer[i]), expected \(reference)")
+                    }
+                }
+            }
+            // Every rank sees the same checksums, so every rank reaches the same verdict.
+            if let mismatch = try buffer.withUnsafeBytes({ try communicator.firstMismatch(among: $0) }) {
+                throw AgreedFailure(rank: mismatch.rank, message: "\(context): the result differs bitwise from rank 0's",
+                                    isRankSpecific: true)
+            }
         }
+        configureRing(transportRing)
     }
 
     /// Values that are multiples of 1/64 in [−8, 8): their sums over up to 2^14 ranks are exact in
@@ -148,14 +141,5 @@ public struct AllreduceBenchmark {
     public static func testValue(rank: Int, index: Int) -> Float {
         let mixed = (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(rank) &* 0xBF58_476D_1CE4_E5B9)
         return Float(Int(mixed >> 54)) / 64 - 8
-    }
-}
-
-/// FNV-1a over the bytes of a Float array.
-func fnv1a(_ values: [Float]) -> UInt64 {
-    values.withUnsafeBytes { bytes in
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
     }
 }

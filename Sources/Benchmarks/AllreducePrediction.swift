@@ -1,5 +1,7 @@
 import Collectives
+import Formatting
 import Foundation
+import JSON
 
 /// `bench predict`: α–β models fitted to `bench allreduce --json` measurements between hosts (one
 /// per kind of link), checked against every measurement, and the weak scaling they predict.

@@ -1,4 +1,6 @@
 import Collectives
+import Formatting
+import JSON
 
 /// The readable table of `bench allreduce`: one row per size and candidate, with the ring/MPI
 /// bus-bandwidth ratio on each ring row and, on the `auto` row, its speed relative to the fastest

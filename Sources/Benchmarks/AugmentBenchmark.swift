@@ -1,5 +1,7 @@
 import Augmentation
 import Datasets
+import Formatting
+import JSON
 
 /// `bench augment`: augmented images per second on one core, and bytes read from disk per epoch,
 /// for each number of copies M.
@@ -99,11 +101,10 @@ public struct AugmentBenchmark {
             augmenter.fill(images: images, labels: labels, samples: sampler.samples(step: step), copies: copies, epoch: 0)
         }
         let elapsed = clock.now - start
-        let (whole, attoseconds) = elapsed.components
         return Result(dataset: c.dataset, transforms: augmenter.transforms, copies: copies, batchSize: c.batchSize,
                       rank: c.rank, ranks: c.ranks, shardRecords: shard.count, steps: steps,
                       stepsPerEpoch: plan.stepsPerEpoch, images: steps * batchImages,
-                      seconds: Double(whole) + Double(attoseconds) * 1e-18,
+                      seconds: elapsed.seconds,
                       bytesReadAtLoad: bytesAtLoad, bytesReadBySteps: counters.bytesRead - bytesAtLoad,
                       loadSeconds: loadSeconds)
     }

@@ -1,16 +1,17 @@
 import Augmentation
-import COpenBLAS
 import Collectives
+import DataParallel
 import Datasets
 import Engine
-import Foundation
-import Training
+import Formatting
+import JSON
 
 /// `bench scaling`: the training step of `train` (augmentation, forward/backward, gradient
 /// all-reduce, SGD update — `DataParallelStep`) timed on one rank and on all ranks of the job, with
 /// the same per-rank batch (weak scaling, as data-parallel training grows: B = N·b).
 ///
-/// Each phase builds its own ranks' shards, model and optimiser, takes `warmup` untimed steps,
+/// First rank 0 trains alone while the other ranks sleep (leaving it the machine), then all ranks
+/// train together. Each phase builds its own ranks' shards, model and optimiser, takes `warmup` untimed steps,
 /// then `steps` timed ones; a step's time is rank 0's wall time from the start of augmentation to
 /// the end of the update. Before the gradient all-reduce the ranks meet in a barrier, so that the
 /// time rank 0 waits for a slower rank (load imbalance, noise from the machine) and the time of the
@@ -67,17 +68,33 @@ public struct ScalingBenchmark {
     public let configuration: Configuration
     public init(_ configuration: Configuration) { self.configuration = configuration }
 
+    /// A configuration that cannot run.
+    public struct Refusal: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// Both phases (only the second in a job of one rank), as rank 0 measured them. Collective.
+    public func run(on world: some SplittableCommunicator) throws -> [Phase] {
+        var phases: [Phase] = []
+        if world.size > 1 {
+            let alone = try world.split(color: world.rank == 0 ? 0 : nil, key: 0)
+            let outcome = alone.map { communicator in Result { try measure(on: communicator) } }
+            try world.sleepingBarrier()
+            if let phase = try world.collectivelyOnRoot({ try outcome!.get() }) { phases.append(phase) }
+        }
+        phases.append(try measure(on: world))
+        return phases
+    }
+
     /// Runs one phase on every rank of `communicator` (collective over it).
-    public func measure(on communicator: any Communicator) throws -> Phase {
-        openblas_set_num_threads(1)
+    func measure(on communicator: any Communicator) throws -> Phase {
+        BLAS.useOneThreadPerRank()
         let c = configuration
         let images = c.batchPerRank * c.copies
         let ghost = c.ghostBatchSize ?? images
-        var failure: String? = nil
-        var prepared: (RankData, Network)? = nil
-        do {
+        let (data, network) = try communicator.collectively {
             guard images % ghost == 0 else {
-                throw TrainingFailure("--ghost-batch-size \(ghost) does not divide the rank's batch of \(images) images")
+                throw Refusal(description: "--ghost-batch-size \(ghost) does not divide the rank's batch of \(images) images")
             }
             let data = try RankData(rank: communicator.rank, ranks: communicator.size, dataset: c.dataset,
                                     directory: c.directory, transforms: c.transforms, batchPerRank: c.batchPerRank,
@@ -85,16 +102,10 @@ public struct ScalingBenchmark {
             let d = data.train.descriptor
             let network = try ModelZoo.make(c.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
                                             classes: d.classes, seed: c.seed)
-            prepared = (data, network)
-        } catch {
-            failure = "\(error)"
+            return (data, network)
         }
-        if let agreed = try communicator.agree(onFailure: failure) {
-            throw TrainingFailure(communicator.size > 1 ? "rank \(agreed.rank): \(agreed.message)" : agreed.message)
-        }
-        let (data, network) = prepared!
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
-        let step = DataParallelStep(network: network, optimizer: SGD(parameters: network.parameters),
+        let step = DataParallelStep(network: network, optimizer: SGD(parameters: network.parameters), ranks: [data],
                                     communicator: communicator, algorithm: c.algorithm, seed: c.seed)
         step.separatesWaiting = true
         let stepsPerEpoch = try data.prepare(batchPerRank: c.batchPerRank)
@@ -107,8 +118,7 @@ public struct ScalingBenchmark {
                 data.begin(epoch: epoch)
             }
             let start = ContinuousClock.now
-            let outcome = try step(ranks: [data], epoch: epoch, step: index % stepsPerEpoch, globalStep: index,
-                                   copies: c.copies, batchSize: c.batchPerRank * communicator.size,
+            let outcome = try step(epoch: epoch, step: index % stepsPerEpoch, globalStep: index, copies: c.copies, batchSize: c.batchPerRank * communicator.size,
                                    imagesPerRank: images, ghostBatchSize: ghost, hyperparameters: hyper)
             if index >= c.warmup { samples.append(((ContinuousClock.now - start).seconds, outcome)) }
         }
@@ -149,46 +159,35 @@ public struct ScalingReport {
 
     public func jsonLines() -> String {
         phases.map { p in
-            var fields = [
-                "\"op\":\"scaling\"", "\"model\":\"\(model)\"", "\"dataset\":\"\(dataset)\"", "\"ranks\":\(p.ranks)",
-                "\"batch_per_rank\":\(batchPerRank)", "\"copies\":\(copies)", "\"allreduce\":\"\(algorithm.rawValue)\"",
-                "\"images_per_second\":\(p.imagesPerSecond)", "\"step_seconds\":\(p.stepSeconds)",
-                "\"compute_seconds\":\(p.computeSeconds)", "\"allreduce_seconds\":\(p.allreduceSeconds)",
-                "\"wait_seconds\":\(p.waitSeconds)",
-                "\"data_seconds\":\(p.dataSeconds)", "\"update_seconds\":\(p.updateSeconds)",
-                "\"allreduce_fraction\":\(p.allreduceFraction)", "\"gradient_bytes\":\(p.gradientBytes)",
-            ]
-            if let s = speedup(p) {
-                fields.append("\"speedup\":\(s)")
-                fields.append("\"efficiency\":\(s / Double(p.ranks))")
-            }
-            return "{" + fields.joined(separator: ",") + "}"
+            var line = JSONLine()
+                .add("op", "scaling").add("model", model).add("dataset", dataset).add("ranks", p.ranks)
+                .add("batch_per_rank", batchPerRank).add("copies", copies).add("allreduce", algorithm.rawValue)
+                .add("images_per_second", p.imagesPerSecond).add("step_seconds", p.stepSeconds)
+                .add("compute_seconds", p.computeSeconds).add("allreduce_seconds", p.allreduceSeconds)
+                .add("wait_seconds", p.waitSeconds).add("data_seconds", p.dataSeconds).add("update_seconds", p.updateSeconds)
+                .add("allreduce_fraction", p.allreduceFraction).add("gradient_bytes", p.gradientBytes)
+            if let s = speedup(p) { line = line.add("speedup", s).add("efficiency", s / Double(p.ranks)) }
+            return line.render()
         }.joined(separator: "\n")
     }
 
     public func table() -> String {
-        var lines = ["\(model) on \(dataset), b = \(batchPerRank) samples × M = \(copies) copies per rank, "
-            + "\(algorithm.rawValue) all-reduce of \(phases.first.map { formatBytes($0.gradientBytes) } ?? "?"); medians over the timed steps"]
-        lines.append(pad(["ranks", "images/s", "speedup", "efficiency", "step ms", "compute ms", "wait ms",
-                          "all-reduce ms", "all-reduce %", "data ms", "update ms"]))
+        let note = "\(model) on \(dataset), b = \(batchPerRank) samples × M = \(copies) copies per rank, "
+            + "\(algorithm.rawValue) all-reduce of \(phases.first.map { ByteSize.format($0.gradientBytes) } ?? "?"); "
+            + "medians over the timed steps"
+        var table = TextTable(header: ["ranks", "images/s", "speedup", "efficiency", "step ms", "compute ms", "wait ms",
+                                       "all-reduce ms", "all-reduce %", "data ms", "update ms"], alignment: .right)
         for p in phases {
             let s = speedup(p)
-            lines.append(pad([
-                "\(p.ranks)", String(format: "%.1f", p.imagesPerSecond), s.map { String(format: "%.3f×", $0) } ?? "-",
-                s.map { String(format: "%.1f%%", 100 * $0 / Double(p.ranks)) } ?? "-",
+            table.append([
+                "\(p.ranks)", fixed(p.imagesPerSecond, 1), s.map { fixed($0, 3) + "×" } ?? "-",
+                s.map { fixed(100 * $0 / Double(p.ranks), 1) + "%" } ?? "-",
                 ms(p.stepSeconds), ms(p.computeSeconds), ms(p.waitSeconds), ms(p.allreduceSeconds),
-                String(format: "%.2f%%", 100 * p.allreduceFraction), ms(p.dataSeconds), ms(p.updateSeconds),
-            ]))
+                percent(p.allreduceFraction), ms(p.dataSeconds), ms(p.updateSeconds),
+            ])
         }
-        return lines.joined(separator: "\n")
+        return note + "\n" + table.render()
     }
 
-    private func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000) }
-    private func pad(_ cells: [String]) -> String {
-        cells.enumerated().map { i, cell in
-            let width = i == 0 ? 5 : 13
-            return String(repeating: " ", count: max(0, width - cell.count)) + cell
-        }.joined(separator: " ")
-    }
-    private func formatBytes(_ bytes: Int) -> String { String(format: "%.2f MiB", Double(bytes) / 1048576) }
+    private func ms(_ seconds: Double) -> String { fixed(seconds * 1000, 2) }
 }

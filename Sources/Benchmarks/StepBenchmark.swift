@@ -1,10 +1,13 @@
-import COpenBLAS
 import Collectives
 import Engine
+import Formatting
+import JSON
 import Randomness
 
 /// `bench step`: training steps (forward + backward + SGD update) of one model on one core, with
-/// the model FLOP utilisation against single-thread sgemm measured in the same process.
+/// the model FLOP utilisation against single-thread sgemm measured in the same process. With
+/// several convolution policies, one network per policy (same weights, same data) and their steps
+/// interleaved, so that each policy sees the machine in the same state.
 public struct StepBenchmark {
     public struct Result: Sendable {
         public var model: String
@@ -19,6 +22,10 @@ public struct StepBenchmark {
         public var backwardSeconds: Double
         public var updateSeconds: Double
         public var imagesPerSecond: Double { Double(batchSize) / stepSeconds }
+        /// Median CPU seconds of this thread per step: on a shared machine, the work of a step
+        /// without the time spent waiting for a core.
+        public var cpuSeconds = 0.0
+        public var imagesPerCPUSecond: Double { Double(batchSize) / cpuSeconds }
         /// Analytic forward GFLOPs per image; a training step counts 3×.
         public var gflopsPerImage: Double
         public var achievedGFLOPs: Double { 3 * gflopsPerImage * imagesPerSecond }
@@ -26,6 +33,13 @@ public struct StepBenchmark {
         public var mfu: Double { achievedGFLOPs / sgemmGFLOPs }
         public var peakResidentBytes: Int
         public var activationBytes: Int
+        /// Which kernels the 3×3 stride-1 convolutions were allowed to use.
+        public var convolutionPolicy: ConvolutionPolicy = .auto
+        /// With several policies: ‖g − g₁‖ / ‖g₁‖ of the first step's gradients against the first
+        /// policy's (same weights, same data).
+        public var gradientRelativeError: Double?
+        /// Every convolution layer: its shape, its kernels and (with profiling) seconds per step.
+        public var convolutions: [(name: String, shape: String, kernels: String, forward: Double, backward: Double)] = []
         /// With profiling: seconds per step by kind of node (forward, backward), largest first.
         public var profile: [(kind: String, forward: Double, backward: Double)] = []
         /// With profiling: the nodes that took longest, seconds per step.
@@ -40,6 +54,8 @@ public struct StepBenchmark {
     public var iterations: Int
     public var warmup: Int
     public var profiling = false
+    /// One result per policy, measured interleaved in this process.
+    public var policies: [ConvolutionPolicy] = [.auto]
 
     public init(model: String, batchSize: Int, ghostBatchSize: Int, input: TensorShape, classes: Int, iterations: Int,
                 warmup: Int = 2) {
@@ -52,36 +68,70 @@ public struct StepBenchmark {
         self.warmup = warmup
     }
 
-    public func run() throws -> Result {
-        openblas_set_num_threads(1)
-        let network = try ModelZoo.make(model, input: input, classes: classes, seed: 1)
-        let optimizer = SGD(parameters: network.parameters)
+    public func run() throws -> Result { try runAll()[0] }
+
+    /// One result per entry of `policies`, their steps interleaved step by step.
+    public func runAll() throws -> [Result] {
+        BLAS.useOneThreadPerRank()
+        var networks: [Network] = []
+        var optimizers: [SGD] = []
+        for policy in policies {
+            let network = try ModelZoo.make(model, input: input, classes: classes, seed: 1)
+            network.convolutionPolicy = policy
+            networks.append(network)
+            optimizers.append(SGD(parameters: network.parameters))
+        }
         let hyper = SGD.Hyperparameters(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
         var rng = CounterRNG(seed: 7, stream: (0, 0, 0))
         let images = (0 ..< batchSize * input.elements).map { _ in rng.uniform() * 2 - 1 }
         let labels = (0 ..< batchSize).map { _ in Int32(rng.below(classes)) }
-        var steps: [(total: Double, forward: Double, backward: Double, update: Double)] = []
+        var steps = [[(total: Double, forward: Double, backward: Double, update: Double)]](repeating: [],
+                                                                                        count: policies.count)
+        var cpu = [[Double]](repeating: [], count: policies.count)
+        var firstGradients: [[Float]] = []
         for iteration in 0 ..< warmup + iterations {
-            if iteration == warmup {
-                network.profiling = profiling
-                network.resetProfile()
-            }
-            let start = ContinuousClock.now
-            let outcome = images.withUnsafeBufferPointer { x in
-                labels.withUnsafeBufferPointer { y in
-                    network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: batchSize,
-                                      ghostBatchSize: ghostBatchSize,
-                                      dropout: DropoutKey(seed: 1, step: UInt64(iteration)))
+            for (index, network) in networks.enumerated() {
+                if iteration == warmup {
+                    network.profiling = profiling
+                    network.resetProfile()
+                }
+                let start = ContinuousClock.now
+                let cpuStart = threadSeconds()
+                let outcome = images.withUnsafeBufferPointer { x in
+                    labels.withUnsafeBufferPointer { y in
+                        network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: batchSize,
+                                          ghostBatchSize: ghostBatchSize,
+                                          dropout: DropoutKey(seed: 1, step: UInt64(iteration)))
+                    }
+                }
+                let beforeUpdate = ContinuousClock.now
+                if iteration == 0 { firstGradients.append(Array(network.parameters.gradients.buffer)) }
+                optimizers[index].step(network.parameters, hyper, gradientScale: 1 / Float(batchSize))
+                let end = ContinuousClock.now
+                if iteration >= warmup {
+                    cpu[index].append(threadSeconds() - cpuStart)
+                    steps[index].append(((end - start).seconds, outcome.forwardSeconds, outcome.backwardSeconds,
+                                         (end - beforeUpdate).seconds))
                 }
             }
-            let beforeUpdate = ContinuousClock.now
-            optimizer.step(network.parameters, hyper, gradientScale: 1 / Float(batchSize))
-            let end = ContinuousClock.now
-            if iteration >= warmup {
-                steps.append(((end - start).seconds, outcome.forwardSeconds, outcome.backwardSeconds,
-                              (end - beforeUpdate).seconds))
-            }
         }
+        let sgemm = Self.sgemmGFLOPs()
+        return networks.indices.map { index in
+            var result = result(networks[index], policy: policies[index], steps: steps[index], sgemm: sgemm)
+            result.cpuSeconds = median(cpu[index])
+            if index > 0 {
+                let reference = firstGradients[0]
+                let difference = zip(firstGradients[index], reference).map { Double($0 - $1) * Double($0 - $1) }
+                result.gradientRelativeError = (difference.reduce(0, +) / reference.map { Double($0) * Double($0) }
+                    .reduce(0, +)).squareRoot()
+            }
+            return result
+        }
+    }
+
+    private func result(_ network: Network, policy: ConvolutionPolicy,
+                        steps: [(total: Double, forward: Double, backward: Double, update: Double)],
+                        sgemm: Double) -> Result {
         let ordered = steps.sorted { $0.total < $1.total }
         let middle = ordered[ordered.count / 2]
         var byKind: [String: (Double, Double)] = [:]
@@ -94,8 +144,15 @@ public struct StepBenchmark {
                       stepSeconds: median(steps.map(\.total)), forwardSeconds: middle.forward,
                       backwardSeconds: middle.backward, updateSeconds: middle.update,
                       gflopsPerImage: Double(network.flopsPerSample) / 1e9,
-                      sgemmGFLOPs: Self.sgemmGFLOPs(), peakResidentBytes: peakResidentBytes(),
+                      sgemmGFLOPs: sgemm, peakResidentBytes: peakResidentBytes(),
                       activationBytes: network.activationBytes)
+        result.convolutionPolicy = policy
+        let seconds = Dictionary(network.profile.map { ($0.name, ($0.forward, $0.backward)) },
+                                 uniquingKeysWith: { first, _ in first })
+        result.convolutions = network.convolutionKernels.map { layer in
+            let time = seconds[layer.name] ?? (0, 0)
+            return (layer.name, layer.shape, layer.kernels, time.0 / Double(iterations), time.1 / Double(iterations))
+        }
         result.slowestNodes = network.profile
             .map { ($0.name, $0.forward / Double(iterations), $0.backward / Double(iterations)) }
             .sorted { $0.1 + $0.2 > $1.1 + $1.2 }.prefix(12).map { $0 }
@@ -105,19 +162,7 @@ public struct StepBenchmark {
 
     /// Single-thread `cblas_sgemm` GFLOP/s on a 1536³ product: the best of five timed calls after a
     /// warm-up (the machine's practical peak for this process).
-    public static func sgemmGFLOPs(size n: Int = 1536) -> Double {
-        openblas_set_num_threads(1)
-        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
-        var c = [Float](repeating: 0, count: n * n)
-        var best = Double.infinity
-        for round in 0 ..< 6 {
-            let start = ContinuousClock.now
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b,
-                        Int32(n), 0, &c, Int32(n))
-            if round > 0 { best = min(best, (ContinuousClock.now - start).seconds) }
-        }
-        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
-    }
+    public static func sgemmGFLOPs(size n: Int = 1536) -> Double { BLAS.peakGFLOPs(size: n) }
 }
 
 extension StepBenchmark.Result {
@@ -128,24 +173,30 @@ extension StepBenchmark.Result {
             .add("backward_seconds", backwardSeconds).add("update_seconds", updateSeconds)
             .add("images_per_second", imagesPerSecond).add("gflops_per_image", gflopsPerImage)
             .add("achieved_gflops", achievedGFLOPs).add("sgemm_gflops", sgemmGFLOPs).add("mfu", mfu)
-            .add("peak_rss_bytes", peakResidentBytes).add("activation_bytes", activationBytes).render()
+            .add("peak_rss_bytes", peakResidentBytes).add("activation_bytes", activationBytes)
+            .add("path", convolutionPolicy.rawValue)
+            .add("gradient_relative_error", gradientRelativeError ?? 0).add("cpu_seconds", cpuSeconds)
+            .add("images_per_cpu_second", imagesPerCPUSecond).render()
     }
 
     public func report() -> String {
         """
-        model            \(model) (\(parameters) parameters), input \(input), batch \(batchSize), ghost batch \(ghostBatchSize)
+        model            \(model) (\(parameters) parameters), input \(input), batch \(batchSize), ghost batch \(ghostBatchSize), --path \(convolutionPolicy.rawValue)
         step             \(formatSeconds(stepSeconds)) median of \(iterations) (forward \(formatSeconds(forwardSeconds)), backward \(formatSeconds(backwardSeconds)), update \(formatSeconds(updateSeconds)))
-        throughput       \(fixed(imagesPerSecond, 1)) images/s
+        throughput       \(fixed(imagesPerSecond, 1)) images/s (\(fixed(imagesPerCPUSecond, 1)) per CPU second of the step)
         model FLOPs      \(fixed(gflopsPerImage * 1e3, 2)) MFLOP/image forward, ×3 per training step
         achieved         \(fixed(achievedGFLOPs, 1)) GFLOP/s
         sgemm (1 thread) \(fixed(sgemmGFLOPs, 1)) GFLOP/s
         MFU              \(fixed(mfu, 3))
         memory           peak RSS \(ByteSize.format(peakResidentBytes)), activations \(ByteSize.format(activationBytes))
-        """ + profileTable()
+        """ + (gradientRelativeError.map { "\ngradient error   \(scientific($0)) (L2, relative to the first --path's, first step; a ReLU unit "
+            + "whose input is within rounding of 0 can flip and move this to ~1e-3)" } ?? "")
+            + profileTable()
     }
 
     private func profileTable() -> String {
         guard !profile.isEmpty else { return "" }
+        // Per node: CPU seconds of the thread (what the node costs, also on a busy machine).
         var table = TextTable(header: ["node", "forward/step", "backward/step"])
         for entry in profile {
             table.append([entry.kind, formatSeconds(entry.forward), formatSeconds(entry.backward)])
@@ -154,13 +205,11 @@ extension StepBenchmark.Result {
         for entry in slowestNodes {
             nodes.append([entry.name, formatSeconds(entry.forward), formatSeconds(entry.backward)])
         }
-        return "\n" + table.render() + "\n" + nodes.render()
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) * 1e-18
+        var layers = TextTable(header: ["convolution", "shape", "kernels", "forward/step", "backward/step"])
+        for entry in convolutions {
+            layers.append([entry.name, entry.shape, entry.kernels, formatSeconds(entry.forward),
+                           formatSeconds(entry.backward)])
+        }
+        return "\n" + table.render() + "\n" + nodes.render() + "\n" + layers.render()
     }
 }

@@ -356,6 +356,10 @@ AVX2 static void conv_dw_avx2(ck_view dy, int cout, ck_view in, int cin, int ima
     }
 }
 
+void ck_conv_backward_bias(ck_view dy, int cout, int images, int hout, int wout, float *dbias) {
+    conv_dbias(dy, cout, images, hout, wout, dbias);
+}
+
 void ck_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
                               int kh, int kw, float *dw, float *dbias) {
     if (isa == CK_ISA_AVX2) conv_dw_avx2(dy, cout, in, cin, images, hout, wout, kh, kw, dw);

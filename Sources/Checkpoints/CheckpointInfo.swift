@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// What `checkpoint.json` says about a checkpoint: where training stood, what produced it, and the
 /// size and SHA-256 of its tensor file.

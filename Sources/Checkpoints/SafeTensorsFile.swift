@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A safetensors file read and validated: its tensors, in file order, and its metadata.
 ///

@@ -117,27 +117,10 @@ extension Communicator {
         }
     }
 
-    /// Agreement on failure: every rank passes its own error (or nil); every rank learns whether
-    /// any rank failed, and the lowest failing rank's message. Rank-local problems (a file missing
-    /// on one node) thus stop all ranks together instead of leaving the others waiting in a
-    /// collective.
-    public func agree(onFailure localMessage: String?) throws -> (rank: Int, message: String)? {
-        let failing = try allreduceMax(localMessage == nil ? Int64(-1) : Int64(size - rank))
-        guard failing > 0 else { return nil }
-        let lowest = size - Int(failing)
-        var bytes = [UInt8](repeating: 0, count: 1024)
-        if rank == lowest, let localMessage {
-            let utf8 = Array(localMessage.utf8.prefix(bytes.count - 1))
-            bytes.replaceSubrange(0 ..< utf8.count, with: utf8)
-        }
-        try broadcast(&bytes, root: lowest)
-        let end = bytes.firstIndex(of: 0) ?? bytes.count
-        return (lowest, String(decoding: bytes[..<end], as: UTF8.self))
-    }
 }
 
-/// An error that every rank of the job raises together (after `agree(onFailure:)`, or from checks
-/// that all ranks evaluate on the same inputs). A job that catches one can finalize and exit
-/// cleanly on every rank; any other error is rank-local and must abort the job, or the other ranks
-/// would wait forever in their next collective.
+/// An error that every rank of the job raises together (from `collectively`, or from checks that
+/// all ranks evaluate on the same inputs). A job that catches one can finalize and exit cleanly on
+/// every rank; any other error is rank-local and must abort the job, or the other ranks would wait
+/// forever in their next collective.
 public protocol CollectiveFailure: Error, CustomStringConvertible {}

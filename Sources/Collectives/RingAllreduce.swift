@@ -57,6 +57,7 @@ public final class RingAllreduce {
 
     /// Sums `buffer` over all ranks of `transport`, in place.
     public func callAsFunction<T: PointToPoint>(_ buffer: UnsafeMutableBufferPointer<Float>, over transport: T) throws {
+        // (`sumInRingOrder` below restates the order of the additions; change both together.)
         let ranks = transport.size
         guard ranks > 1, buffer.count > 0, let base = buffer.baseAddress else { return }
         let partition = RingPartition(count: buffer.count, parts: ranks)
@@ -165,6 +166,34 @@ public struct RingSettings: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "chunks of \(chunkBytes) bytes, \(depth) in flight" }
+}
+
+extension RingAllreduce {
+    /// The sum the ring leaves on every rank when rank r contributes `contributions[r]`, computed
+    /// in one process: bit for bit what `callAsFunction` gives over a transport of
+    /// `contributions.count` ranks, whatever the chunk size (for ranks simulated one after the
+    /// other). Segment k is added up along the ring as the reduce-scatter does: rank k's values,
+    /// plus rank k + 1's, plus rank k + 2's, … (Float addition is commutative but not associative,
+    /// so the order is what matters). `result` must not overlap any contribution.
+    public static func sumInRingOrder(_ contributions: [UnsafeBufferPointer<Float>],
+                                      into result: UnsafeMutableBufferPointer<Float>) {
+        let ranks = contributions.count
+        precondition(ranks >= 1 && contributions.allSatisfy { $0.count == result.count },
+                     "sumInRingOrder: one buffer of the result's size per rank")
+        guard let destination = result.baseAddress else { return }
+        let partition = RingPartition(count: result.count, parts: ranks)
+        for k in 0 ..< ranks {
+            let segment = partition.range(of: k)
+            guard !segment.isEmpty else { continue }
+            let target = destination + segment.lowerBound
+            let first = contributions[k].baseAddress! + segment.lowerBound
+            target.update(from: first, count: segment.count)
+            for step in 1 ..< ranks {
+                addInPlace(target, contributions[(k + step) % ranks].baseAddress! + segment.lowerBound,
+                           count: segment.count)
+            }
+        }
+    }
 }
 
 /// `destination[i] += source[i]` for `i` in `0 ..< count`.

@@ -1,3 +1,4 @@
+import Formatting
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -30,7 +31,7 @@ public final class SingleProcessCommunicator: Communicator {
     }
 
     public func abort(message: String, code: Int32) -> Never {
-        writeStandardError("batchaug-dist: \(message)")
+        StandardError.report(message)
         exit(code)
     }
 }

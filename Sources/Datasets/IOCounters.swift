@@ -30,11 +30,3 @@ public final class IOCounters: Sendable {
     /// Sets every counter back to zero.
     public func reset() { state.withLock { $0 = State() } }
 }
-
-extension Duration {
-    /// This duration in seconds, as a Double.
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) * 1e-18
-    }
-}

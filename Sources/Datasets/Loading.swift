@@ -1,3 +1,5 @@
+import Formatting
+
 extension ImageShard {
     /// Loads rank `rank`'s shard (of `ranks`) of `split` of a dataset.
     ///

@@ -41,18 +41,16 @@ extension NetworkBuilder {
     }
 
     public func maxPool(_ x: Int, kernel: Int, stride: Int? = nil, padding: Int = 0, name: String = "maxpool") -> Int {
-        let inShape = shapes[x]
-        let name = uniqueName(name)
-        let node = MaxPool2D(name: name, input: x, output: shapes.count, inShape: inShape, kernel: kernel,
-                             stride: stride ?? kernel, padding: padding)
-        return add({ _ in node }, shape: node.outShape)
+        pool(.max, x, kernel: kernel, stride: stride, padding: padding, name: name)
     }
 
     public func avgPool(_ x: Int, kernel: Int, stride: Int? = nil, padding: Int = 0, name: String = "avgpool") -> Int {
-        let inShape = shapes[x]
-        let name = uniqueName(name)
-        let node = AvgPool2D(name: name, input: x, output: shapes.count, inShape: inShape, kernel: kernel,
-                             stride: stride ?? kernel, padding: padding)
+        pool(.average, x, kernel: kernel, stride: stride, padding: padding, name: name)
+    }
+
+    private func pool(_ kind: Pool2D.Kind, _ x: Int, kernel: Int, stride: Int?, padding: Int, name: String) -> Int {
+        let node = Pool2D(kind, name: uniqueName(name), input: x, output: shapes.count, inShape: shapes[x], kernel: kernel,
+                          stride: stride ?? kernel, padding: padding)
         return add({ _ in node }, shape: node.outShape)
     }
 

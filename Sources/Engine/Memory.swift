@@ -71,6 +71,14 @@ public func peakResidentBytes() -> Int {
     return usage.ru_maxrss * 1024
 }
 
+/// CPU seconds of the calling thread (profiles on a shared machine: work, not waiting for a core).
+@inline(__always)
+public func threadSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
 /// Monotonic seconds.
 @inline(__always)
 func now() -> Double {

@@ -1,4 +1,5 @@
 import CKernels
+import Formatting
 
 /// A network ready to train: its nodes, its parameters in one flat buffer, and activation memory
 /// for one ghost batch.
@@ -11,7 +12,9 @@ public final class Network {
     public let inputShape: TensorShape
     public let classes: Int
     public let parameters: ParameterStore
-    public var instructionSet: InstructionSet = .best
+    public var instructionSet: InstructionSet = .best { didSet { planConvolutions() } }
+    /// Which kernels the 3×3 stride-1 convolutions use (see `ConvolutionPolicy`).
+    public var convolutionPolicy: ConvolutionPolicy = .auto { didSet { planConvolutions() } }
 
     let nodes: [Node]
     let plan: GraphPlan
@@ -22,7 +25,7 @@ public final class Network {
 
     /// When true, `trainStep` adds each node's forward and backward seconds to `profile`.
     public var profiling = false
-    /// Seconds per node (by name): forward and backward, accumulated while `profiling`.
+    /// CPU seconds of this thread per node (by name): forward and backward, accumulated while `profiling`.
     public private(set) var profile: [(name: String, kind: String, forward: Double, backward: Double)] = []
 
     init(name: String, builder: NetworkBuilder, output: Int, seed: UInt64) {
@@ -40,6 +43,7 @@ public final class Network {
             activations[index].padding = plan.activationPadding[index]
             gradients[index].padding = plan.gradientPadding[index]
         }
+        planConvolutions()
     }
 
     /// Analytic forward FLOPs per sample (convolutions and linear layers; a multiply-add is 2).
@@ -94,32 +98,32 @@ public final class Network {
             var key = dropout
             key.firstRow += first
             let pass = makePass(images: ghostBatchSize, training: true, dropout: key)
-            let start = now()
+            let start = ContinuousClock.now
             load(images + first * inputShape.elements, count: ghostBatchSize)
             if profiling && profile.count != nodes.count {
                 profile = nodes.map { ($0.name, "\(type(of: $0))", 0, 0) }
             }
             for (index, node) in nodes.enumerated() {
-                let t = profiling ? now() : 0
+                let t = profiling ? threadSeconds() : 0
                 node.forward(pass)
-                if profiling { profile[index].forward += now() - t }
+                if profiling { profile[index].forward += threadSeconds() - t }
             }
-            let middle = now()
+            let middle = ContinuousClock.now
             let outcome = SoftmaxCrossEntropy.evaluate(
                 logits: activations[outputSlot].interior, labels: labels + first, rows: ghostBatchSize,
                 classes: classes, gradient: gradients[outputSlot].interior)
             for (index, node) in nodes.enumerated().reversed() {
-                let t = profiling ? now() : 0
+                let t = profiling ? threadSeconds() : 0
                 node.backward(pass, needsGradient: node.inputs.map { plan.needsGradient[$0] },
                               accumulate: plan.accumulate[index])
-                if profiling { profile[index].backward += now() - t }
+                if profiling { profile[index].backward += threadSeconds() - t }
             }
-            let end = now()
+            let end = ContinuousClock.now
             result.lossSum += outcome.lossSum
             result.correct += outcome.correct
             result.samples += ghostBatchSize
-            result.forwardSeconds += middle - start
-            result.backwardSeconds += end - middle
+            result.forwardSeconds += (middle - start).seconds
+            result.backwardSeconds += (end - middle).seconds
         }
         return result
     }
@@ -155,9 +159,7 @@ public final class Network {
         nodes.map { node in
             var detail = ""
             if let conv = node as? Conv2D {
-                detail = "\(conv.kernel)×\(conv.kernel)/\(conv.stride) pad \(conv.padding), "
-                    + ["direct": "direct", "phases": "direct over \(conv.stride * conv.stride) phases",
-                       "im2col": "im2col+sgemm"][conv.path.rawValue]!
+                detail = "\(conv.kernel)×\(conv.kernel)/\(conv.stride) pad \(conv.padding), \(conv.kernelDescription)"
                     + (conv.computesStatistics ? ", fused BN statistics" : "")
             } else if let norm = node as? BatchNorm {
                 detail = (norm.hasResidual ? "+ residual" : "") + (norm.relu ? " + ReLU" : "")
@@ -189,11 +191,6 @@ public final class Network {
             outputs.append((node.name, slot.shape, values))
         }
         return outputs
-    }
-
-    /// The logits of the last pass, [images][classes].
-    public var lastLogits: UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: activations[outputSlot].interior, count: passCapacity * classes)
     }
 
     public func resetProfile() { profile = [] }

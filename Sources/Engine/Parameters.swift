@@ -59,27 +59,6 @@ public final class ParameterStore {
     public var count: Int { values.count }
 
     public subscript(name: String) -> ParameterSpec? { table.first { $0.name == name } }
-
-    /// The ranges of the flat buffer that weight decay applies to, merged where adjacent.
-    public var decayRanges: [Range<Int>] {
-        var ranges: [Range<Int>] = []
-        for spec in table where spec.decays {
-            if let last = ranges.last, last.upperBound == spec.offset {
-                ranges[ranges.count - 1] = last.lowerBound ..< spec.range.upperBound
-            } else {
-                ranges.append(spec.range)
-            }
-        }
-        return ranges
-    }
-
-    /// A 64-bit FNV-1a checksum of the parameter bits (for comparing replicas across ranks).
-    public func checksum() -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        let words = UnsafeRawPointer(values.pointer).assumingMemoryBound(to: UInt32.self)
-        for i in 0 ..< values.count { hash = (hash ^ UInt64(words[i])) &* 0x100_0000_01b3 }
-        return hash
-    }
 }
 
 /// Collects parameter and statistic declarations while a model is built.

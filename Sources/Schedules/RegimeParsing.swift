@@ -1,3 +1,5 @@
+import Formatting
+
 extension Regime {
     /// Parses the regime language.
     ///

@@ -1,5 +1,6 @@
 import Checkpoints
 import Collectives
+import DataParallel
 import Engine
 import Training
 
@@ -61,9 +62,7 @@ public enum GradientNormProbe {
         configuration.seed = seed
         let ranks = world.size
         let kinds = arms(settings)
-        var failure: String? = nil
-        var prepared: (RankData, Network)? = nil
-        do {
+        let (data, network) = try world.collectively {
             // Every batch shape must split over the ranks and fit the ghost batch, as in training.
             for kind in kinds {
                 var check = configuration
@@ -74,20 +73,13 @@ public enum GradientNormProbe {
             let network = try data.makeNetwork(configuration)
             if let checkpoint {
                 let store = network.parameters
-                for spec in store.table {
-                    try checkpoint.restore(spec.name, shape: spec.shape,
-                                           into: UnsafeMutableBufferPointer(rebasing: store.values.buffer[spec.range]))
-                }
+                try ModelTensors.parameters(of: store).restore(from: checkpoint, into: store.values.buffer)
             }
-            prepared = (data, network)
-        } catch {
-            failure = "\(error)"
+            return (data, network)
         }
-        try world.collectively(failure)
-        let (data, network) = prepared!
         try world.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
-        let step = DataParallelStep(network: network, optimizer: SGD(parameters: network.parameters), communicator: world,
-                                    algorithm: .ring, seed: seed)
+        let step = DataParallelStep(network: network, optimizer: SGD(parameters: network.parameters), ranks: [data],
+                                    communicator: world, algorithm: .ring, seed: seed)
         var measurements: [Measurement] = []
         for kind in kinds {
             let perRank = kind.batchSize / ranks
@@ -101,7 +93,7 @@ public enum GradientNormProbe {
                     epoch = batch / stepsPerEpoch
                     data.begin(epoch: epoch)
                 }
-                _ = try step.computeGradient(ranks: [data], epoch: epoch, step: batch % stepsPerEpoch, globalStep: batch,
+                _ = try step.computeGradient(epoch: epoch, step: batch % stepsPerEpoch, globalStep: batch,
                                              copies: kind.copies, imagesPerRank: images, ghostBatchSize: ghost)
                 let scale = 1 / Float(kind.copies * kind.batchSize)
                 norms.append(Double(SGD.gradientNorm(network.parameters, scale: scale)))

@@ -204,30 +204,19 @@ public struct StudyDefinition: Sendable {
             c.epochs = 20
             c.ghostBatchSize = 32
             c.weightDecay = 5e-4
-            if name == .dropoutCopies {
-                c.dataset = "fashion-mnist"
-                c.model = "mlp"
-                c.augment = "none"
-                c.dropout = 0.5
-            } else {
-                c.dataset = "cifar10"
-                c.model = "resnet8"
-                c.augment = "crop=4,flip,cutout=1x16"
-            }
         case .paper:
-            c.epochs = 200
+            c.epochs = name == .dropoutCopies ? 60 : 200
             c.weightDecay = 1e-4
-            if name == .dropoutCopies {
-                c.dataset = "fashion-mnist"
-                c.model = "mlp"
-                c.augment = "none"
-                c.dropout = 0.5
-                c.epochs = 60
-            } else {
-                c.dataset = "cifar10"
-                c.model = "resnet44"
-                c.augment = "crop=4,flip,cutout=1x16"
-            }
+        }
+        if name == .dropoutCopies {
+            c.dataset = "fashion-mnist"
+            c.model = "mlp"
+            c.augment = "none"
+            c.dropout = 0.5
+        } else {
+            c.dataset = "cifar10"
+            c.model = scale == .small ? "resnet8" : "resnet44"
+            c.augment = "crop=4,flip,cutout=1x16"
         }
         return c
     }

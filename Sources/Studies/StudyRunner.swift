@@ -1,7 +1,10 @@
 import Checkpoints
 import Collectives
 import Engine
+import Formatting
 import Foundation
+import JSON
+import RunReport
 import Training
 
 /// Runs a study: its arms one after another through the trainer, each (arm, seed) a normal run
@@ -100,17 +103,33 @@ public final class StudyRunner {
                 }
             }
         }
-        var failure: String? = nil
-        if world.isRoot {
+        outcome.summary = try world.collectivelyOnRoot {
             do {
-                outcome.summary = try StudySummary(definition: definition, seeds: seeds, directory: directory)
-                try outcome.summary!.write(to: directory)
+                let summary = try StudySummary(definition: definition, seeds: seeds, directory: directory)
+                try summary.write(to: directory)
+                _ = try RunReport.write(runs: reportedRuns(), to: directory.appendingPathComponent("report.html"),
+                                        title: "Study \(definition.name.rawValue) (\(definition.scale.rawValue)): "
+                                            + "\(summary.verdict.outcome.rawValue)")
+                return summary
             } catch {
-                failure = "cannot write the study's summary in \(directory.path): \(error)"
+                throw StudyError("cannot write the study's summary in \(directory.path): \(error)")
             }
         }
-        try world.collectively(failure)
         return outcome
+    }
+
+    /// The runs the report overlays: every arm and seed of this study. The gradient-norm study adds
+    /// the runs of a `copies` study beside it (`DIR/../copies`), if there is one, for their ‖g‖
+    /// over training.
+    func reportedRuns() -> [URL] {
+        var runs = definition.arms.flatMap { arm in seeds.map { runDirectory(arm: arm.name, seed: $0) } }
+        if definition.name == .gradientNorm {
+            let copies = directory.deletingLastPathComponent().appendingPathComponent("copies/runs")
+            let found = (try? FileManager.default.contentsOfDirectory(at: copies, includingPropertiesForKeys: nil)) ?? []
+            runs += found.filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("results.csv").path) }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        }
+        return runs
     }
 
     // MARK: - Runs
@@ -119,16 +138,8 @@ public final class StudyRunner {
 
     /// Rank 0 decides what a run directory needs and every rank learns it.
     private func agreedState(of run: URL, configuration: TrainingConfiguration) throws -> RunState {
-        var state: [Int64] = [RunState.fresh.rawValue]
-        var failure: String? = nil
-        if world.isRoot {
-            do {
-                state[0] = try Self.state(of: run, configuration: configuration).rawValue
-            } catch {
-                failure = "\(error)"
-            }
-        }
-        try world.collectively(failure)
+        var state = [try world.collectivelyOnRoot { try Self.state(of: run, configuration: configuration).rawValue }
+                     ?? RunState.fresh.rawValue]
         try world.broadcast(&state, root: 0)
         return RunState(rawValue: state[0]) ?? .fresh
     }
@@ -157,7 +168,7 @@ public final class StudyRunner {
         }
         let saved: TrainingConfiguration
         do {
-            saved = try checkpoint.info.decodeConfiguration(TrainingConfiguration.self)
+            saved = try TrainingConfiguration(options: checkpoint.info.configuration.objectValue ?? [:])
         } catch {
             throw StudyError("\(checkpoint.directory.path) holds no configuration of this tool: \(error)")
         }
@@ -173,42 +184,33 @@ public final class StudyRunner {
 
     private func measure(_ probe: GradientNormProbe.Settings, point: Int, seed: UInt64) throws {
         // The trained parameters: the training arm's checkpoint after `point` epochs (rank 0 reads it).
-        var checkpoint: Checkpoint? = nil
-        var failure: String? = nil
-        if point > 0 && world.isRoot {
+        let checkpoint: Checkpoint? = try world.collectivelyOnRoot { () throws -> Checkpoint? in
+            guard point > 0 else { return nil }
             let run = runDirectory(arm: probe.trainingArm, seed: seed)
-            do {
-                checkpoint = try CheckpointStore.latest(in: run)
-                guard checkpoint!.info.epoch == point else {
-                    throw StudyError("the checkpoint in \(run.path) is after epoch \(checkpoint!.info.epoch), not \(point)")
-                }
-            } catch {
-                failure = "\(error)"
+            let checkpoint = try CheckpointStore.latest(in: run)
+            guard checkpoint.info.epoch == point else {
+                throw StudyError("the checkpoint in \(run.path) is after epoch \(checkpoint.info.epoch), not \(point)")
             }
-        }
-        try world.collectively(failure)
+            return checkpoint
+        } ?? nil
         let start = ContinuousClock.now
         let measurements = try GradientNormProbe.measure(probe, seed: seed, restoringFrom: checkpoint, communicator: world)
-        let elapsed = ContinuousClock.now - start
-        failure = nil
-        if world.isRoot {
+        let seconds = (ContinuousClock.now - start).seconds
+        _ = try world.collectivelyOnRoot {
             do {
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
                 try ProbeFile(epochs: point, seed: seed, seconds: seconds, measurements: measurements)
                     .write(to: probeFile(epochs: point, seed: seed))
             } catch {
-                failure = "cannot write \(probeFile(epochs: point, seed: seed).path): \(error)"
+                throw StudyError("cannot write \(probeFile(epochs: point, seed: seed).path): \(error)")
             }
         }
-        try world.collectively(failure)
     }
 
     // MARK: - Helpers
 
     /// Creates DIR and writes study.json: what the study is, so a reader of DIR knows what ran.
     private func prepareDirectory() throws {
-        var failure: String? = nil
-        if world.isRoot {
+        _ = try world.collectivelyOnRoot {
             do {
                 try FileManager.default.createDirectory(at: directory.appendingPathComponent("runs"),
                                                         withIntermediateDirectories: true)
@@ -228,10 +230,9 @@ public final class StudyRunner {
                 try Data((try description.jsonText() + "\n").utf8).write(to: directory.appendingPathComponent("study.json"),
                                                                            options: .atomic)
             } catch {
-                failure = "--output \(directory.path): \(error.localizedDescription)"
+                throw StudyError("--output \(directory.path): \(error.localizedDescription)")
             }
         }
-        try world.collectively(failure)
     }
 
     /// A fact only rank 0 can see (a file), known to every rank.
@@ -252,14 +253,4 @@ public final class StudyRunner {
 public struct StudyError: CollectiveFailure, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-extension Communicator {
-    /// Every rank passes its own failure (or nil); if any rank failed, every rank throws the lowest
-    /// failing rank's message together.
-    func collectively(_ localFailure: String?) throws {
-        if let failure = try agree(onFailure: localFailure) {
-            throw StudyError(size > 1 ? "rank \(failure.rank): \(failure.message)" : failure.message)
-        }
-    }
 }

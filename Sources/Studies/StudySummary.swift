@@ -1,4 +1,5 @@
 import Foundation
+import RunReport
 
 /// The figures of a study, read back from the files its runs wrote (results.csv, config.json and
 /// the gradient-norm measurements), and the verdict on its claim.
@@ -49,7 +50,7 @@ public struct StudySummary: Sendable {
     public let definition: StudyDefinition
     public let rows: [Row]
     /// Per training run: its per-epoch records (for verdicts that look inside a run).
-    let epochs: [String: [EpochRow]]
+    let epochs: [String: [EpochResult]]
     /// The gradient-norm measurements, by (point, seed).
     let probes: [ProbeFile]
 
@@ -57,14 +58,13 @@ public struct StudySummary: Sendable {
         self.definition = definition
         study = definition.name.rawValue
         var rows: [Row] = []
-        var epochs: [String: [EpochRow]] = [:]
+        var epochs: [String: [EpochResult]] = [:]
         for arm in definition.arms {
             for seed in seeds {
-                let run = directory.appendingPathComponent("runs/\(arm.name)-seed\(seed)")
-                let records = try EpochRow.read(run.appendingPathComponent("results.csv"))
-                epochs["\(arm.name)-seed\(seed)"] = records
+                let run = try Run(directory: directory.appendingPathComponent("runs/\(arm.name)-seed\(seed)"))
+                epochs["\(arm.name)-seed\(seed)"] = run.epochs
                 guard arm.summarized else { continue }
-                rows.append(try Self.row(study: study, arm: arm.name, seed: seed, run: run, records: records))
+                rows.append(try Self.row(study: study, arm: arm.name, seed: seed, run: run))
             }
         }
         var probes: [ProbeFile] = []
@@ -91,33 +91,29 @@ public struct StudySummary: Sendable {
     }
 
     /// The summary row of one finished run.
-    public static func row(study: String, arm: String, seed: UInt64, run: URL, records: [EpochRow]) throws -> Row {
-        let configURL = run.appendingPathComponent("config.json")
-        guard let data = try? Data(contentsOf: configURL),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let configuration = object["configuration"] as? [String: Any] else {
-            throw StudyError("\(configURL.path) is missing or not a run's config.json")
-        }
-        let job = object["job"] as? [String: Any] ?? [:]
-        guard let first = records.first, let last = records.last else {
-            throw StudyError("\(run.appendingPathComponent("results.csv").path) has no epochs")
-        }
+    public static func row(study: String, arm: String, seed: UInt64, run: Run) throws -> Row {
+        let results = run.directory.appendingPathComponent("results.csv").path
+        guard run.configurationText != nil else { throw StudyError("\(run.directory.path) has no config.json") }
+        guard let first = run.epochs.first, let last = run.epochs.last else { throw StudyError("\(results) has no epochs") }
         var images = 0, previousStep = 0
-        var weightedNorm = 0.0
-        for record in records {
-            let steps = record.step - previousStep
-            images += steps * record.copies * record.batchSize
-            weightedNorm += record.gradientNorm * Double(steps)
-            previousStep = record.step
+        var weightedNorm = 0.0, seconds = 0.0
+        for record in run.epochs {
+            guard let step = record.step, let batch = record.batchSize, let copies = record.copies,
+                  let norm = record.gradientNorm, let epochSeconds = record.epochSeconds else {
+                throw StudyError("\(results): epoch \(record.epoch) lacks step, batch_size, copies, grad_norm or epoch_seconds")
+            }
+            images += (step - previousStep) * copies * batch
+            weightedNorm += norm * Double(step - previousStep)
+            seconds += epochSeconds
+            previousStep = step
         }
-        let errors = records.compactMap(\.validationError)
-        return Row(study: study, arm: arm, seed: seed, model: configuration["model"] as? String ?? "?",
-                   dataset: configuration["dataset"] as? String ?? "?",
-                   trainSamples: job["dataset_train_samples"] as? Int ?? (configuration["train-samples"] as? Int ?? 0),
-                   batchSize: first.batchSize, copies: first.copies, epochs: records.count, steps: last.step,
+        let errors = run.epochs.compactMap(\.validationError)
+        let samples = run.job["dataset_train_samples"].flatMap { Int($0) } ?? run.configuration["train-samples"].flatMap { Int($0) }
+        return Row(study: study, arm: arm, seed: seed, model: run.configuration["model"] ?? "?",
+                   dataset: run.configuration["dataset"] ?? "?", trainSamples: samples ?? 0,
+                   batchSize: first.batchSize!, copies: first.copies!, epochs: run.epochs.count, steps: previousStep,
                    images: images, finalValidationError: last.validationError, bestValidationError: errors.min(),
-                   gradientNorm: weightedNorm / Double(max(last.step, 1)),
-                   wallSeconds: records.map(\.seconds).reduce(0, +))
+                   gradientNorm: weightedNorm / Double(max(previousStep, 1)), wallSeconds: seconds)
     }
 
     // MARK: - Arms
@@ -156,46 +152,5 @@ public struct StudySummary: Sendable {
     public func write(to directory: URL) throws {
         try Data(csv().utf8).write(to: directory.appendingPathComponent("summary.csv"), options: .atomic)
         try Data(markdown().utf8).write(to: directory.appendingPathComponent("summary.md"), options: .atomic)
-    }
-}
-
-/// One row of a run's results.csv, the fields a summary needs.
-public struct EpochRow: Sendable, Equatable {
-    public var epoch: Int
-    public var step: Int
-    public var batchSize: Int
-    public var copies: Int
-    public var validationError: Double?
-    public var gradientNorm: Double
-    public var seconds: Double
-
-    /// Reads results.csv by its header's column names; errors name the file and line.
-    public static func read(_ url: URL) throws -> [EpochRow] {
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw StudyError("cannot read \(url.path): \(error.localizedDescription)")
-        }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else {
-            throw StudyError("\(url.path) is empty")
-        }
-        func column(_ name: String) throws -> Int {
-            guard let index = header.firstIndex(of: name) else { throw StudyError("\(url.path) has no column '\(name)'") }
-            return index
-        }
-        let (e, s, b, m, v, g, t) = (try column("epoch"), try column("step"), try column("batch_size"), try column("copies"),
-                                     try column("val_error"), try column("grad_norm"), try column("epoch_seconds"))
-        return try lines.dropFirst().enumerated().map { index, line in
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == header.count, let epoch = Int(fields[e]), let step = Int(fields[s]),
-                  let batch = Int(fields[b]), let copies = Int(fields[m]), let norm = Double(fields[g]),
-                  let seconds = Double(fields[t]) else {
-                throw StudyError("\(url.path) line \(index + 2) is not a results row: '\(line)'")
-            }
-            return EpochRow(epoch: epoch, step: step, batchSize: batch, copies: copies, validationError: Double(fields[v]),
-                            gradientNorm: norm, seconds: seconds)
-        }
     }
 }

@@ -1,4 +1,6 @@
+import Formatting
 import Foundation
+import RunReport
 
 /// What a study found about its claim: the verdict and the figures behind it.
 public struct StudyVerdict: Sendable, Equatable {
@@ -168,13 +170,14 @@ extension StudySummary {
             + "or the copies' norm is below the batch's for every seed; otherwise not reproduced at this scale.")
     }
 
-    static func meanNorm(_ records: [EpochRow], from index: Int) -> Double {
+    static func meanNorm(_ records: [EpochResult], from index: Int) -> Double {
         var steps = 0, sum = 0.0
-        var previous = index > 0 ? records[index - 1].step : 0
+        var previous = index > 0 ? records[index - 1].step ?? 0 : 0
         for record in records[index...] {
-            sum += record.gradientNorm * Double(record.step - previous)
-            steps += record.step - previous
-            previous = record.step
+            guard let step = record.step, let norm = record.gradientNorm else { continue }
+            sum += norm * Double(step - previous)
+            steps += step - previous
+            previous = step
         }
         return sum / Double(max(steps, 1))
     }
@@ -219,11 +222,14 @@ extension StudySummary {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private func percent(_ value: Double) -> String { String(format: "%.2f %%", value * 100) }
-    private func number(_ value: Double) -> String { String(format: "%.4g", value) }
-    private func signedPoints(_ value: Double) -> String { String(format: "%+.2f points", value * 100) }
+    private func percent(_ value: Double) -> String { fixed(value * 100, 2) + " %" }
+    private func number(_ value: Double) -> String { significant(value, digits: 4) }
+    private func signedPoints(_ value: Double) -> String {
+        let text = fixed(value * 100, 2)
+        return (text.hasPrefix("-") ? text : "+" + text) + " points"
+    }
     private func describePercent(_ s: Spread) -> String {
-        s.values.isEmpty ? "–" : String(format: "%.2f %% [%.2f–%.2f]", s.mean * 100, s.min * 100, s.max * 100)
+        s.values.isEmpty ? "–" : "\(percent(s.mean)) [\(fixed(s.min * 100, 2))–\(fixed(s.max * 100, 2))]"
     }
     private func describeNumber(_ s: Spread) -> String {
         s.values.isEmpty ? "–" : "\(number(s.mean)) [\(number(s.min))–\(number(s.max))]"

@@ -1,5 +1,6 @@
 import CMPI
 import Collectives
+import Formatting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +11,7 @@ import Glibc
 /// error handler is `MPI_ERRORS_RETURN`). Float all-reduces run either `MPI_Allreduce` or the
 /// package's own `RingAllreduce` over this communicator's `MPI_Isend`/`MPI_Irecv`, with the ring
 /// settings measured best for the transport between the ranks (`hosts.transport`).
-public final class MPICommunicator: Communicator, PointToPoint {
+public final class MPICommunicator: SplittableCommunicator, PointToPoint {
     public typealias Request = MPI_Request?
 
     public let handle: MPI_Comm
@@ -96,7 +97,7 @@ public final class MPICommunicator: Communicator, PointToPoint {
     }
 
     public func abort(message: String, code: Int32) -> Never {
-        writeStandardError("batchaug-dist: rank \(rank): \(message)")
+        StandardError.report("rank \(rank): \(message)")
         _ = MPI_Abort(handle, code)
         exit(code)   // MPI_Abort does not return; this satisfies the type checker.
     }
@@ -116,7 +117,10 @@ public final class MPICommunicator: Communicator, PointToPoint {
 
     /// A barrier that sleeps while it waits (`MPI_Ibarrier` polled every `interval` seconds), so that
     /// ranks waiting for others leave their cores to the ranks that work: `MPI_Barrier` busy-polls.
-    public func sleepingBarrier(interval: Double = 0.002) throws {
+    public func sleepingBarrier() throws { try sleepingBarrier(interval: 0.002) }
+
+    /// `sleepingBarrier()`, testing for completion every `interval` seconds.
+    public func sleepingBarrier(interval: Double) throws {
         var request: MPI_Request? = nil
         try check(MPI_Ibarrier(handle, &request), "MPI_Ibarrier", rank: rank)
         var done: Int32 = 0

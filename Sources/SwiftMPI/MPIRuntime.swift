@@ -82,7 +82,4 @@ public enum MPIRuntime {
         try check(MPI_Get_processor_name(&buffer, &length), "MPI_Get_processor_name")
         return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
-
-    /// Wall-clock seconds (`MPI_Wtime`).
-    public static func wallTime() -> Double { MPI_Wtime() }
 }

@@ -1,6 +1,7 @@
 import Checkpoints
 import Collectives
 import Foundation
+import JSON
 
 /// How a training run all-reduces its gradients: `--allreduce ring|mpi`, or for `auto` the
 /// faster one as measured at start-up — or, when resuming, as the interrupted run measured, which

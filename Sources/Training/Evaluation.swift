@@ -1,48 +1,11 @@
 import Augmentation
 import Checkpoints
 import Collectives
+import DataParallel
 import Datasets
 import Engine
 import Foundation
-
-/// Test-set evaluation, sharded over ranks: each rank runs its shard of the test set forward in
-/// evaluation mode (running batch-norm statistics, no dropout) and the ranks all-reduce the sums.
-enum TestSetEvaluation {
-    /// Summed loss, number correct and number of samples over the test shards played in this
-    /// process (one per rank; several with `--simulate-ranks`).
-    static func sums(network: Network, shards: [BatchAugmenter], counts: [Int], chunk requested: Int) -> [Double] {
-        var sums = [0.0, 0.0, 0.0]
-        let chunk = max(requested, 1)
-        var images = [Float](repeating: 0, count: chunk * network.inputShape.elements)
-        var labels = [Int32](repeating: 0, count: chunk)
-        var indices = [Int](repeating: 0, count: chunk)
-        for (augmenter, count) in zip(shards, counts) {
-            var first = 0
-            while first < count {
-                let rows = min(chunk, count - first)
-                for i in 0 ..< rows { indices[i] = first + i }
-                images.withUnsafeMutableBufferPointer { x in
-                    labels.withUnsafeMutableBufferPointer { y in
-                        indices.withUnsafeBufferPointer { samples in
-                            augmenter.fill(images: x.baseAddress!, labels: y.baseAddress!,
-                                           samples: UnsafeBufferPointer(rebasing: samples[..<rows]), copies: 1, epoch: 0)
-                        }
-                    }
-                }
-                let result = images.withUnsafeBufferPointer { x in
-                    labels.withUnsafeBufferPointer { y in
-                        network.evaluate(images: x.baseAddress!, labels: y.baseAddress!, count: rows, chunk: chunk)
-                    }
-                }
-                sums[0] += result.lossSum
-                sums[1] += Double(result.correct)
-                sums[2] += Double(rows)
-                first += rows
-            }
-        }
-        return sums
-    }
-}
+import JSON
 
 /// What `batchaug-dist eval` reports.
 public struct EvaluationReport: Sendable {
@@ -61,105 +24,81 @@ public struct EvaluationReport: Sendable {
 /// of ranks (the checkpoint holds running statistics already averaged over the training ranks, so
 /// the result does not depend on how many ranks evaluate).
 public enum CheckpointEvaluation {
+    /// What rank 0 reads from the checkpoint and every rank needs to build the model and its shard.
+    private struct Target: Codable {
+        var model: String
+        var dataset: String
+        var dataDirectory: String?
+        var seed: UInt64
+        var checkpoint: String
+        var epoch: Int
+        var step: Int
+    }
+
     public static func run(checkpoint path: String, dataset: String?, dataDirectory: String?,
                            batchSize: Int, communicator world: any Communicator) throws -> EvaluationReport {
         // Rank 0 reads the checkpoint and tells everyone what to build.
-        var loaded: Checkpoint? = nil
-        var description: [String: JSONValue] = [:]
-        var failure: String? = nil
-        if world.isRoot {
-            do {
-                guard batchSize >= 1 else {
-                    throw ConfigurationError(option: "batch-size", problem: "must be at least 1, got \(batchSize)")
-                }
-                let checkpoint: Checkpoint
-                do {
-                    checkpoint = try CheckpointStore.latest(in: URL(fileURLWithPath: path))
-                } catch {
-                    throw ConfigurationError(option: "checkpoint", problem: "\(error)")
-                }
-                var configuration: TrainingConfiguration
-                do {
-                    configuration = try checkpoint.info.decodeConfiguration(TrainingConfiguration.self)
-                } catch {
-                    throw ConfigurationError(option: "checkpoint",
-                                             problem: "\(checkpoint.directory.path) holds no configuration of this tool: \(error)")
-                }
-                if let dataset {
-                    configuration.dataset = dataset
-                    configuration.dataDirectory = nil
-                }
-                if let dataDirectory { configuration.dataDirectory = dataDirectory }
-                description = [
-                    "model": .string(configuration.model), "dataset": .string(configuration.dataset),
-                    "data-dir": configuration.dataDirectory.map(JSONValue.string) ?? .null,
-                    "seed": .string(String(configuration.seed)), "checkpoint": .string(checkpoint.directory.path),
-                    "epoch": .number(checkpoint.info.epoch), "step": .number(checkpoint.info.step),
-                ]
-                loaded = checkpoint
-            } catch {
-                failure = "\(error)"
+        let loaded: (checkpoint: Checkpoint, target: Target)? = try world.collectivelyOnRoot {
+            guard batchSize >= 1 else {
+                throw ConfigurationError(option: "batch-size", problem: "must be at least 1, got \(batchSize)")
             }
+            let checkpoint: Checkpoint
+            do {
+                checkpoint = try CheckpointStore.latest(in: URL(fileURLWithPath: path))
+            } catch {
+                throw ConfigurationError(option: "checkpoint", problem: "\(error)")
+            }
+            var configuration: TrainingConfiguration
+            do {
+                configuration = try TrainingConfiguration(options: checkpoint.info.configuration.objectValue ?? [:])
+            } catch {
+                throw ConfigurationError(option: "checkpoint",
+                                         problem: "\(checkpoint.directory.path) holds no configuration of this tool: \(error)")
+            }
+            if let dataset {
+                configuration.dataset = dataset
+                configuration.dataDirectory = nil
+            }
+            if let dataDirectory { configuration.dataDirectory = dataDirectory }
+            return (checkpoint, Target(model: configuration.model, dataset: configuration.dataset,
+                                       dataDirectory: configuration.dataDirectory, seed: configuration.seed,
+                                       checkpoint: checkpoint.directory.path, epoch: checkpoint.info.epoch,
+                                       step: checkpoint.info.step))
         }
-        try Trainer.agree(failure, on: world)
-        let text = try world.broadcast(bytes: world.isRoot ? Array(try JSONValue.object(description).jsonText().utf8) : [],
-                                       root: 0)
-        guard let fields = try JSONValue(parsing: Data(text)).objectValue,
-              case let .string(model)? = fields["model"], case let .string(datasetName)? = fields["dataset"],
-              case let .string(seedText)? = fields["seed"], let seed = UInt64(seedText),
-              case let .string(checkpointPath)? = fields["checkpoint"],
-              case let .integer(epoch)? = fields["epoch"], case let .integer(step)? = fields["step"]
-        else { throw TrainingFailure("eval: the checkpoint description did not reach every rank intact") }
-        var directory: String? = nil
-        if case let .string(d)? = fields["data-dir"] { directory = d }
+        let text = try world.broadcast(bytes: try loaded.map { Array(try JSONEncoder().encode($0.target)) } ?? [])
+        let target = try JSONDecoder().decode(Target.self, from: Data(text))
 
         // Every rank: its test shard and the model.
-        var network: Network? = nil
-        var test: (augmenter: BatchAugmenter, count: Int)? = nil
-        failure = nil
-        do {
-            guard let kind = DatasetKind(rawValue: datasetName) else {
-                throw ConfigurationError(option: "dataset", problem: "'\(datasetName)' is not a dataset: choose "
+        let (network, test) = try world.collectively {
+            guard let kind = DatasetKind(rawValue: target.dataset) else {
+                throw ConfigurationError(option: "dataset", problem: "'\(target.dataset)' is not a dataset: choose "
                     + DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            let shard = try ImageShard.load(kind, directory: directory, split: .test, rank: world.rank,
+            let shard = try ImageShard.load(kind, directory: target.dataDirectory, split: .test, rank: world.rank,
                                             ranks: world.size, counters: IOCounters())
             let d = shard.descriptor
-            network = try ModelZoo.make(model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
-                                        classes: d.classes, seed: seed)
-            test = (try BatchAugmenter(shard: shard, transforms: [], seed: seed), shard.count)
-        } catch {
-            failure = "\(error)"
+            let network = try ModelZoo.make(target.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
+                                            classes: d.classes, seed: target.seed)
+            return (network, (augmenter: try BatchAugmenter(shard: shard, transforms: [], seed: target.seed), count: shard.count))
         }
-        try Trainer.agree(failure, on: world)
-        guard let network, let test else { throw TrainingFailure("eval: no model was built") }
 
         // Rank 0 fills the model from the checkpoint (a model of another shape is named here).
         let store = network.parameters
-        failure = nil
-        if let loaded {
+        _ = try world.collectivelyOnRoot {
+            guard let checkpoint = loaded?.checkpoint else { return }
             do {
-                for spec in store.table {
-                    try loaded.restore(spec.name, shape: spec.shape,
-                                       into: UnsafeMutableBufferPointer(rebasing: store.values.buffer[spec.range]))
-                }
-                for spec in store.statisticsTable {
-                    try loaded.restore(spec.name, shape: spec.shape,
-                                       into: UnsafeMutableBufferPointer(rebasing: store.statistics.buffer[spec.range]))
-                }
+                try ModelTensors.parameters(of: store).restore(from: checkpoint, into: store.values.buffer)
+                try ModelTensors.statistics(of: store).restore(from: checkpoint, into: store.statistics.buffer)
             } catch {
-                failure = "--checkpoint \(checkpointPath) does not fit \(model) on \(datasetName): \(error)"
+                throw TrainingFailure("--checkpoint \(target.checkpoint) does not fit \(target.model) on \(target.dataset): \(error)")
             }
         }
-        try Trainer.agree(failure, on: world)
         try world.broadcast(UnsafeMutableRawBufferPointer(store.values.buffer), root: 0)
         try world.broadcast(UnsafeMutableRawBufferPointer(store.statistics.buffer), root: 0)
 
-        var sums = TestSetEvaluation.sums(network: network, shards: [test.augmenter], counts: [test.count],
-                                          chunk: batchSize)
-        if world.size > 1 { try world.allreduceSum(&sums) }
-        return EvaluationReport(model: model, dataset: datasetName, checkpoint: checkpointPath, epoch: Int(epoch), step: Int(step),
-                                samples: Int(sums[2]), loss: sums[0] / max(sums[2], 1),
-                                error: 1 - sums[1] / max(sums[2], 1))
+        let result = try TestSetEvaluation.run(network: network, shards: [test], chunk: batchSize, communicator: world)
+        return EvaluationReport(model: target.model, dataset: target.dataset, checkpoint: target.checkpoint,
+                                epoch: target.epoch, step: target.step, samples: result.samples, loss: result.loss,
+                                error: result.error)
     }
 }

@@ -1,4 +1,6 @@
+import Formatting
 import Foundation
+import JSON
 
 /// One epoch's figures: a row of results.csv and a `"type": "epoch"` record of metrics.jsonl.
 public struct EpochRecord: Sendable, Equatable {
@@ -20,14 +22,16 @@ public struct EpochRecord: Sendable, Equatable {
     public var communicationSeconds: Double
     public var dataSeconds: Double
 
+    /// The columns of results.csv, which are also the keys of the record in metrics.jsonl.
     static let columns = ["epoch", "step", "lr", "batch_size", "copies", "train_loss", "train_error", "val_loss",
                           "val_error", "grad_norm", "epoch_seconds", "images_per_second", "comm_seconds", "data_seconds"]
 
-    var fields: [(String, Any?)] {
-        [("epoch", epoch), ("step", step), ("lr", learningRate), ("batch_size", batchSize), ("copies", copies),
-         ("train_loss", trainLoss), ("train_error", trainError), ("val_loss", validationLoss),
-         ("val_error", validationError), ("grad_norm", gradientNorm), ("epoch_seconds", epochSeconds),
-         ("images_per_second", imagesPerSecond), ("comm_seconds", communicationSeconds), ("data_seconds", dataSeconds)]
+    /// The values of `columns`, in order.
+    var values: [JSONValue] {
+        [.number(epoch), .number(step), .double(learningRate), .number(batchSize), .number(copies), .double(trainLoss),
+         .double(trainError), validationLoss.map(JSONValue.double) ?? .null, validationError.map(JSONValue.double) ?? .null,
+         .double(gradientNorm), .double(epochSeconds), .double(imagesPerSecond), .double(communicationSeconds),
+         .double(dataSeconds)]
     }
 }
 
@@ -45,10 +49,10 @@ public struct StepRecord: Sendable, Equatable {
     public var communicationSeconds: Double
     public var dataSeconds: Double
 
-    var fields: [(String, Any?)] {
-        [("type", "step"), ("epoch", epoch), ("step", step), ("loss", loss), ("error", error), ("lr", learningRate),
-         ("grad_norm", gradientNorm), ("images_per_second", imagesPerSecond), ("step_seconds", stepSeconds),
-         ("comm_seconds", communicationSeconds), ("data_seconds", dataSeconds)]
+    var line: JSONLine {
+        JSONLine().add("type", "step").add("epoch", epoch).add("step", step).add("loss", loss).add("error", error)
+            .add("lr", learningRate).add("grad_norm", gradientNorm).add("images_per_second", imagesPerSecond)
+            .add("step_seconds", stepSeconds).add("comm_seconds", communicationSeconds).add("data_seconds", dataSeconds)
     }
 }
 
@@ -59,6 +63,8 @@ final class MetricsFiles {
     let metrics: URL
     private let resultsHandle: FileHandle
     private let metricsHandle: FileHandle
+    /// The report and TensorBoard files, updated from each record once it is on disk.
+    var views: LiveViews?
 
     /// Opens the files; when resuming after epoch `keepThrough`, drops any records of later epochs
     /// (written after the checkpoint by the interrupted run), so no epoch appears twice.
@@ -86,34 +92,30 @@ final class MetricsFiles {
     }
 
     func write(_ record: EpochRecord) throws {
-        let row = record.fields.map { Self.csv($0.1) }.joined(separator: ",") + "\n"
+        let values = record.values
+        let row = values.map(Self.csvCell).joined(separator: ",") + "\n"
         try resultsHandle.write(contentsOf: Data(row.utf8))
-        try metricsHandle.write(contentsOf: Data((Self.json([("type", "epoch")] + record.fields) + "\n").utf8))
+        let line = JSONLine([("type", .string("epoch"))] + zip(EpochRecord.columns, values).map { ($0, $1) })
+        try metricsHandle.write(contentsOf: Data((line.render() + "\n").utf8))
+        views?.record(record)
     }
 
     func write(_ record: StepRecord) throws {
-        try metricsHandle.write(contentsOf: Data((Self.json(record.fields) + "\n").utf8))
+        try metricsHandle.write(contentsOf: Data((record.line.render() + "\n").utf8))
+        views?.record(record)
     }
 
-    static func csv(_ value: Any?) -> String {
+    /// A value as a results.csv cell: numbers as Swift prints them, "nan" when not finite, empty when absent.
+    static func csvCell(_ value: JSONValue) -> String {
         switch value {
-        case nil: return ""
-        case let d as Double: return d.isFinite ? "\(d)" : "nan"
-        default: return "\(value!)"
+        case .null: ""
+        case .double(let d): d.isFinite ? "\(d)" : "nan"
+        case .integer(let i): "\(i)"
+        case .unsignedInteger(let u): "\(u)"
+        case .bool(let b): "\(b)"
+        case .string(let s): s
+        case .array, .object: (try? value.jsonText()) ?? ""
         }
-    }
-
-    static func json(_ fields: [(String, Any?)]) -> String {
-        "{" + fields.map { key, value -> String in
-            let rendered: String
-            switch value {
-            case nil: rendered = "null"
-            case let s as String: rendered = "\"\(s)\""
-            case let d as Double: rendered = d.isFinite ? "\(d)" : "null"
-            default: rendered = "\(value!)"
-            }
-            return "\"\(key)\":\(rendered)"
-        }.joined(separator: ",") + "}"
     }
 
     /// Rewrites `url` (atomically) without the records of epochs after `epoch`.
@@ -146,7 +148,7 @@ struct Console {
 
     func line(_ text: String) {
         guard enabled else { return }
-        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if terminal { StandardError.write("\r\u{1B}[K") }
         print(text)
         fflush(nil)
     }
@@ -156,15 +158,6 @@ struct Console {
         let width = 30
         let done = steps > 0 ? width * step / steps : width
         let bar = String(repeating: "#", count: done) + String(repeating: ".", count: width - done)
-        FileHandle.standardError.write(Data("\r[\(bar)] epoch \(epoch) step \(step)/\(steps)".utf8))
+        StandardError.write("\r[\(bar)] epoch \(epoch) step \(step)/\(steps)")
     }
-}
-
-/// "1h02m", "3m07s", "12s".
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite && seconds >= 0 else { return "?" }
-    let s = Int(seconds.rounded())
-    if s >= 3600 { return "\(s / 3600)h" + String(format: "%02dm", s % 3600 / 60) }
-    if s >= 60 { return "\(s / 60)m" + String(format: "%02ds", s % 60) }
-    return "\(s)s"
 }

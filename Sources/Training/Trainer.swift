@@ -1,8 +1,10 @@
 import Augmentation
 import Checkpoints
 import Collectives
+import DataParallel
 import Datasets
 import Engine
+import Formatting
 import Foundation
 import Schedules
 
@@ -25,7 +27,7 @@ public struct JobDescription: Sendable {
 public struct TrainingSummary: Sendable {
     public var epochs: [EpochRecord]
     public var steps: Int
-    /// FNV-1a of the final parameters (identical on every rank).
+    /// FNV-1a of the final parameters' bytes (identical on every rank).
     public var parameterChecksum: UInt64
     public var output: String?
     public var parameters: [Float]
@@ -57,7 +59,8 @@ public final class Trainer {
     let stepper: DataParallelStep
     /// The all-reduce of the gradients: `--allreduce`, or what `auto` measured (or the resumed run recorded).
     let allreduce: AllreduceDecision
-    let ranksHere: [RankData]
+    /// The ranks this process plays: one, or all of them with `--simulate-ranks`.
+    var ranksHere: [RankData] { stepper.ranks }
     let counters = IOCounters()
     /// The output directory — on rank 0 only, the rank that writes. Decisions every rank must take
     /// alike read `configuration.output`.
@@ -78,10 +81,6 @@ public final class Trainer {
 
     public var configuration: TrainingConfiguration { plan.configuration }
 
-    /// For tests of the replica check: after the run's first step, this rank nudges one parameter,
-    /// as a broken node would; the end-of-epoch checksum comparison must stop the job naming it.
-    public var debugPerturbRank: Int? = nil
-
     /// Prepares the run on every rank: checks the configuration, loads each rank's shards, builds
     /// the model (rank 0's parameters everywhere), restores a checkpoint, opens the output. Any
     /// failure on any rank stops all ranks with one message.
@@ -97,61 +96,51 @@ public final class Trainer {
         }
         let hosted = plan.simulated ? Array(0 ..< plan.ranks) : [communicator.rank]
 
-        // Data: rank-local failures (a file missing on one node) are agreed on, not left hanging.
-        var loaded: [RankData] = []
-        var dataError: String? = nil
-        do {
-            let perRank = plan.batchPerRank(epoch: 0)
-            for r in hosted {
-                loaded.append(try RankData(rank: r, ranks: plan.ranks, dataset: plan.dataset,
-                                           directory: configuration.dataDirectory, transforms: plan.transforms,
-                                           batchPerRank: perRank, seed: configuration.seed,
-                                           trainSamples: configuration.trainSamples, counters: counters))
+        // Data: rank-local failures (a file missing on one node) are agreed on, not left hanging,
+        // and name the host.
+        let host = job.hosts.count > communicator.rank ? " (on host \(job.hosts[communicator.rank]))" : ""
+        let loaded = try communicator.collectively { [plan, counters] in
+            do {
+                return try hosted.map { r in
+                    try RankData(rank: r, ranks: plan.ranks, dataset: plan.dataset, directory: configuration.dataDirectory,
+                                 transforms: plan.transforms, batchPerRank: plan.batchPerRank(epoch: 0),
+                                 seed: configuration.seed, trainSamples: configuration.trainSamples, counters: counters)
+                }
+            } catch {
+                throw TrainingFailure("\(error)\(host)")
             }
-        } catch {
-            dataError = "\(error)" + (job.hosts.count > communicator.rank ? " (on host \(job.hosts[communicator.rank]))" : "")
         }
-        try Self.agree(dataError, on: communicator)
-        ranksHere = loaded
 
         network = try loaded[0].makeNetwork(configuration)
         optimizer = SGD(parameters: network.parameters)
-        // Every (simulated) rank starts from the model's initial running statistics.
-        for data in loaded { data.statistics = Array(network.parameters.statistics.buffer) }
         allreduce = try AllreduceDecision(plan.allreduce, count: network.parameters.count, resumingFrom: checkpoint,
                                           on: communicator)
-        stepper = DataParallelStep(network: network, optimizer: optimizer, communicator: communicator,
+        stepper = DataParallelStep(network: network, optimizer: optimizer, ranks: loaded, communicator: communicator,
                                    algorithm: allreduce.policy.algorithm(forCount: network.parameters.count),
                                    seed: configuration.seed)
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
 
         // Output directory (rank 0 writes; everyone learns whether it worked).
-        var outputError: String? = nil
-        var outputURL: URL? = nil
-        if communicator.isRoot, let path = configuration.output {
-            do {
-                outputURL = try Self.prepareOutput(path, resuming: configuration.resume != nil)
-            } catch {
-                outputError = "\(error)"
-            }
-        }
-        try Self.agree(outputError, on: communicator)
-        output = outputURL
+        output = try communicator.collectivelyOnRoot { () throws -> URL? in
+            guard let path = configuration.output else { return nil }
+            return try Self.prepareOutput(path, resuming: configuration.resume != nil)
+        } ?? nil
 
         if configuration.resume != nil {
             try restore(checkpoint)
         }
-        if let outputURL {
+        _ = try communicator.collectivelyOnRoot {
+            guard let output else { return }
             // Rows of epochs from the one resumed on are written again (a partial epoch's row too).
             let resumedThrough = configuration.resume != nil ? startEpoch - 1 : nil
             do {
-                metrics = try MetricsFiles(directory: outputURL, resumingAfter: resumedThrough)
-                try writeConfiguration(to: outputURL)
+                metrics = try MetricsFiles(directory: output, resumingAfter: resumedThrough)
+                try writeConfiguration(to: output)
+                metrics?.views = LiveViews(directory: output, resumedAt: configuration.resume != nil ? (globalStep, startStep > 0) : nil)
             } catch {
-                outputError = "cannot write to \(outputURL.path): \(error.localizedDescription)"
+                throw TrainingFailure("cannot write to \(output.path): \(error.localizedDescription)")
             }
         }
-        try Self.agree(outputError, on: communicator)
     }
 
     /// Runs the remaining epochs; returns the per-epoch figures.
@@ -159,27 +148,21 @@ public final class Trainer {
         let c = configuration
         let totalEpochs = plan.epochs
         describeRun()
-        let runStart = monotonicSeconds()
         var stopped = false
         for epoch in startEpoch ..< totalEpochs where !stopped {
             let settings = plan.settings(epoch: epoch)
             let perRank = plan.batchPerRank(epoch: epoch)
             let imagesPerRank = plan.imagesPerRank(epoch: epoch)
             let ghost = plan.ghostBatchSize(epoch: epoch)
-            var steps = 0
-            var planError: String? = nil
-            do {
-                for data in ranksHere { steps = try data.prepare(batchPerRank: perRank) }
-            } catch {
-                planError = "\(error)"
+            let steps = try world.collectively {
+                try ranksHere.map { try $0.prepare(batchPerRank: perRank) }.last!
             }
-            try Self.agree(planError, on: world)
             for data in ranksHere { data.begin(epoch: epoch) }
             // A run resumed inside an epoch continues it at the step where it stopped: the epoch's
             // order, the augmentations and the dropout masks are all functions of the position.
             let firstStep = epoch == startEpoch ? min(startStep, steps) : 0
 
-            let epochStart = monotonicSeconds()
+            let epochStart = ContinuousClock.now
             var epochTotals = Totals()
             var interval = Totals()
             var lastLearningRate = 0.0
@@ -188,15 +171,14 @@ public final class Trainer {
                 step += 1
                 let lr = plan.schedule.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps)
                 lastLearningRate = lr
-                let stepStart = monotonicSeconds()
+                let stepStart = ContinuousClock.now
                 let hyper = SGD.Hyperparameters(learningRate: Float(lr), momentum: Float(settings.momentum),
                                                 weightDecay: Float(settings.weightDecay), nesterov: c.nesterov,
                                                 clipNorm: c.gradientClip.map(Float.init))
-                let outcome = try stepper(ranks: ranksHere, epoch: epoch, step: step, globalStep: globalStep,
-                                          copies: settings.copies, batchSize: settings.batchSize,
-                                          imagesPerRank: imagesPerRank, ghostBatchSize: ghost, hyperparameters: hyper)
+                let outcome = try stepper(epoch: epoch, step: step, globalStep: globalStep, copies: settings.copies,
+                                          batchSize: settings.batchSize, imagesPerRank: imagesPerRank,
+                                          ghostBatchSize: ghost, hyperparameters: hyper)
                 globalStep += 1
-                if globalStep == 1, debugPerturbRank == world.rank { network.parameters.values[0] += 1e-3 }
                 guard outcome.lossSum.isFinite && outcome.gradientNorm.isFinite else {
                     let what = outcome.lossSum.isFinite
                         ? "the gradient norm became \(outcome.gradientNorm) (loss \(outcome.lossSum / max(outcome.samples, 1)))"
@@ -210,7 +192,7 @@ public final class Trainer {
                 stepTotals.communicationSeconds = outcome.communicationSeconds
                 stepTotals.gradientNorm = Double(outcome.gradientNorm)
                 stepTotals.steps = 1
-                stepTotals.seconds = monotonicSeconds() - stepStart
+                stepTotals.seconds = (ContinuousClock.now - stepStart).seconds
                 stepTotals.images = Double(settings.copies * settings.batchSize)
                 epochTotals.add(stepTotals)
                 interval.add(stepTotals)
@@ -218,7 +200,7 @@ public final class Trainer {
                 let reachedLimit = c.maxSteps.map { globalStep >= $0 } ?? false
                 if (step + 1) % c.logEvery == 0 || step + 1 == steps || reachedLimit {
                     try logInterval(interval, epoch: epoch, step: step + 1, steps: steps, learningRate: lr,
-                                    elapsed: monotonicSeconds() - runStart, remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
+                                    remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
                     interval = Totals()
                 }
                 if reachedLimit {
@@ -226,12 +208,12 @@ public final class Trainer {
                     break
                 }
             }
-            try finishEpoch(epoch, totals: epochTotals, seconds: monotonicSeconds() - epochStart, learningRate: lastLearningRate,
+            try finishEpoch(epoch, totals: epochTotals, seconds: (ContinuousClock.now - epochStart).seconds, learningRate: lastLearningRate,
                             settings: settings, last: epoch == totalEpochs - 1 || stopped,
                             stepsDone: step + 1, steps: steps)
         }
         if stopped { console.line("stopped after \(globalStep) steps (--max-steps)") }
-        return TrainingSummary(epochs: records, steps: globalStep, parameterChecksum: network.parameters.checksum(),
+        return TrainingSummary(epochs: records, steps: globalStep, parameterChecksum: parameterChecksum(),
                                output: output?.path, parameters: Array(network.parameters.values.buffer))
     }
 
@@ -241,17 +223,16 @@ public final class Trainer {
                              settings: EpochSettings, last: Bool, stepsDone: Int, steps: Int) throws {
         let c = configuration
         // Replicas must be identical; a difference is a bug or a broken node, not something to train through.
-        let checksums = try world.allgather(network.parameters.checksum())
-        if let differing = checksums.firstIndex(where: { $0 != checksums[0] }) {
-            throw TrainingFailure("after epoch \(epoch) the parameters of rank \(differing) differ from rank 0's "
-                + "(checksums \(String(checksums[differing], radix: 16)) vs \(String(checksums[0], radix: 16)))")
+        if let mismatch = try world.firstMismatch(among: UnsafeRawBufferPointer(network.parameters.values.buffer)) {
+            throw TrainingFailure("after epoch \(epoch) the parameters of rank \(mismatch.rank) differ from rank 0's "
+                + "(checksums \(String(mismatch.checksum, radix: 16)) vs \(String(mismatch.rootChecksum, radix: 16)))")
         }
         let evaluate = last || (c.evalEvery > 0 && (epoch + 1) % c.evalEvery == 0)
         // Decided from the configuration, which every rank holds; `output` exists on rank 0 only, and a
         // decision taken from it would leave the other ranks out of the collectives below.
         let checkpoint = c.output != nil && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery == 0))
         var validation: (loss: Double, error: Double)? = nil
-        if evaluate { validation = try withAveragedStatistics { _ in try self.evaluate() } }
+        if evaluate { validation = try stepper.statistics.withMean { _ in try self.evaluate() } }
         let record = EpochRecord(
             epoch: epoch, step: globalStep, learningRate: learningRate, batchSize: settings.batchSize,
             copies: settings.copies, trainLoss: totals.loss / max(totals.samples, 1),
@@ -267,54 +248,23 @@ public final class Trainer {
             + " (all-reduce \(percent(totals.communicationSeconds / max(seconds, 1e-9))), data \(percent(totals.dataSeconds / max(seconds, 1e-9))))"
         console.line(summary)
         if checkpoint {
-            try withAveragedStatistics { perRank in
+            try stepper.statistics.withMean { perRank in
                 try saveCheckpoint(completedEpochs: stepsDone == steps ? epoch + 1 : epoch,
                                    stepInEpoch: stepsDone == steps ? 0 : stepsDone, rankStatistics: perRank)
             }
         }
     }
 
-    /// Test loss and error over the whole test set: each rank its shard, sums all-reduced. The
-    /// running statistics are the same on every (simulated) rank here: `averageStatistics` ran.
+    /// Test loss and error over the whole test set, with the running statistics averaged over
+    /// ranks (the caller's `withMean`).
     private func evaluate() throws -> (loss: Double, error: Double) {
-        var sums = TestSetEvaluation.sums(network: network, shards: ranksHere.map(\.evaluation),
-                                          counts: ranksHere.map(\.test.count), chunk: max(network.passCapacity, 1))
-        if world.size > 1 { try world.allreduceSum(&sums) }
-        return (sums[0] / max(sums[2], 1), 1 - sums[1] / max(sums[2], 1))
+        let result = try TestSetEvaluation.run(network: network, shards: ranksHere.map { ($0.evaluation, $0.test.count) },
+                                               chunk: network.passCapacity, communicator: world)
+        return (result.loss, result.error)
     }
 
-    // MARK: - Batch-norm running statistics
-
-    /// Runs `body` with the network holding the mean over ranks of the running statistics (what
-    /// evaluation and checkpoints see: one model), then puts this rank's own back. Averaging does not
-    /// change the ranks' own statistics, so the run's trajectory does not depend on when it
-    /// evaluates or checkpoints, and a resumed run can continue exactly. `body` gets every rank's
-    /// statistics, in rank order. The mean is taken in Double in rank order, the same on every
-    /// rank and with simulated ranks.
-    func withAveragedStatistics<T>(_ body: ([[Float]]) throws -> T) throws -> T {
-        let statistics = network.parameters.statistics
-        let count = statistics.count
-        let own = Array(statistics.buffer)
-        var perRank: [[Float]]
-        if plan.simulated {
-            perRank = ranksHere.map(\.statistics)
-        } else if world.size > 1 {
-            var gathered = [Float](repeating: 0, count: count * world.size)
-            try own.withUnsafeBytes { send in try gathered.withUnsafeMutableBytes { try world.allgather(send, into: $0) } }
-            perRank = (0 ..< world.size).map { Array(gathered[$0 * count ..< ($0 + 1) * count]) }
-        } else {
-            perRank = [own]
-        }
-        if count > 0 && perRank.count > 1 {
-            for i in 0 ..< count {
-                var sum = 0.0
-                for r in perRank.indices { sum += Double(perRank[r][i]) }
-                statistics[i] = Float(sum / Double(perRank.count))
-            }
-        }
-        defer { own.withUnsafeBufferPointer { statistics.pointer.update(from: $0.baseAddress!, count: count) } }
-        return try body(perRank)
-    }
+    /// FNV-1a of the parameters' bytes (for the replica check, checkpoints and the summary).
+    func parameterChecksum() -> UInt64 { fnv1a(UnsafeRawBufferPointer(network.parameters.values.buffer)) }
 
     /// Where the last good state is, for a run stopped by a non-finite loss (rank 0 has the output).
     private func lastGoodState() -> String {
@@ -327,7 +277,7 @@ public final class Trainer {
 
     // MARK: - Logging
 
-    private func logInterval(_ t: Totals, epoch: Int, step: Int, steps: Int, learningRate: Double, elapsed: Double,
+    private func logInterval(_ t: Totals, epoch: Int, step: Int, steps: Int, learningRate: Double,
                              remainingSteps: Int) throws {
         guard world.isRoot else { return }
         let record = StepRecord(
@@ -339,7 +289,7 @@ public final class Trainer {
         try metrics?.write(record)
         let eta = Double(remainingSteps) * record.stepSeconds
         console.line("epoch \(epoch)/\(plan.epochs)  step \(step)/\(steps)  loss \(fixed(record.loss, 4))  "
-            + "error \(percent(record.error))  lr \(shortNumber(learningRate))  \(fixed(record.imagesPerSecond, 0)) img/s  "
+            + "error \(percent(record.error))  lr \(significant(learningRate, digits: 4))  \(fixed(record.imagesPerSecond, 0)) img/s  "
             + "ETA \(formatDuration(eta))")
     }
 
@@ -353,14 +303,6 @@ public final class Trainer {
             + (globalStep > 0 ? ", resuming at epoch \(startEpoch) step \(startStep) (step \(globalStep) of the run)" : "")
             + (output.map { ", output \($0.path)" } ?? ""))
         if world.size > 1 { console.line("all-reduce (\(c.allreduce)): \(allreduce.summary)") }
-    }
-
-    // MARK: - Agreement
-
-    static func agree(_ localError: String?, on world: any Communicator) throws {
-        if let failure = try world.agree(onFailure: localError) {
-            throw TrainingFailure(world.size > 1 ? "rank \(failure.rank): \(failure.message)" : failure.message)
-        }
     }
 }
 
@@ -380,12 +322,3 @@ struct Totals {
     }
 }
 
-func monotonicSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}
-
-func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
-func percent(_ value: Double) -> String { String(format: "%.2f%%", value * 100) }
-func shortNumber(_ value: Double) -> String { String(format: "%.4g", value) }

@@ -1,8 +1,12 @@
 import Foundation
+import JSON
 
 /// Everything a training run is decided by. The JSON names are the command-line flag names
 /// (`--batch-size` ↔ `"batch-size"`), so a `--config FILE.json` reads like the command line, and
 /// `config.json` in the output directory can be fed back with `--config`.
+///
+/// Adding an option: a property with its default here (and its JSON name in `CodingKeys` when
+/// that is not the property's name), and the flag in the `train` command (`TrainOptions`).
 public struct TrainingConfiguration: Codable, Equatable, Sendable {
     // Data and model
     public var dataset = "synthetic"
@@ -64,73 +68,59 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case trainSamples = "train-samples"
     }
 
-    /// Reads the keys present in the file over the defaults; unknown keys are errors (a typo
-    /// must not silently train with a default).
-    public init(from decoder: Decoder) throws {
-        let known = Set(CodingKeys.allCases.map(\.rawValue))
-        let raw = try decoder.container(keyedBy: AnyKey.self)
-        for key in raw.allKeys where !known.contains(key.stringValue) {
-            let suggestion = CodingKeys.allCases.map(\.rawValue).min { editDistance($0, key.stringValue) < editDistance($1, key.stringValue) }
-            throw ConfigurationError(option: key.stringValue,
-                                     problem: "is not an option" + (suggestion.map { " (did you mean '\($0)'?)" } ?? ""))
+    /// A configuration from a set of options (an object of the JSON names, such as a
+    /// `--config` file or the flags given on the command line) over `base`: unknown names are
+    /// errors (a typo must not silently train with a default), and a value of the wrong type is
+    /// named by its option. An option set to null is unset: it takes its default. `source` (a
+    /// file) is named in the errors.
+    ///
+    /// (The synthesized `init(from:)` decodes a complete configuration, as `encode(to:)` writes
+    /// it; this initialiser is the one for a partial set of options.)
+    public init(options: [String: JSONValue], over base: TrainingConfiguration = TrainingConfiguration(),
+                source: String? = nil) throws {
+        let inFile = source.map { " (in \($0))" } ?? ""
+        let names = CodingKeys.allCases.map(\.rawValue)
+        for key in options.keys.sorted() where !names.contains(key) {
+            let suggestion = names.min { editDistance($0, key) < editDistance($1, key) }
+            throw ConfigurationError(option: key, problem: "is not an option" + (suggestion.map { " (did you mean '\($0)'?)" } ?? "")
+                                     + inFile)
         }
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        var d = TrainingConfiguration()
-        func read<T: Decodable>(_ key: CodingKeys, _ target: inout T) throws {
-            if let value = try c.decodeIfPresent(T.self, forKey: key) { target = value }
+        let defaults = try JSONValue(encoding: TrainingConfiguration()).objectValue ?? [:]
+        func merging(_ options: [String: JSONValue], over base: [String: JSONValue]) throws -> TrainingConfiguration {
+            var merged = base
+            for (key, value) in options { merged[key] = value == .null ? defaults[key] : value }
+            return try JSONValue.object(merged).decode(TrainingConfiguration.self)
         }
-        func readOptional<T: Decodable>(_ key: CodingKeys, _ target: inout T?) throws {
-            if c.contains(key) { target = try c.decodeIfPresent(T.self, forKey: key) }
+        do {
+            self = try merging(options, over: try JSONValue(encoding: base).objectValue ?? [:])
+        } catch is DecodingError {
+            // Name the option: the first whose value alone does not decode.
+            let culprit = options.keys.sorted().first { (try? merging([$0: options[$0]!], over: defaults)) == nil }
+            throw ConfigurationError(option: culprit ?? "config",
+                                     problem: "cannot be \(Self.render(culprit.flatMap { options[$0] })): "
+                                        + "a value of the wrong type or out of range" + inFile)
         }
-        try read(.dataset, &d.dataset); try readOptional(.dataDirectory, &d.dataDirectory)
-        try read(.model, &d.model); try read(.epochs, &d.epochs)
-        try read(.batchSize, &d.batchSize); try read(.copies, &d.copies); try readOptional(.augment, &d.augment)
-        try readOptional(.ghostBatchSize, &d.ghostBatchSize); try read(.dropout, &d.dropout)
-        try read(.learningRate, &d.learningRate); try read(.momentum, &d.momentum); try read(.nesterov, &d.nesterov)
-        try read(.weightDecay, &d.weightDecay); try readOptional(.gradientClip, &d.gradientClip)
-        try read(.warmupEpochs, &d.warmupEpochs); try read(.learningRateScaling, &d.learningRateScaling)
-        try readOptional(.baseBatchSize, &d.baseBatchSize); try read(.regime, &d.regime)
-        try read(.regimeAdaptation, &d.regimeAdaptation); try read(.allreduce, &d.allreduce); try read(.seed, &d.seed)
-        try readOptional(.output, &d.output); try read(.checkpointEvery, &d.checkpointEvery)
-        try readOptional(.resume, &d.resume); try read(.evalEvery, &d.evalEvery); try read(.logEvery, &d.logEvery)
-        try readOptional(.maxSteps, &d.maxSteps); try read(.simulateRanks, &d.simulateRanks)
-        try readOptional(.trainSamples, &d.trainSamples)
-        self = d
+    }
+
+    /// The options that may change when a run is resumed: where the run reads and writes, how
+    /// often it logs, evaluates and checkpoints, when it stops, which all-reduce adds the gradients
+    /// (the same sum; with more than two ranks, rounded in another order) and whether the ranks are
+    /// simulated (their number must match anyway). Every other option changes the computation, and
+    /// a resumed run must keep it: a new option is locked unless it is added here.
+    static let mayChangeOnResume: Set<CodingKeys> = [
+        .dataDirectory, .output, .resume, .checkpointEvery, .evalEvery, .logEvery, .maxSteps, .allreduce, .simulateRanks,
+    ]
+
+    /// A value as it is written in JSON, for messages.
+    static func render(_ value: JSONValue?) -> String {
+        guard let value, let text = try? value.jsonText() else { return "(unset)" }
+        return text
     }
 
     /// Checks the configuration for a job of `ranks` processes, as every rank does before any
     /// work: the first problem, named by its option, is thrown as a `ConfigurationError`.
     public func validate(ranks: Int) throws {
         _ = try RunPlan(self, worldSize: ranks)
-    }
-
-    /// Loads a configuration file; errors name the file.
-    public static func load(contentsOf path: String) throws -> TrainingConfiguration {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ConfigurationError(option: "config", problem: "cannot read '\(path)': \(error.localizedDescription)")
-        }
-        do {
-            return try JSONDecoder().decode(TrainingConfiguration.self, from: data)
-        } catch let error as ConfigurationError {
-            throw ConfigurationError(option: error.option, problem: "\(error.problem) (in \(path))")
-        } catch let DecodingError.typeMismatch(type, context), let DecodingError.valueNotFound(type, context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ConfigurationError(option: key, problem: "must be \(Self.describe(type)) (in \(path))")
-        } catch {
-            throw ConfigurationError(option: "config", problem: "'\(path)' is not a JSON object of options: \(error)")
-        }
-    }
-
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is Int.Type, is Int?.Type, is UInt64.Type: "an integer"
-        case is Double.Type, is Double?.Type: "a number"
-        case is Bool.Type: "true or false"
-        default: "a string"
-        }
     }
 
     /// The configuration as pretty JSON with sorted keys.
@@ -150,13 +140,6 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable, Sen
         self.problem = problem
     }
     public var description: String { "--\(option) \(problem)" }
-}
-
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
 }
 
 /// Levenshtein distance, for "did you mean" suggestions.

@@ -1,6 +1,7 @@
 import Checkpoints
 import Collectives
 import Foundation
+import JSON
 
 /// Turns the command line into one configuration for every rank.
 ///
@@ -9,79 +10,53 @@ import Foundation
 /// with the same configuration even if the files differ between nodes, and only rank 0 needs to
 /// see the checkpoint and the configuration file.
 public enum TrainingLauncher {
-    /// Options that a resumed run must keep: changing any of them would not continue the same
-    /// run (bit-identical to an uninterrupted one). The others (where to log and write, how often,
-    /// when to stop, the all-reduce algorithm, where the data is) may change.
-    static let lockedOnResume: [TrainingConfiguration.CodingKeys] = [
-        .dataset, .model, .epochs, .batchSize, .copies, .augment, .ghostBatchSize, .dropout, .learningRate, .momentum,
-        .nesterov, .weightDecay, .gradientClip, .warmupEpochs, .learningRateScaling, .baseBatchSize, .regime,
-        .regimeAdaptation, .seed, .trainSamples,
-    ]
-    // --simulate-ranks is not locked: a K-rank run may be continued by K simulated ranks in one
-    // process (to debug it locally) or the other way round; the number of ranks must match.
-
+    /// `options` are the flags given on the command line, under their JSON names (typed: a
+    /// 64-bit seed stays exact).
     public static func prepare(configurationFile: String?, options: [String: JSONValue],
                                communicator world: any Communicator, job: JobDescription) throws -> Trainer {
-        var resolved: (json: Data, checkpoint: Checkpoint?)? = nil
-        var failure: String? = nil
-        if world.isRoot {
-            do {
-                resolved = try resolve(configurationFile: configurationFile, options: options, worldSize: world.size)
-            } catch {
-                failure = "\(error)"
-            }
+        let resolved = try world.collectivelyOnRoot {
+            try resolve(configurationFile: configurationFile, options: options, worldSize: world.size)
         }
-        try Trainer.agree(failure, on: world)
-        let bytes = try world.broadcast(bytes: [UInt8](resolved?.json ?? Data()), root: 0)
+        let bytes = try world.broadcast(bytes: [UInt8](resolved?.configuration.json() ?? Data()), root: 0)
         let configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(bytes))
         return try Trainer(configuration: configuration, communicator: world, job: job, resumeFrom: resolved?.checkpoint)
     }
 
-    /// The merged configuration as JSON, and the checkpoint to resume from (rank 0 only): the
-    /// defaults, then the checkpoint's configuration when resuming, then the file, then `options`.
+    /// The merged configuration, and the checkpoint to resume from (rank 0 only): the defaults,
+    /// then the checkpoint's configuration when resuming, then the file, then `options`.
     public static func resolve(configurationFile: String?, options: [String: JSONValue],
-                               worldSize: Int? = nil) throws -> (Data, Checkpoint?) {
-        var object = try JSONValue(encoding: TrainingConfiguration()).objectValue ?? [:]
-        let fileObject = try configurationFile.map(readOptions)
-        let resumePath: String? = {
-            if case let .string(path)? = options["resume"] { return path }
-            if case let .string(path)? = fileObject?["resume"] { return path }
-            return nil
-        }()
+                               worldSize: Int? = nil) throws -> (configuration: TrainingConfiguration, checkpoint: Checkpoint?) {
+        let fileOptions = try configurationFile.map(readOptions) ?? [:]
+        var base = TrainingConfiguration()
         var checkpoint: Checkpoint? = nil
         var saved: TrainingConfiguration? = nil
-        if let resumePath {
+        if case let .string(path)? = options["resume"] ?? fileOptions["resume"] {
             let found: Checkpoint
             do {
-                found = try CheckpointStore.latest(in: URL(fileURLWithPath: resumePath))
+                found = try CheckpointStore.latest(in: URL(fileURLWithPath: path))
             } catch {
                 throw ConfigurationError(option: "resume", problem: "\(error)")
             }
-            let previous: TrainingConfiguration
             do {
-                previous = try found.info.decodeConfiguration(TrainingConfiguration.self)
+                saved = try TrainingConfiguration(options: found.info.configuration.objectValue ?? [:])
             } catch {
                 throw ConfigurationError(option: "resume", problem: "\(found.directory.path) holds no configuration of this tool: \(error)")
             }
             checkpoint = found
-            saved = previous
-            object.merge(try JSONValue(encoding: previous).objectValue ?? [:]) { $1 }
+            base = saved!
             // A resumed run writes where the interrupted one did, unless told otherwise, and does
             // not inherit the step limit that may have stopped it.
-            object["output"] = .string(Self.runDirectory(of: found).path)
-            object["max-steps"] = nil
+            base.output = runDirectory(of: found).path
+            base.maxSteps = nil
         }
-        if let fileObject { object.merge(fileObject) { $1 } }
-        object.merge(options) { $1 }
-        if object["output"] == nil || object["output"] == .null {
-            let model = object["model"].flatMap { if case let .string(s) = $0 { s } else { nil } } ?? "model"
-            let dataset = object["dataset"].flatMap { if case let .string(s) = $0 { s } else { nil } } ?? "data"
+        var merged = try TrainingConfiguration(options: fileOptions, over: base, source: configurationFile)
+        merged = try TrainingConfiguration(options: options, over: merged)
+        if merged.output == nil {
             let formatter = DateFormatter()
             formatter.dateFormat = "yyyyMMdd-HHmmss"
             formatter.locale = Locale(identifier: "en_US_POSIX")
-            object["output"] = .string("runs/\(model)-\(dataset)-\(formatter.string(from: Date()))")
+            merged.output = "runs/\(merged.model)-\(merged.dataset)-\(formatter.string(from: Date()))"
         }
-        let merged = try decode(.object(object), source: configurationFile)
         if let saved, let difference = try lockedDifference(saved: saved, requested: merged) {
             throw ConfigurationError(
                 option: difference.option,
@@ -91,17 +66,19 @@ public enum TrainingLauncher {
         if let checkpoint, let worldSize {
             try checkRanks(of: checkpoint, against: merged.simulateRanks > 1 ? merged.simulateRanks : worldSize)
         }
-        return (merged.json(), checkpoint)
+        return (merged, checkpoint)
     }
 
-    /// The first option a resumed run must keep (`lockedOnResume`) whose value differs between a
-    /// saved run's configuration and a requested one, with both values as JSON text; nil if none does.
+    /// The first option a resumed run must keep (all but `TrainingConfiguration.mayChangeOnResume`)
+    /// whose value differs between a saved run's configuration and a requested one, with both
+    /// values as JSON text; nil if none does.
     public static func lockedDifference(saved: TrainingConfiguration, requested: TrainingConfiguration) throws
         -> (option: String, saved: String, requested: String)? {
         let before = try JSONValue(encoding: saved).objectValue ?? [:]
         let after = try JSONValue(encoding: requested).objectValue ?? [:]
-        guard let key = lockedOnResume.first(where: { before[$0.rawValue] != after[$0.rawValue] }) else { return nil }
-        return (key.rawValue, render(before[key.rawValue]), render(after[key.rawValue]))
+        let locked = TrainingConfiguration.CodingKeys.allCases.filter { !TrainingConfiguration.mayChangeOnResume.contains($0) }
+        guard let key = locked.first(where: { before[$0.rawValue] != after[$0.rawValue] }) else { return nil }
+        return (key.rawValue, TrainingConfiguration.render(before[key.rawValue]), TrainingConfiguration.render(after[key.rawValue]))
     }
 
     /// A run continues on as many ranks as it had (the shards, orders and batch norm depend on it).
@@ -132,25 +109,6 @@ public enum TrainingLauncher {
             throw ConfigurationError(option: "config", problem: "'\(path)' is not a JSON object of options")
         }
         if case let .object(inner)? = object["configuration"] { return inner }
-        _ = try decode(value, source: path)   // unknown keys and wrong types, named with the file
         return object
-    }
-
-    static func decode(_ value: JSONValue, source: String?) throws -> TrainingConfiguration {
-        do {
-            return try value.decode(TrainingConfiguration.self)
-        } catch let error as ConfigurationError {
-            throw ConfigurationError(option: error.option, problem: error.problem + (source.map { " (in \($0))" } ?? ""))
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ConfigurationError(option: key, problem: "has a value of the wrong type" + (source.map { " (in \($0))" } ?? ""))
-        } catch {
-            throw ConfigurationError(option: "config", problem: "\(error)")
-        }
-    }
-
-    private static func render(_ value: JSONValue?) -> String {
-        guard let value, let text = try? value.jsonText() else { return "(unset)" }
-        return text
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Benchmarks
+import Formatting
 
 /// Option parsers that explain what is wrong; swift-argument-parser prefixes the option's name.
 enum Parse {

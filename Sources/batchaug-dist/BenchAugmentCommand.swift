@@ -58,13 +58,8 @@ struct AugmentBench: ParsableCommand {
                 seed: seed, rank: world.rank, ranks: world.size))
             var table = AugmentTable()
             for m in copies {
-                var outcome: Result<AugmentBenchmark.Result, any Error>
-                do { outcome = .success(try benchmark.measure(copies: m)) } catch { outcome = .failure(error) }
-                let problem: String? = if case .failure(let error) = outcome { "\(error)" } else { nil }
-                if let failure = try world.agree(onFailure: problem) {
-                    throw DataFailure(description: world.size > 1 ? "rank \(failure.rank): \(failure.message)" : failure.message)
-                }
-                guard world.isRoot, case .success(let result) = outcome else { continue }
+                let result = try world.collectively { try benchmark.measure(copies: m) }
+                guard world.isRoot else { continue }
                 if json { print(result.jsonLine()) } else { table.add(result) }
                 fflush(nil)
             }
@@ -82,9 +77,4 @@ struct AugmentBench: ParsableCommand {
         }
         return kind
     }
-}
-
-/// A dataset or plan problem, agreed on by all ranks and printed once by rank 0.
-struct DataFailure: CollectiveFailure {
-    let description: String
 }

@@ -4,8 +4,6 @@ import Benchmarks
 import Collectives
 import Datasets
 import Engine
-import Foundation
-import SwiftMPI
 
 /// `batchaug-dist bench scaling`: images/s of the training step on one rank and on all N ranks of
 /// the job, measured in one run, and the share of the step spent in the gradient all-reduce.
@@ -51,22 +49,7 @@ struct ScalingBench: ParsableCommand {
             batchPerRank: batchSize, copies: copies, ghostBatchSize: ghostBatchSize,
             algorithm: AllreduceAlgorithm(rawValue: allreduce)!, steps: steps, warmup: warmup, seed: 1))
         try runJob { world in
-            var phases: [ScalingBenchmark.Phase] = []
-            if world.size > 1 {
-                // Rank 0 alone; the others wait without spinning so that it has the machine.
-                let alone = try world.split(color: world.rank == 0 ? 0 : nil)
-                var outcome: Result<ScalingBenchmark.Phase, any Error>? = nil
-                if let alone {
-                    do { outcome = .success(try benchmark.measure(on: alone)) } catch { outcome = .failure(error) }
-                }
-                try world.sleepingBarrier()
-                let problem: String? = if case .failure(let error)? = outcome { "\(error)" } else { nil }
-                if let failure = try world.agree(onFailure: problem) {
-                    throw DataFailure(description: failure.message)
-                }
-                if case .success(let phase)? = outcome { phases.append(phase) }
-            }
-            phases.append(try benchmark.measure(on: world))
+            let phases = try benchmark.run(on: world)
             guard world.isRoot else { return }
             let report = ScalingReport(model: model, dataset: dataset.rawValue, batchPerRank: batchSize, copies: copies,
                                        algorithm: AllreduceAlgorithm(rawValue: allreduce)!, phases: phases)

@@ -1,7 +1,8 @@
 import ArgumentParser
-import Checkpoints
-import COpenBLAS
+import Engine
+import Formatting
 import Foundation
+import JSON
 import Training
 
 /// `batchaug-dist eval --checkpoint DIR`: test loss and error of a saved model, on one rank or many.
@@ -23,22 +24,18 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try runJob { world in
-            openblas_set_num_threads(1)
+            BLAS.useOneThreadPerRank()
             let report = try CheckpointEvaluation.run(checkpoint: checkpoint, dataset: dataset,
                                                       dataDirectory: dataDirectory, batchSize: batchSize,
                                                       communicator: world)
             guard world.isRoot else { return }
             if json {
-                let fields: [String: JSONValue] = [
-                    "model": .string(report.model), "dataset": .string(report.dataset), "epoch": .number(report.epoch),
-                    "step": .number(report.step), "samples": .number(report.samples), "test_loss": .number(report.loss),
-                    "test_error": .number(report.error), "ranks": .number(world.size),
-                ]
-                print(try JSONValue.object(fields).jsonText())
+                print(JSONLine().add("model", report.model).add("dataset", report.dataset).add("epoch", report.epoch)
+                    .add("step", report.step).add("samples", report.samples).add("test_loss", report.loss)
+                    .add("test_error", report.error).add("ranks", world.size).render())
             } else {
                 print("\(report.model) after epoch \(report.epoch - 1) (step \(report.step)) on \(report.dataset): "
-                    + "test loss \(String(format: "%.4f", report.loss)), test error "
-                    + "\(String(format: "%.2f", report.error * 100))% over \(report.samples) images "
+                    + "test loss \(fixed(report.loss, 4)), test error \(percent(report.error)) over \(report.samples) images "
                     + "(\(report.checkpoint))")
             }
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import COpenBLAS
 import Collectives
+import Engine
 import Foundation
 import SwiftMPI
 
@@ -12,7 +12,7 @@ struct Info: ParsableCommand {
     func run() throws {
         try runJob { world in
             let hosts = try world.allgather(try MPIRuntime.processorName())
-            let blasThreads = try world.allgather(Int64(openblas_get_num_threads()))
+            let blasThreads = try world.allgather(Int64(BLAS.threads))
             let cores = try world.allgather(allowedCores())
             guard world.isRoot else { return }
             var lines = ["batchaug-dist \(BuildInfo.version)"]
@@ -25,7 +25,7 @@ struct Info: ParsableCommand {
                 + "\(ring.depth) in flight")
             lines.append("MPI        \(MPIRuntime.libraryVersion) (MPI standard \(MPIRuntime.standardVersion)); "
                 + "shared-memory single copy: \(MPIRuntime.parameter("btl_vader_single_copy_mechanism") ?? "default")")
-            lines.append("OpenBLAS   \(String(cString: openblas_get_config())) (core \(String(cString: openblas_get_corename())))")
+            lines.append("OpenBLAS   \(BLAS.description)")
             lines.append("cores      \(ProcessInfo.processInfo.activeProcessorCount) online on rank 0's host")
             print(lines.joined(separator: "\n"))
         }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import COpenBLAS
+import Engine
 import Foundation
 import Studies
 import SwiftMPI
@@ -52,12 +52,9 @@ struct Study: ParsableCommand {
             dataset: dataset, dataDirectory: dataDirectory, model: model, trainSamples: trainSamples, epochs: epochs))
         let directory = URL(fileURLWithPath: output ?? "studies/\(name)-\(scale)").standardizedFileURL
         try runJob { world in
-            openblas_set_num_threads(1)
-            let job = JobDescription(version: BuildInfo.version, mpi: MPIRuntime.libraryVersion,
-                                     blas: String(cString: openblas_get_config()),
-                                     hosts: try world.allgather(try MPIRuntime.processorName()))
+            BLAS.useOneThreadPerRank()
             let runner = StudyRunner(definition: definition, seeds: seeds, directory: directory, communicator: world,
-                                     job: job, command: CommandLine.arguments)
+                                     job: try .of(world), command: CommandLine.arguments)
             let outcome = try runner.run()
             guard let summary = outcome.summary else { return }
             for line in summary.orderingLines { print("gradient-norm ordering \(line)") }

@@ -23,22 +23,49 @@ struct InfoAndErrorsCLITests {
         #expect(outcome.stdout.contains("OpenBLAS threads 1"), "\(outcome)")
     }
 
-    @Test("a wrong flag or value fails fast and clearly", arguments: [nil, 2] as [Int?])
-    func wrongFlags(ranks: Int?) throws {
-        let cases: [([String], String)] = [
-            (["bench", "allreduce", "--no-such-flag"], "--no-such-flag"),
-            (["bench", "allreduce", "--sizes", "4X"], "--sizes"),
-            (["bench", "allreduce", "--sizes", "6"], "not a whole number of 4-byte floats"),
-            (["bench", "allreduce", "--algo", "tree"], "--algo"),
-            (["bench", "allreduce", "--iters", "0"], "--iters must be at least 1"),
-            (["no-such-command"], "no-such-command"),
-        ]
-        for (arguments, expected) in cases {
-            let outcome = try runBatchAugDist(ranks: ranks, arguments, timeout: 30)
+    static let wrongFlags: [([String], String)] = [
+        (["bench", "allreduce", "--no-such-flag"], "--no-such-flag"),
+        (["bench", "allreduce", "--sizes", "4X"], "--sizes"),
+        (["bench", "allreduce", "--sizes", "6"], "not a whole number of 4-byte floats"),
+        (["bench", "allreduce", "--algo", "tree"], "--algo"),
+        (["bench", "allreduce", "--iters", "0"], "--iters must be at least 1"),
+        (["no-such-command"], "no-such-command"),
+        (["train", "--seed", "-1"], "--seed"),
+    ]
+
+    @Test("a wrong flag or value fails fast and clearly")
+    func wrongFlagsAlone() throws {
+        for (arguments, expected) in Self.wrongFlags {
+            let outcome = try runBatchAugDist(ranks: nil, arguments, timeout: 30)
             #expect(outcome.status != 0 && !outcome.timedOut, "\(arguments): \(outcome)")
             #expect(outcome.stderr.contains(expected), "\(arguments): \(outcome)")
             #expect(outcome.stderr.contains("Usage") || outcome.stderr.contains("Help"), "\(arguments): \(outcome)")
+            #expect(outcome.stdout.isEmpty, "\(arguments): \(outcome)")
             #expect(outcome.seconds < 20, "\(arguments) took \(outcome.seconds) s")
         }
+    }
+
+    /// Under mpirun each rank's output goes to its own files, so the test sees what each rank
+    /// wrote, whole, whatever mpirun interleaves on its own streams.
+    @Test("under mpirun a wrong flag or value is reported once, whole, by rank 0, and the job fails")
+    func wrongFlagsUnderMPI() throws {
+        for (arguments, expected) in Self.wrongFlags {
+            let alone = try runBatchAugDist(ranks: nil, arguments, timeout: 30)
+            let (outcome, ranks) = try runBatchAugDistPerRank(ranks: 2, arguments, timeout: 30)
+            #expect(outcome.status != 0 && !outcome.timedOut, "\(arguments): \(outcome)")
+            #expect(outcome.seconds < 20, "\(arguments) took \(outcome.seconds) s")
+            #expect(ranks[0].stderr.contains(expected), "\(arguments): \(ranks)")
+            #expect(ranks[0].stderr == alone.stderr, "\(arguments): rank 0 writes the whole message, as one process does")
+            #expect(ranks[1].stderr.isEmpty && ranks[1].stdout.isEmpty && ranks[0].stdout.isEmpty, "\(arguments): \(ranks)")
+            // mpirun reports the ranks' exit status: every rank failed with the usage status, none was killed.
+            #expect(!outcome.stderr.contains("signal"), "\(arguments): \(outcome)")
+        }
+    }
+
+    @Test("--help under mpirun is printed once and the job succeeds")
+    func helpUnderMPI() throws {
+        let (outcome, ranks) = try runBatchAugDistPerRank(ranks: 2, ["train", "--help"], timeout: 30)
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(ranks[0].stdout.contains("USAGE: batchaug-dist train") && ranks[1].stdout.isEmpty, "\(ranks)")
     }
 }

@@ -1,4 +1,5 @@
 import Checkpoints
+import JSON
 import Foundation
 import Testing
 
@@ -17,7 +18,7 @@ private struct Configuration: Codable, Equatable {
     var nesterov = true
 }
 
-@Suite("checkpoint info and JSON values")
+@Suite("checkpoint info")
 struct CheckpointInfoTests {
     @Test("any Codable configuration round-trips exactly through JSONValue and checkpoint.json text")
     func configurationRoundTrip() throws {
@@ -46,18 +47,5 @@ struct CheckpointInfoTests {
         #expect(object["created"] == .string("1970-01-01T00:00:00Z"))
         #expect(object["format_version"] == .integer(Int64(CheckpointInfo.currentFormatVersion)))
         #expect(object["complete"] == .bool(false))
-    }
-
-    @Test("JSON values: canonical forms, sorted compact text")
-    func jsonValues() throws {
-        let value = try JSONValue(parsing: Data(#"{"b":[1,1.5,-2,true,null,"s"],"a":{"x":18446744073709551615}}"#.utf8))
-        #expect(value == .object([
-            "b": .array([.integer(1), .double(1.5), .integer(-2), .bool(true), .null, .string("s")]),
-            "a": .object(["x": .unsignedInteger(.max)]),
-        ]))
-        #expect(try value.jsonText() == #"{"a":{"x":18446744073709551615},"b":[1,1.5,-2,true,null,"s"]}"#)
-        let literal: JSONValue = ["b": [1, 1.5, -2.0, true, nil, "s"], "a": ["x": .unsignedInteger(.max)]]
-        #expect(literal == value)
-        #expect(JSONValue.number(3.0) == .integer(3) && JSONValue.number(0.5) == .double(0.5) && JSONValue.number(1e20) == .double(1e20))
     }
 }

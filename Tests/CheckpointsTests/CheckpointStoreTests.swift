@@ -1,5 +1,6 @@
 @_spi(Testing) import Checkpoints
 import Foundation
+import JSON
 import Testing
 
 /// Writes and reads of checkpoint directories, and what is left readable after a crash at each

@@ -1,5 +1,5 @@
 import Testing
-import Checkpoints
+import JSON
 import Training
 import Studies
 

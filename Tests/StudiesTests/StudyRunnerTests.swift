@@ -1,6 +1,7 @@
 import Checkpoints
 import Collectives
 import Foundation
+import RunReport
 import Testing
 import Training
 import Studies
@@ -75,7 +76,7 @@ struct StudyRunnerTests {
         let b = try parameters(runner(in: whole).runDirectory(arm: "baseline", seed: 1))
         #expect(a.count == b.count && a == b, "resumed and uninterrupted runs differ")
         // results.csv holds each epoch once, as the uninterrupted run's does.
-        let rows = { (run: URL) in try EpochRow.read(run.appendingPathComponent("results.csv")).map(\.step) }
+        let rows = { (run: URL) in try Run(directory: run).epochs.map(\.step) }
         #expect(try rows(study.runDirectory(arm: "baseline", seed: 1)) == [4, 8])
     }
 
@@ -90,7 +91,7 @@ struct StudyRunnerTests {
         try Data("epoch,step\n".utf8).write(to: dead.appendingPathComponent("results.csv"))
         let outcome = try study.run()
         #expect(outcome.trained.contains("ba-2 seed 1"))
-        #expect(try EpochRow.read(dead.appendingPathComponent("results.csv")).count == 2)
+        #expect(try Run(directory: dead).epochs.count == 2)
 
         // The same directory, asked for another number of epochs: the finished runs are not this study's.
         let other = StudyRunner(definition: StudyDefinition.make(.copies, scale: .small, overrides: StudyOverrides(

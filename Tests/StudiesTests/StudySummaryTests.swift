@@ -1,4 +1,5 @@
 import Foundation
+import RunReport
 import Testing
 import Studies
 
@@ -43,9 +44,8 @@ struct StudySummaryTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         // 10 steps of 64×1, then 30 steps of 256×4 (a regime changed B and M), ‖g‖ 2.0 then 1.0.
         try writeRun(directory, "x", [(10, 64, 1, 0.40, 2.0, 5), (40, 256, 4, 0.45, 1.0, 7)])
-        let records = try EpochRow.read(directory.appendingPathComponent("runs/x/results.csv"))
-        let row = try StudySummary.row(study: "s", arm: "x", seed: 1, run: directory.appendingPathComponent("runs/x"),
-                                       records: records)
+        let row = try StudySummary.row(study: "s", arm: "x", seed: 1,
+                                       run: Run(directory: directory.appendingPathComponent("runs/x")))
         #expect(row.images == 10 * 64 + 30 * 256 * 4)
         #expect(row.steps == 40 && row.epochs == 2 && row.batchSize == 64 && row.copies == 1)
         #expect(abs(row.gradientNorm - (10 * 2.0 + 30 * 1.0) / 40) < 1e-12)

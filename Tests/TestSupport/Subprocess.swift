@@ -74,8 +74,8 @@ public var builtExecutable: String {
 
 /// Runs the built `batchaug-dist` under `mpirun -np ranks` (oversubscribed, root allowed, one BLAS
 /// thread per rank), or directly when `ranks` is nil.
-public func runBatchAugDist(ranks: Int?, _ arguments: [String], timeout: Double = 120,
-                            environment: [String: String] = [:]) throws -> ProcessOutcome {
+public func runBatchAugDist(ranks: Int?, _ arguments: [String], timeout: Double = 600,
+                            environment: [String: String] = [:], launcherOptions: [String] = []) throws -> ProcessOutcome {
     var env = ["OPENBLAS_NUM_THREADS": "1", "OMPI_MCA_pml": "ob1",
                "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                "OMPI_MCA_rmaps_base_oversubscribe": "1"]
@@ -83,8 +83,35 @@ public func runBatchAugDist(ranks: Int?, _ arguments: [String], timeout: Double 
     guard let ranks else {
         return try runProcess(builtExecutable, arguments, environment: env, timeout: timeout)
     }
-    let launcher = ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", builtExecutable]
+    let launcher = ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none"] + launcherOptions + [builtExecutable]
     return try runProcess(mpirunPath, launcher + arguments, environment: env, timeout: timeout)
+}
+
+/// One rank's output streams.
+public struct RankOutput: Sendable {
+    public let stdout: String
+    public let stderr: String
+}
+
+/// `runBatchAugDist` under `mpirun -np ranks --output-filename DIR`: mpirun writes each rank's
+/// output to files of its own, so `ranks[r]` is what rank r wrote, in full and in order, however
+/// the ranks' output and mpirun's own messages interleave on mpirun's streams (`outcome`).
+public func runBatchAugDistPerRank(ranks: Int, _ arguments: [String], timeout: Double = 600)
+    throws -> (outcome: ProcessOutcome, ranks: [RankOutput]) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-ranks-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let outcome = try runBatchAugDist(ranks: ranks, arguments, timeout: timeout,
+                                      launcherOptions: ["--output-filename", directory.path])
+    // DIR/<job>/rank.<r>/{stdout,stderr}
+    let job = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.first ?? "1"
+    let outputs = (0 ..< ranks).map { rank in
+        let folder = directory.appendingPathComponent(job).appendingPathComponent("rank.\(rank)")
+        func read(_ name: String) -> String {
+            (try? String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)) ?? ""
+        }
+        return RankOutput(stdout: read("stdout"), stderr: read("stderr"))
+    }
+    return (outcome, outputs)
 }
 
 public var mpirunPath: String {

@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import JSON
 import Testing
 import Training
 
@@ -15,8 +16,7 @@ struct ConfigurationTests {
     }
 
     private func resolved(file: String? = nil, _ options: [String: JSONValue] = [:]) throws -> TrainingConfiguration {
-        let (json, _) = try TrainingLauncher.resolve(configurationFile: file, options: options)
-        return try JSONDecoder().decode(TrainingConfiguration.self, from: json)
+        try TrainingLauncher.resolve(configurationFile: file, options: options).configuration
     }
 
     @Test("with nothing given, the defaults hold and an output directory is named after the run")
@@ -50,6 +50,25 @@ struct ConfigurationTests {
         let wrapped = "{\"configuration\": \(String(decoding: original.json(), as: UTF8.self)), \"job\": {\"ranks\": 2}}"
         let c = try resolved(file: try writeFile(wrapped))
         #expect(c == original)
+    }
+
+    @Test("64-bit seeds pass through flags, a file and config.json exactly", arguments: [0, 1 << 53 + 1, UInt64.max] as [UInt64])
+    func exactSeeds(seed: UInt64) throws {
+        let fromFlag = try resolved(["seed": try JSONValue(encoding: seed)])
+        #expect(fromFlag.seed == seed)
+        let file = try writeFile("{\"seed\": \(seed)}")
+        #expect(try resolved(file: file).seed == seed)
+        let written = String(decoding: fromFlag.json(), as: UTF8.self)
+        #expect(written.contains("\"seed\" : \(seed)"), "\(written)")
+        #expect(try resolved(file: try writeFile(written)).seed == seed)
+        #expect { _ = try resolved(file: try writeFile(#"{"seed": -1}"#)) } throws: { "\($0)".hasPrefix("--seed") }
+    }
+
+    @Test("an option set to null is unset: its default")
+    func nullIsUnset() throws {
+        let file = try writeFile(#"{"copies": 4, "ghost-batch-size": 32}"#)
+        let c = try resolved(file: file, ["copies": .null, "ghost-batch-size": .null])
+        #expect(c.copies == 1 && c.ghostBatchSize == nil)
     }
 
     @Test("an unknown key in the file is an error that suggests the right name")

@@ -54,6 +54,9 @@ void ck_conv_forward(int isa, ck_view in, int cin, ck_view out, int cout, int im
 void ck_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
                               int kh, int kw, float *_Nonnull dw, float *_Nullable dbias);
 
+/// dbias[co] += sum_{n,y,x} dy[n][co][y][x] (the bias gradient alone).
+void ck_conv_backward_bias(ck_view dy, int cout, int images, int hout, int wout, float *_Nonnull dbias);
+
 /// A strided convolution is a sum over stride² phases of stride-1 convolutions: phase (b, c) of a
 /// (padded) input holds the elements in[s·i + b][s·j + c]. Splits `height` × `width` elements of each
 /// plane of `in` into phases laid out [image][b·s + c][channel][phase_height][phase_width].
@@ -97,5 +100,37 @@ void ck_relu_backward(int isa, ck_view dy, ck_view y, ck_view dx, int accumulate
 
 /// dst (=|+=) src over views.
 void ck_copy(int isa, ck_view src, ck_view dst, int accumulate, int images, int channels, int height, int width);
+
+// ---- Winograd convolution F(m×m, 3×3), stride 1 (winograd.c) ---------------------------------------
+// m = 2 (4×4 input tiles, 2.25× fewer multiplications) or m = 4 (6×6 tiles, 4×). Same view
+// convention as `ck_conv_forward` (the input view starts at the top-left corner of output (0, 0)'s
+// receptive field and is readable for (hout + 2) × (wout + 2) elements per plane, plus slack).
+// Tiles of all images are processed `block` at a time (rounded down to a multiple of 16, 16 to 256)
+// in `scratch`.
+
+/// Floats of transformed weights for `ck_winograd_forward`: (m+2)² · round_up(cout, 4) · cin.
+long ck_winograd_weights_count(int m, int cout, int cin);
+
+/// Floats of scratch for a convolution with `cin` inputs and `cout` outputs: enough for its
+/// forward pass, its input gradient and its weight gradient.
+long ck_winograd_scratch_count(int m, int cin, int cout, int block);
+
+/// u = G w Gᵀ of weights w[cout][cin][3][3], laid out for `ck_winograd_forward`. With
+/// `transpose_flip`, the weights of the input-gradient convolution (as `ck_conv_pack`): then u
+/// holds (m+2)² · round_up(cin, 4) · cout floats.
+void ck_winograd_transform_weights(int m, const float *_Nonnull w, int cout, int cin, int transpose_flip,
+                                   float *_Nonnull u);
+
+/// out (=|+=) bias + the 3×3 valid convolution of `in` with the weights transformed into `u`, as
+/// `ck_conv_forward` (channel_sums: Σ and Σ² of each written output channel, only without
+/// `accumulate`).
+void ck_winograd_forward(int isa, int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
+                         const float *_Nonnull u, const float *_Nullable bias, int accumulate,
+                         double *_Nullable channel_sums, float *_Nonnull scratch, int block);
+
+/// dw[co][ci][ky][kx] += Σ_{n,y,x} dy[n][co][y][x] · in[n][ci][y+ky][x+kx] (as
+/// `ck_conv_backward_weights` with a 3×3 kernel, without the bias).
+void ck_winograd_backward_weights(int isa, int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout,
+                                  int wout, float *_Nonnull dw, float *_Nonnull scratch, int block);
 
 #endif

@@ -14,6 +14,9 @@ import COpenBLAS
 ///   kernel at stride 2) on the same direct kernels; the input gradient is the phase-wise "full"
 ///   convolution of the output gradient with the flipped sub-kernels, merged back;
 /// - `im2col`: im2col and OpenBLAS sgemm per image (anything next to a matrix product).
+///
+/// On the direct path a 3×3 convolution may run any of its three products on the Winograd kernels
+/// instead (`algorithms`, chosen by `WinogradPlanner`; see Winograd.swift).
 final class Conv2D: Node {
     enum Path: String { case direct, phases, im2col }
 
@@ -50,6 +53,13 @@ final class Conv2D: Node {
     /// Set by the planner.
     var path = Path.im2col
     var direct: Bool { path == .direct }
+    /// Set by the network from its `ConvolutionPolicy` (direct path, 3×3 kernels only).
+    var algorithms = ConvolutionAlgorithms.direct
+    /// Shared scratch of the network's Winograd products, and this layer's transformed weights
+    /// (G w Gᵀ for the forward pass, of the transposed flipped weights for the input gradient).
+    var scratch: ScratchArena?
+    var winogradWeights: FloatBuffer?
+    var winogradFlippedWeights: FloatBuffer?
     /// Set by the planner when a batch norm takes its statistics from this convolution's epilogue:
     /// after a training forward pass `channelSums` holds Σx and Σx² of each output channel.
     var computesStatistics = false
@@ -135,7 +145,16 @@ final class Conv2D: Node {
 
     func allocate(images: Int) {
         switch path {
-        case .direct: break
+        case .direct:
+            if algorithms.forward > 0 {
+                winogradWeights = FloatBuffer(count: ck_winograd_weights_count(Int32(algorithms.forward),
+                                                                               Int32(outChannels), Int32(inChannels)))
+            }
+            if algorithms.inputGradient > 0 {
+                winogradFlippedWeights = FloatBuffer(count: ck_winograd_weights_count(
+                    Int32(algorithms.inputGradient), Int32(inChannels), Int32(outChannels)))
+            }
+            if algorithms.usesWinograd { scratch!.reserve(winogradScratchCount()) }
         case .im2col:
             columns = FloatBuffer(count: inChannels * kernel * kernel * outShape.height * outShape.width)
             staging = FloatBuffer(count: outShape.elements)
@@ -158,8 +177,17 @@ final class Conv2D: Node {
         let (cout, cin, k) = (Int32(outChannels), Int32(inChannels), Int32(kernel))
         switch path {
         case .direct:
-            ck_conv_pack(w, cout, cin, k, k, 0, packedForward.pointer)
-            ck_conv_pack(w, cout, cin, k, k, 1, packedBackward.pointer)
+            if algorithms.forward > 0 {
+                ck_winograd_transform_weights(Int32(algorithms.forward), w, cout, cin, 0, winogradWeights!.pointer)
+            } else {
+                ck_conv_pack(w, cout, cin, k, k, 0, packedForward.pointer)
+            }
+            if algorithms.inputGradient > 0 {
+                ck_winograd_transform_weights(Int32(algorithms.inputGradient), w, cout, cin, 1,
+                                              winogradFlippedWeights!.pointer)
+            } else {
+                ck_conv_pack(w, cout, cin, k, k, 1, packedBackward.pointer)
+            }
         case .phases:
             for phase in phases where !phase.isEmpty {
                 let sub = phase.subWeights.pointer
@@ -188,6 +216,11 @@ final class Conv2D: Node {
         let statistics = pass.training && computesStatistics
         if statistics { channelSums.zero() }
         let biasPointer = bias.map { UnsafePointer(pass.value($0)) }
+        if path == .direct && algorithms.forward > 0 {
+            winogradForward(pass, input: x.view(paddedBy: padding), output: y.view, bias: biasPointer,
+                            sums: statistics ? channelSums.pointer : nil)
+            return
+        }
         if path == .direct {
             ck_conv_forward(pass.isa, x.view(paddedBy: padding), Int32(inChannels), y.view, Int32(outChannels),
                             Int32(pass.images), Int32(outShape.height), Int32(outShape.width),
@@ -243,10 +276,22 @@ final class Conv2D: Node {
         let dw = pass.gradient(weight)
         let dbias = bias.map { pass.gradient($0) }
         if path == .direct {
-            ck_conv_backward_weights(pass.isa, dy.view, Int32(outChannels), x.view(paddedBy: padding),
-                                     Int32(inChannels), Int32(pass.images), Int32(outShape.height),
-                                     Int32(outShape.width), Int32(kernel), Int32(kernel), dw, dbias)
-            if needsGradient[0] {
+            if algorithms.weightGradient > 0 {
+                winogradWeightGradient(pass, outputGradient: dy.view, input: x.view(paddedBy: padding),
+                                       weightGradient: dw)
+                if let dbias {
+                    ck_conv_backward_bias(dy.view, Int32(outChannels), Int32(pass.images), Int32(outShape.height),
+                                          Int32(outShape.width), dbias)
+                }
+            } else {
+                ck_conv_backward_weights(pass.isa, dy.view, Int32(outChannels), x.view(paddedBy: padding),
+                                         Int32(inChannels), Int32(pass.images), Int32(outShape.height),
+                                         Int32(outShape.width), Int32(kernel), Int32(kernel), dw, dbias)
+            }
+            if needsGradient[0] && algorithms.inputGradient > 0 {
+                winogradInputGradient(pass, outputGradient: dy.view(paddedBy: kernel - 1 - padding),
+                                      inputGradient: pass.gradients[inputs[0]].view, accumulate: accumulate[0])
+            } else if needsGradient[0] {
                 let dx = pass.gradients[inputs[0]]
                 ck_conv_forward(pass.isa, dy.view(paddedBy: kernel - 1 - padding), Int32(outChannels), dx.view,
                                 Int32(inChannels), Int32(pass.images), Int32(inShape.height), Int32(inShape.width),

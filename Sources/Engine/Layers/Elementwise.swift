@@ -1,22 +1,31 @@
 import CKernels
 import Randomness
 
+/// The per-channel scale 1 and shift 0 with which the fused affine kernel (`ck_affine_apply`)
+/// computes a plain ReLU or sum.
+struct IdentityAffine {
+    let ones: FloatBuffer, zeros: FloatBuffer
+    init(channels: Int) {
+        ones = FloatBuffer(count: channels)
+        zeros = FloatBuffer(count: channels)
+        ones.pointer.update(repeating: 1, count: channels)
+    }
+}
+
 /// y = max(x, 0).
 final class ReLU: Node {
     let name: String
     let inputs: [Int]
     let output: Int
     let shape: TensorShape
-    private let ones: FloatBuffer, zeros: FloatBuffer
+    private let identity: IdentityAffine
 
     init(name: String, input: Int, output: Int, shape: TensorShape) {
         self.name = name
         self.inputs = [input]
         self.output = output
         self.shape = shape
-        ones = FloatBuffer(count: shape.channels)
-        zeros = FloatBuffer(count: shape.channels)
-        for i in 0 ..< shape.channels { ones[i] = 1 }
+        identity = IdentityAffine(channels: shape.channels)
     }
 
     var flopsPerSample: Int { 0 }
@@ -24,7 +33,7 @@ final class ReLU: Node {
     func forward(_ pass: Pass) {
         ck_affine_apply(pass.isa, pass.activations[inputs[0]].view, .none, pass.activations[output].view,
                         Int32(pass.images), Int32(shape.channels), Int32(shape.height), Int32(shape.width),
-                        ones.pointer, zeros.pointer, 1)
+                        identity.ones.pointer, identity.zeros.pointer, 1)
     }
 
     func backward(_ pass: Pass, needsGradient: [Bool], accumulate: [Bool]) {
@@ -42,7 +51,7 @@ final class Add: Node {
     let output: Int
     let shape: TensorShape
     let relu: Bool
-    private let ones: FloatBuffer, zeros: FloatBuffer
+    private let identity: IdentityAffine
 
     init(name: String, a: Int, b: Int, output: Int, shape: TensorShape, relu: Bool) {
         self.name = name
@@ -50,9 +59,7 @@ final class Add: Node {
         self.output = output
         self.shape = shape
         self.relu = relu
-        ones = FloatBuffer(count: shape.channels)
-        zeros = FloatBuffer(count: shape.channels)
-        for i in 0 ..< shape.channels { ones[i] = 1 }
+        identity = IdentityAffine(channels: shape.channels)
     }
 
     var flopsPerSample: Int { 0 }
@@ -60,7 +67,7 @@ final class Add: Node {
     func forward(_ pass: Pass) {
         ck_affine_apply(pass.isa, pass.activations[inputs[0]].view, pass.activations[inputs[1]].view,
                         pass.activations[output].view, Int32(pass.images), Int32(shape.channels),
-                        Int32(shape.height), Int32(shape.width), ones.pointer, zeros.pointer, relu ? 1 : 0)
+                        Int32(shape.height), Int32(shape.width), identity.ones.pointer, identity.zeros.pointer, relu ? 1 : 0)
     }
 
     func backward(_ pass: Pass, needsGradient: [Bool], accumulate: [Bool]) {
@@ -73,7 +80,7 @@ final class Add: Node {
         if da.data != nil {
             ck_bn_backward_apply(pass.isa, dy, mask, pass.activations[inputs[0]].view, da, accumulate[0] ? 1 : 0,
                                  db, needsGradient[1] && accumulate[1] ? 1 : 0, Int32(pass.images), c, h, w,
-                                 zeros.pointer, ones.pointer, zeros.pointer, zeros.pointer)
+                                 identity.zeros.pointer, identity.ones.pointer, identity.zeros.pointer, identity.zeros.pointer)
         } else if db.data != nil {
             ck_relu_backward_or_copy(pass.isa, dy, mask, db, accumulate[1], pass.images, shape)
         }

@@ -1,16 +1,21 @@
 import CKernels
 
-/// Max pooling (k×k window, stride s, padding p; padded positions never win).
-final class MaxPool2D: Node {
+/// Max or average pooling over k×k windows with stride s and padding p. Padded positions never
+/// win a max; an average counts them as zeros (PyTorch's default `count_include_pad`).
+final class Pool2D: Node {
+    enum Kind { case max, average }
+
+    let kind: Kind
     let name: String
     let inputs: [Int]
     let output: Int
     let inShape: TensorShape, outShape: TensorShape
     let kernel: Int, stride: Int, padding: Int
+    /// Max pooling: the winning input position of every output, for backward.
     private var argmax: UnsafeMutablePointer<Int32>?
-    private var capacity = 0
 
-    init(name: String, input: Int, output: Int, inShape: TensorShape, kernel: Int, stride: Int, padding: Int) {
+    init(_ kind: Kind, name: String, input: Int, output: Int, inShape: TensorShape, kernel: Int, stride: Int, padding: Int) {
+        self.kind = kind
         self.name = name
         self.inputs = [input]
         self.output = output
@@ -28,86 +33,12 @@ final class MaxPool2D: Node {
     var flopsPerSample: Int { 0 }
 
     func allocate(images: Int) {
+        guard kind == .max else { return }
         argmax?.deallocate()
-        capacity = images * outShape.elements
-        argmax = .allocate(capacity: max(capacity, 1))
+        argmax = .allocate(capacity: max(images * outShape.elements, 1))
     }
 
-    func forward(_ pass: Pass) {
-        let x = pass.activations[inputs[0]].view, y = pass.activations[output].view
-        var index = argmax!
-        for n in 0 ..< pass.images {
-            for c in 0 ..< inShape.channels {
-                let plane = x.data! + n * x.image + c * x.plane
-                for oy in 0 ..< outShape.height {
-                    let out = y.data! + n * y.image + c * y.plane + oy * y.row
-                    for ox in 0 ..< outShape.width {
-                        var best = -Float.infinity
-                        var at: Int32 = -1
-                        for ky in 0 ..< kernel {
-                            let iy = oy * stride - padding + ky
-                            guard iy >= 0 && iy < inShape.height else { continue }
-                            for kx in 0 ..< kernel {
-                                let ix = ox * stride - padding + kx
-                                guard ix >= 0 && ix < inShape.width else { continue }
-                                let v = plane[iy * x.row + ix]
-                                if v > best || at < 0 { best = v; at = Int32(iy * inShape.width + ix) }
-                            }
-                        }
-                        out[ox] = best
-                        index.pointee = at
-                        index += 1
-                    }
-                }
-            }
-        }
-    }
-
-    func backward(_ pass: Pass, needsGradient: [Bool], accumulate: [Bool]) {
-        guard needsGradient[0] else { return }
-        let dy = pass.gradients[output].view, dx = pass.gradients[inputs[0]].view
-        if !accumulate[0] { zeroInterior(dx, images: pass.images, shape: inShape) }
-        var index = UnsafePointer(argmax!)
-        for n in 0 ..< pass.images {
-            for c in 0 ..< inShape.channels {
-                let plane = dx.data! + n * dx.image + c * dx.plane
-                for oy in 0 ..< outShape.height {
-                    let g = dy.data! + n * dy.image + c * dy.plane + oy * dy.row
-                    for ox in 0 ..< outShape.width {
-                        let at = Int(index.pointee)
-                        plane[at / inShape.width * dx.row + at % inShape.width] += g[ox]
-                        index += 1
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Average pooling (k×k window, stride s, padding p; padded positions count as zeros, as in
-/// PyTorch's default count_include_pad).
-final class AvgPool2D: Node {
-    let name: String
-    let inputs: [Int]
-    let output: Int
-    let inShape: TensorShape, outShape: TensorShape
-    let kernel: Int, stride: Int, padding: Int
-
-    init(name: String, input: Int, output: Int, inShape: TensorShape, kernel: Int, stride: Int, padding: Int) {
-        self.name = name
-        self.inputs = [input]
-        self.output = output
-        self.inShape = inShape
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
-        outShape = TensorShape(channels: inShape.channels,
-                               height: Conv2D.outputSize(inShape.height, kernel: kernel, stride: stride, padding: padding),
-                               width: Conv2D.outputSize(inShape.width, kernel: kernel, stride: stride, padding: padding))
-    }
-
-    var flopsPerSample: Int { 0 }
-
+    /// The input rows (or columns) under output row (or column) `o`, padding left out.
     private func window(_ o: Int, size: Int) -> Range<Int> {
         max(o * stride - padding, 0) ..< min(o * stride - padding + kernel, size)
     }
@@ -115,17 +46,35 @@ final class AvgPool2D: Node {
     func forward(_ pass: Pass) {
         let x = pass.activations[inputs[0]].view, y = pass.activations[output].view
         let scale = 1 / Float(kernel * kernel)
+        var index = argmax
         for n in 0 ..< pass.images {
             for c in 0 ..< inShape.channels {
                 let plane = x.data! + n * x.image + c * x.plane
                 for oy in 0 ..< outShape.height {
+                    let rows = window(oy, size: inShape.height)
                     let out = y.data! + n * y.image + c * y.plane + oy * y.row
                     for ox in 0 ..< outShape.width {
-                        var sum: Float = 0
-                        for iy in window(oy, size: inShape.height) {
-                            for ix in window(ox, size: inShape.width) { sum += plane[iy * x.row + ix] }
+                        let columns = window(ox, size: inShape.width)
+                        switch kind {
+                        case .max:
+                            var best = -Float.infinity
+                            var at: Int32 = -1
+                            for iy in rows {
+                                for ix in columns {
+                                    let v = plane[iy * x.row + ix]
+                                    if v > best || at < 0 { best = v; at = Int32(iy * inShape.width + ix) }
+                                }
+                            }
+                            out[ox] = best
+                            index!.pointee = at
+                            index! += 1
+                        case .average:
+                            var sum: Float = 0
+                            for iy in rows {
+                                for ix in columns { sum += plane[iy * x.row + ix] }
+                            }
+                            out[ox] = sum * scale
                         }
-                        out[ox] = sum * scale
                     }
                 }
             }
@@ -137,15 +86,24 @@ final class AvgPool2D: Node {
         let dy = pass.gradients[output].view, dx = pass.gradients[inputs[0]].view
         if !accumulate[0] { zeroInterior(dx, images: pass.images, shape: inShape) }
         let scale = 1 / Float(kernel * kernel)
+        var index = argmax.map { UnsafePointer($0) }
         for n in 0 ..< pass.images {
             for c in 0 ..< inShape.channels {
                 let plane = dx.data! + n * dx.image + c * dx.plane
                 for oy in 0 ..< outShape.height {
+                    let rows = window(oy, size: inShape.height)
                     let g = dy.data! + n * dy.image + c * dy.plane + oy * dy.row
                     for ox in 0 ..< outShape.width {
-                        let share = g[ox] * scale
-                        for iy in window(oy, size: inShape.height) {
-                            for ix in window(ox, size: inShape.width) { plane[iy * dx.row + ix] += share }
+                        switch kind {
+                        case .max:
+                            let at = Int(index!.pointee)
+                            plane[at / inShape.width * dx.row + at % inShape.width] += g[ox]
+                            index! += 1
+                        case .average:
+                            let share = g[ox] * scale
+                            for iy in rows {
+                                for ix in window(ox, size: inShape.width) { plane[iy * dx.row + ix] += share }
+                            }
                         }
                     }
                 }

@@ -1,20 +1,30 @@
 import Augmentation
 import Collectives
 import Engine
+import Formatting
 
 /// One step of data-parallel training with batch augmentation, as every rank takes it.
 ///
 /// Each rank played by this process (one under `mpirun`; K with `--simulate-ranks K`) makes the
-/// M augmented copies of its B/N samples, runs forward and backward in ghost batches of G and adds
-/// its gradient into the flat buffer; the ranks all-reduce that buffer and every rank applies the
-/// same SGD update to the mean over the effective batch M·B. The loss, the number correct and the
-/// number of samples of the whole step are all-reduced too (three doubles): every rank needs
-/// them to stop at the same step when the loss is not finite.
+/// M augmented copies of its B/N samples and runs forward and backward in ghost batches of G; the
+/// ranks' gradients are all-reduced and every rank applies the same SGD update to the mean over
+/// the effective batch M·B. The loss, the number correct and the number of samples of the whole
+/// step are all-reduced too (three doubles): every rank needs them to stop at the same step when
+/// the loss is not finite.
+///
+/// Simulated ranks compute their gradients one after the other, each into a buffer of its own, and
+/// add them up as the ring all-reduce of a K-rank job does (`RingAllreduce.sumInRingOrder`); with
+/// their own running statistics and dropout masks, K simulated ranks take the step a K-rank job
+/// takes with `--allreduce ring`, bit for bit.
 ///
 /// Shared by `Trainer` and the scaling benchmark, so that the benchmark times the step training runs.
 public final class DataParallelStep {
     public let network: Network
     public let optimizer: SGD
+    /// The ranks this process plays, in rank order.
+    public let ranks: [RankData]
+    /// Their batch-norm running statistics.
+    public let statistics: RankStatistics
     let world: any Communicator
     let algorithm: AllreduceAlgorithm
     let seed: UInt64
@@ -24,14 +34,23 @@ public final class DataParallelStep {
     public var separatesWaiting = false
     private var images: [Float] = []
     private var labels: [Int32] = []
+    /// Each simulated rank's gradient until they are summed (empty for one rank).
+    private let rankGradients: [FloatBuffer]
 
-    public init(network: Network, optimizer: SGD, communicator: any Communicator, algorithm: AllreduceAlgorithm,
-                seed: UInt64) {
+    public init(network: Network, optimizer: SGD, ranks: [RankData], communicator: any Communicator,
+                algorithm: AllreduceAlgorithm, seed: UInt64) {
+        precondition(!ranks.isEmpty && (ranks.count == 1 || communicator.size == 1),
+                     "a process plays one rank of a job, or simulates all of them alone")
         self.network = network
         self.optimizer = optimizer
+        self.ranks = ranks
         world = communicator
         self.algorithm = algorithm
         self.seed = seed
+        statistics = RankStatistics(network: network, communicator: communicator, hosted: ranks.map(\.rank),
+                                    ranks: ranks[0].ranks)
+        let simulated = ranks.count > 1
+        rankGradients = simulated ? ranks.map { _ in FloatBuffer(count: network.parameters.count) } : []
     }
 
     /// What one step measured, summed over the ranks where the name says so.
@@ -46,73 +65,75 @@ public final class DataParallelStep {
         public var waitSeconds = 0.0
     }
 
-    /// Takes step `step` of `epoch` (the `globalStep`-th of the run, which keys the dropout masks)
-    /// for the ranks in `ranks`, each with `imagesPerRank` = M·B/N images: the gradient
-    /// (`computeGradient`), then the SGD update of the mean over the effective batch M·B.
-    public func callAsFunction(ranks: [RankData], epoch: Int, step: Int, globalStep: Int, copies: Int, batchSize: Int,
+    /// Takes step `step` of `epoch` (the `globalStep`-th of the run, which keys the dropout masks),
+    /// each rank with `imagesPerRank` = M·B/N images: the gradient (`computeGradient`), then the SGD
+    /// update of the mean over the effective batch M·B.
+    public func callAsFunction(epoch: Int, step: Int, globalStep: Int, copies: Int, batchSize: Int,
                                imagesPerRank: Int, ghostBatchSize: Int,
                                hyperparameters: SGD.Hyperparameters) throws -> Outcome {
-        var (outcome, local) = try computeGradient(ranks: ranks, epoch: epoch, step: step, globalStep: globalStep,
-                                                   copies: copies, imagesPerRank: imagesPerRank,
-                                                   ghostBatchSize: ghostBatchSize)
-        let updateStart = monotonicSeconds()
+        var (outcome, local) = try computeGradient(epoch: epoch, step: step, globalStep: globalStep, copies: copies,
+                                                   imagesPerRank: imagesPerRank, ghostBatchSize: ghostBatchSize)
+        let updateStart = ContinuousClock.now
         outcome.gradientNorm = optimizer.step(network.parameters, hyperparameters,
                                               gradientScale: 1 / Float(copies * batchSize))
-        outcome.updateSeconds = monotonicSeconds() - updateStart
+        outcome.updateSeconds = (ContinuousClock.now - updateStart).seconds
         if world.size > 1 { try world.allreduceSum(&local) }
         (outcome.lossSum, outcome.correct, outcome.samples) = (local[0], local[1], local[2])
         return outcome
     }
 
     /// The step without the update: each rank played here makes its M copies and runs forward and
-    /// backward in ghost batches, and the ranks all-reduce the gradient, which is left in
+    /// backward in ghost batches, and the ranks' gradients are summed, which is left in
     /// `network.parameters.gradients` as the sum over the whole step's M·B images. Returns the
     /// timings and this process's own [loss sum, correct, images] (not yet summed over ranks).
     /// The gradient-norm study measures steps this way at fixed parameters.
-    public func computeGradient(ranks: [RankData], epoch: Int, step: Int, globalStep: Int, copies: Int,
-                                imagesPerRank: Int, ghostBatchSize: Int) throws -> (Outcome, [Double]) {
+    public func computeGradient(epoch: Int, step: Int, globalStep: Int, copies: Int, imagesPerRank: Int,
+                                ghostBatchSize: Int) throws -> (Outcome, [Double]) {
         let floats = imagesPerRank * network.inputShape.elements
         if images.count != floats { images = [Float](repeating: 0, count: floats) }
         if labels.count != imagesPerRank { labels = [Int32](repeating: 0, count: imagesPerRank) }
-        let simulated = ranks.count > 1
+        let gradients = network.parameters.gradients
         var outcome = Outcome()
         var local = [0.0, 0.0, 0.0]
         for (index, data) in ranks.enumerated() {
-            if simulated { data.lendStatistics(to: network) }
-            let dataStart = monotonicSeconds()
+            statistics.lend(index)
+            let dataStart = ContinuousClock.now
             images.withUnsafeMutableBufferPointer { x in
                 labels.withUnsafeMutableBufferPointer { y in
                     data.augmenter.fill(images: x.baseAddress!, labels: y.baseAddress!,
                                         samples: data.sampler.samples(step: step), copies: copies, epoch: epoch)
                 }
             }
-            let computeStart = monotonicSeconds()
-            outcome.dataSeconds += computeStart - dataStart
+            let computeStart = ContinuousClock.now
+            outcome.dataSeconds += (computeStart - dataStart).seconds
             // Dropout masks are keyed by the image's row in the whole step's batch, so a simulated
             // rank draws the masks the real rank draws.
             let key = DropoutKey(seed: seed, step: UInt64(globalStep), firstRow: data.rank * imagesPerRank)
             let result = images.withUnsafeBufferPointer { x in
                 labels.withUnsafeBufferPointer { y in
                     network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: imagesPerRank,
-                                      ghostBatchSize: ghostBatchSize, dropout: key, accumulate: index > 0)
+                                      ghostBatchSize: ghostBatchSize, dropout: key)
                 }
             }
-            outcome.computeSeconds += monotonicSeconds() - computeStart
-            if simulated { data.takeStatistics(from: network) }
+            outcome.computeSeconds += (ContinuousClock.now - computeStart).seconds
+            statistics.park(index)
+            if !rankGradients.isEmpty { rankGradients[index].pointer.update(from: gradients.pointer, count: gradients.count) }
             local[0] += result.lossSum
             local[1] += Double(result.correct)
             local[2] += Double(result.samples)
         }
         if separatesWaiting && world.size > 1 {
-            let waitStart = monotonicSeconds()
+            let waitStart = ContinuousClock.now
             try world.barrier()
-            outcome.waitSeconds = monotonicSeconds() - waitStart
+            outcome.waitSeconds = (ContinuousClock.now - waitStart).seconds
         }
-        let communicationStart = monotonicSeconds()
-        if world.size > 1 {
-            try world.allreduceSum(network.parameters.gradients.buffer, algorithm: algorithm)
+        let communicationStart = ContinuousClock.now
+        if !rankGradients.isEmpty {
+            RingAllreduce.sumInRingOrder(rankGradients.map { UnsafeBufferPointer($0.buffer) }, into: gradients.buffer)
+        } else if world.size > 1 {
+            try world.allreduceSum(gradients.buffer, algorithm: algorithm)
         }
-        outcome.communicationSeconds = monotonicSeconds() - communicationStart
+        outcome.communicationSeconds = (ContinuousClock.now - communicationStart).seconds
         return (outcome, local)
     }
 }

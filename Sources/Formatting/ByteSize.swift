@@ -1,13 +1,14 @@
-/// Parsing and printing of sizes as people write them: "4K", "64M", "1G" (powers of 1024).
+/// Sizes as people write them: "4K", "64M", "1G" (powers of 1024).
 public enum ByteSize {
     public struct ParseError: Error, CustomStringConvertible, Sendable {
         public let description: String
+        public init(_ description: String) { self.description = description }
     }
 
     /// Parses a non-negative byte count with an optional K, M or G suffix (case-insensitive, an
     /// optional trailing "B" or "iB" allowed).
     public static func parse(_ text: String) throws -> Int {
-        var digits = Substring(text.trimmingWhitespace())
+        var digits = Substring(text.trimmingWhitespace)
         for suffix in ["iB", "ib", "B", "b"] where digits.hasSuffix(suffix) && digits.count > suffix.count {
             digits = digits.dropLast(suffix.count)
             break
@@ -18,10 +19,10 @@ public enum ByteSize {
             digits = digits.dropLast()
         }
         guard let value = Int(digits), value >= 0 else {
-            throw ParseError(description: "'\(text)' is not a size (examples: 4096, 4K, 64M, 1G)")
+            throw ParseError("'\(text)' is not a size (examples: 4096, 4K, 64M, 1G)")
         }
         let (bytes, overflow) = value.multipliedReportingOverflow(by: multiplier)
-        guard !overflow else { throw ParseError(description: "'\(text)' is too large") }
+        guard !overflow else { throw ParseError("'\(text)' is too large") }
         return bytes
     }
 
@@ -39,17 +40,9 @@ public enum ByteSize {
 /// Parses a comma-separated list with `element`, naming the first bad entry.
 public func parseList<T>(_ text: String, element: (String) throws -> T) throws -> [T] {
     let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-    guard !text.isEmpty else { throw ByteSize.ParseError(description: "the list is empty") }
+    guard !text.isEmpty else { throw ByteSize.ParseError("the list is empty") }
     return try items.map { item in
-        guard !item.trimmingWhitespace().isEmpty else {
-            throw ByteSize.ParseError(description: "'\(text)' has an empty entry")
-        }
+        guard !item.trimmingWhitespace.isEmpty else { throw ByteSize.ParseError("'\(text)' has an empty entry") }
         return try element(item)
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

@@ -1,6 +1,6 @@
 extension StringProtocol {
-    /// The text without leading and trailing whitespace (pure Swift; this module avoids Foundation).
-    var trimmingWhitespace: String {
+    /// The text without leading and trailing whitespace.
+    public var trimmingWhitespace: String {
         guard let first = firstIndex(where: { !$0.isWhitespace }),
               let last = lastIndex(where: { !$0.isWhitespace })
         else { return "" }

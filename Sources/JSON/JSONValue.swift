@@ -1,12 +1,12 @@
 import Foundation
 
-/// Any JSON value, for the parts of a checkpoint whose shape this module does not know (the
-/// training configuration) and for parsing safetensors headers.
+/// Any JSON value: the project's one JSON type (configurations, checkpoint descriptions,
+/// safetensors headers, the lines of metrics.jsonl and of benchmark output).
 ///
 /// Integers are kept apart from floating-point numbers so that 64-bit counters and seeds survive a
 /// round trip exactly (a `Double` would round them above 2^53). Decoding gives the canonical form:
 /// a number without a fraction is `.integer` (or `.unsignedInteger` above `Int64.max`), any other
-/// number is `.double`.
+/// number is `.double`. JSON has no NaN or infinity: a non-finite `.double` is written as `null`.
 public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
@@ -50,7 +50,7 @@ extension JSONValue: Codable {
         case .bool(let value): try container.encode(value)
         case .integer(let value): try container.encode(value)
         case .unsignedInteger(let value): try container.encode(value)
-        case .double(let value): try container.encode(value)
+        case .double(let value): if value.isFinite { try container.encode(value) } else { try container.encodeNil() }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
@@ -69,9 +69,31 @@ extension JSONValue {
     public static func number(_ value: Int) -> JSONValue { .integer(Int64(value)) }
 
     /// The JSON form of any `Encodable` value — e.g. the resolved training configuration, to be
-    /// stored in a checkpoint and compared or decoded again on resume.
+    /// stored in a checkpoint and compared or decoded again on resume. Integers of any width stay
+    /// exact; non-finite floating-point values become `.double(nan)` or `.double(±infinity)`.
     public init(encoding value: some Encodable) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: Self.nonFinite[0], negativeInfinity: Self.nonFinite[1], nan: Self.nonFinite[2])
+        self = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value)).restoringNonFinite()
+    }
+
+    /// Stand-ins for +∞, −∞ and NaN while a value passes through JSON text (no text of ours holds U+0000).
+    private static let nonFinite = ["\u{0}+inf", "\u{0}-inf", "\u{0}nan"]
+
+    private func restoringNonFinite() -> JSONValue {
+        switch self {
+        case .string(let text) where text.hasPrefix("\u{0}"):
+            switch text {
+            case Self.nonFinite[0]: .double(.infinity)
+            case Self.nonFinite[1]: .double(-.infinity)
+            case Self.nonFinite[2]: .double(.nan)
+            default: self
+            }
+        case .array(let values): .array(values.map { $0.restoringNonFinite() })
+        case .object(let members): .object(members.mapValues { $0.restoringNonFinite() })
+        default: self
+        }
     }
 
     /// Decodes a `Decodable` value from this JSON (the inverse of `init(encoding:)`).
@@ -97,7 +119,7 @@ extension JSONValue {
     }
 
     /// The value of a non-negative integer that fits in `Int`, or nil.
-    var nonNegativeInt: Int? {
+    public var nonNegativeInt: Int? {
         switch self {
         case .integer(let value) where value >= 0: Int(exactly: value)
         case .unsignedInteger(let value): Int(exactly: value)
@@ -106,7 +128,7 @@ extension JSONValue {
     }
 
     /// A few words for error messages: what kind of value this is.
-    var kindDescription: String {
+    public var kindDescription: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"

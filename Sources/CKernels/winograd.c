@@ -1,0 +1,802 @@
+// Winograd convolutions F(m×m, 3×3), m = 2 (4×4 input tiles) or m = 4 (6×6 input tiles), for 3×3
+// stride-1 convolutions: forward (and, with the transposed and flipped weights, the input gradient)
+// and the weight gradient. Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2016).
+//
+//   forward   Y = Aᵀ [ U ⊙ V ] A,   U = G w Gᵀ (once per step),  V = Bᵀ d B (per input tile)
+//   weights   dw = Gᵀ [ Σ_tiles (A dY Aᵀ) ⊙ V ] G
+//
+// Tiles of all images of a pass are numbered together and processed in blocks of `block` tiles:
+// the input transform writes V[e][ci][tile] (e = one of the α² transformed elements), then for
+// every e a matrix product over the channels, M[e][co][tiles] = U[e][co][ci] · V[e][ci][tiles]
+// (the micro-kernel of conv.c: 4 output channels × 2 vectors of 8 tiles), then the output
+// transform scatters M back into the output planes. The weight gradient's product reduces over
+// the tiles instead: dU[e][co][ci] += Σ_tile dM[e][co][tile] · V[e][ci][tile].
+//
+// Transforms work on 8 tiles at once, one tile per vector lane: each row of 8 tiles is loaded
+// (8 floats from the tile's corner) and transposed, so tiles may sit anywhere (across rows and
+// images, whatever the plane size). Tiles that reach past the valid region (image sizes not a
+// multiple of m) are copied into a zero-filled patch first.
+//
+// One body written with clang vector extensions is compiled twice: with AVX2+FMA (contracted
+// multiply-adds) and portable.
+
+#include "ckernels.h"
+#include <math.h>
+#include <string.h>
+
+// Every function taking or returning vectors is inlined into one compiled for its instruction set.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v4 __attribute__((vector_size(16)));
+typedef float v2 __attribute__((vector_size(8)));
+
+#define INLINE static inline __attribute__((always_inline))
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx2,fma,avx512f")))
+
+typedef float v16 __attribute__((vector_size(64)));
+
+INLINE v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
+INLINE void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+INLINE v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+INLINE v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
+INLINE void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+INLINE v16 splat16(float x) { return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+
+// Whether the CPU runs AVX-512F: the matrix products then use 16-float vectors. Each output
+// element is the same chain of fused multiply-adds in the same order as with 8-float vectors, so
+// the results are bit-identical to the AVX2 kernels'.
+static int has_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return cached;
+}
+INLINE float hsum8(v8 v) {
+    // A fixed order (the same on both instruction sets).
+    return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+}
+
+static inline int min_int(int a, int b) { return a < b ? a : b; }
+
+// Tiles per block: at most this many, a multiple of 16 (the product's two vectors of 8 tiles).
+#define CK_WINOGRAD_MAX_BLOCK 256
+static int valid_block(int block) {
+    block = block / 16 * 16;
+    return block < 16 ? 16 : block > CK_WINOGRAD_MAX_BLOCK ? CK_WINOGRAD_MAX_BLOCK : block;
+}
+
+// ---- 1-D transforms (vectors = 8 tiles), inputs and outputs with strides --------------------
+
+// Bᵀ d, F(2,3): 4 → 4.
+INLINE void input_1d_2(const v8 *d, int s, v8 *o, int t) {
+    o[0] = d[0] - d[2 * s];
+    o[t] = d[s] + d[2 * s];
+    o[2 * t] = d[2 * s] - d[s];
+    o[3 * t] = d[s] - d[3 * s];
+}
+
+// Bᵀ d, F(4,3): 6 → 6 (points 0, ±1, ±2, ∞).
+INLINE void input_1d_4(const v8 *d, int s, v8 *o, int t) {
+    const v8 d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s];
+    const v8 a = d4 - 4.0f * d2, b = d3 - 4.0f * d1, c = d4 - d2, e = 2.0f * (d3 - d1);
+    o[0] = 4.0f * d[0] - 5.0f * d2 + d4;
+    o[t] = a + b;
+    o[2 * t] = a - b;
+    o[3 * t] = c + e;
+    o[4 * t] = c - e;
+    o[5 * t] = 4.0f * d1 - 5.0f * d3 + d[5 * s];
+}
+
+// Aᵀ m, F(2,3): 4 → 2.
+INLINE void output_1d_2(const v8 *m, int s, v8 *o, int t) {
+    o[0] = m[0] + m[s] + m[2 * s];
+    o[t] = m[s] - m[2 * s] - m[3 * s];
+}
+
+// Aᵀ m, F(4,3): 6 → 4.
+INLINE void output_1d_4(const v8 *m, int s, v8 *o, int t) {
+    const v8 a = m[s] + m[2 * s], b = m[s] - m[2 * s], c = m[3 * s] + m[4 * s], d = m[3 * s] - m[4 * s];
+    o[0] = m[0] + a + c;
+    o[t] = b + 2.0f * d;
+    o[2 * t] = a + 4.0f * c;
+    o[3 * t] = b + 8.0f * d + m[5 * s];
+}
+
+// A g (the transpose of the output transform), F(2,3): 2 → 4.
+INLINE void gradient_1d_2(const v8 *g, int s, v8 *o, int t) {
+    o[0] = g[0];
+    o[t] = g[0] + g[s];
+    o[2 * t] = g[0] - g[s];
+    o[3 * t] = -g[s];
+}
+
+// A g, F(4,3): 4 → 6.
+INLINE void gradient_1d_4(const v8 *g, int s, v8 *o, int t) {
+    const v8 g0 = g[0], g1 = g[s], g2 = g[2 * s], g3 = g[3 * s];
+    const v8 e = g0 + g2, f = g1 + g3, e2 = g0 + 4.0f * g2, f2 = 2.0f * g1 + 8.0f * g3;
+    o[0] = g0;
+    o[t] = e + f;
+    o[2 * t] = e - f;
+    o[3 * t] = e2 + f2;
+    o[4 * t] = e2 - f2;
+    o[5 * t] = g3;
+}
+
+// ---- 8 × 8 transpose: c[k] lane l = r[l] lane k -----------------------------------------------
+
+INLINE void transpose8(const v8 r[8], v8 c[8]) {
+    v8 t[8], s[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        s[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        s[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        s[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        s[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int i = 0; i < 4; i++) {
+        c[i] = __builtin_shufflevector(s[i], s[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        c[i + 4] = __builtin_shufflevector(s[i], s[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+// ---- Tiles -------------------------------------------------------------------------------------
+
+// Where the 8 tiles of a group read and write. `src[l] + r * row[l]` is row r of lane l's patch
+// (in the view, or in a zero-filled copy for tiles at the lower or right edge and empty lanes).
+typedef struct {
+    long in[8];       // offset of the tile's corner in the input view (channel 0)
+    long out[8];      // offset of the tile's corner in the output view (channel 0)
+    int rows[8];      // valid output rows and columns of the tile (0 for an empty lane)
+    int columns[8];
+    int lanes;        // tiles in this group
+    int full;         // all 8 tiles full
+    int run;          // full, and lane l's corner is lane 0's + l·step (tiles along one row)
+    int step;
+} tile_group;
+
+INLINE void group_setup(tile_group *g, long first, long tiles, int m, int tiles_x, int per_image, int hout,
+                        int wout, ck_view in, ck_view out) {
+    g->full = 1;
+    g->lanes = 0;
+    for (int l = 0; l < 8; l++) {
+        const long p = first + l;
+        if (p >= tiles) {
+            g->in[l] = g->out[l] = 0;
+            g->rows[l] = g->columns[l] = 0;
+            g->full = 0;
+            continue;
+        }
+        g->lanes++;
+        const long n = p / per_image;
+        const int t = (int)(p % per_image), ty = t / tiles_x, tx = t % tiles_x;
+        g->in[l] = n * in.image + (long)ty * m * in.row + (long)tx * m;
+        g->out[l] = n * out.image + (long)ty * m * out.row + (long)tx * m;
+        g->rows[l] = min_int(m, hout - ty * m);
+        g->columns[l] = min_int(m, wout - tx * m);
+        if (g->rows[l] < m || g->columns[l] < m) g->full = 0;
+    }
+    g->step = m;
+    g->run = g->full && g->in[7] - g->in[0] == 7 * m && g->out[7] - g->out[0] == 7 * m;
+}
+
+// Loads `height` rows of `width` valid values (of `extent` ≤ 8) of lane l's patch at `base`
+// into patch rows of 8 floats, zero elsewhere.
+INLINE void copy_patch(float patch[8][8], const float *base, long row, int height, int width) {
+    memset(patch, 0, sizeof(float) * 64);
+    for (int r = 0; r < height; r++)
+        for (int k = 0; k < width; k++) patch[r][k] = base[r * row + k];
+}
+
+// The rows of the 8 tiles' patches of one channel, transposed: cols[r*8 + k] lane l = patch
+// element (r, k) of lane l, for r < height. `valid_rows/valid_cols(l)` give how much of a
+// non-full tile's patch lies inside the view.
+INLINE void gather_rows(const tile_group *g, const int step, const float *plane, long row, int height,
+                        const int vr[8], const int vc[8], float patches[8][8][8], v8 *cols) {
+    for (int r = 0; r < height; r++) {
+        v8 rows[8];
+        if (g->run) {
+            const float *base = plane + g->in[0] + r * row;
+            for (int l = 0; l < 8; l++) rows[l] = load8(base + l * step);
+        } else if (g->full) {
+            for (int l = 0; l < 8; l++) rows[l] = load8(plane + g->in[l] + r * row);
+        } else {
+            if (r == 0) {
+                for (int l = 0; l < 8; l++) {
+                    if (vr[l] >= height && vc[l] >= 8) continue;   // rows read in place below
+                    copy_patch(patches[l], plane + g->in[l], row, min_int(vr[l], height), min_int(vc[l], 8));
+                }
+            }
+            for (int l = 0; l < 8; l++)
+                rows[l] = (vr[l] >= height && vc[l] >= 8) ? load8(plane + g->in[l] + r * row) : load8(patches[l][r]);
+        }
+        transpose8(rows, cols + r * 8);
+    }
+}
+
+// The α² transformed vectors (element e = i·α + j at v[e·stride]) of the 8 tiles of one channel:
+// V = Bᵀ d B of the (m+2)×(m+2) input patches, or, with `gradient`, dM = A g Aᵀ of the m×m
+// output-gradient tiles (whose corners are the output corners).
+INLINE void transform_tile(const int m, const int gradient, const tile_group *g, const float *plane, long row,
+                           float patches[8][8][8], float *v, long stride) {
+    const int a = m + 2, height = gradient ? m : a;
+    int vr[8], vc[8];
+    for (int l = 0; l < 8; l++) {
+        // A full tile's rows are read 8 wide in place (the lanes past the patch are ignored).
+        // Otherwise only the part inside the view is real: the (hout + 2) × (wout + 2) input, or
+        // the hout × wout gradient; copy_patch zeroes the rest.
+        const int full = g->rows[l] == m && g->columns[l] == m, border = gradient ? 0 : 2;
+        vr[l] = full ? height : (g->rows[l] > 0 ? g->rows[l] + border : 0);
+        vc[l] = full ? 8 : (g->columns[l] > 0 ? g->columns[l] + border : 0);
+    }
+    tile_group local = *g;
+    if (gradient)
+        for (int l = 0; l < 8; l++) local.in[l] = g->out[l];
+    v8 cols[64], h[36], out[36];
+    gather_rows(&local, m, plane, row, height, vr, vc, patches, cols);
+    for (int r = 0; r < height; r++) {
+        if (gradient && m == 4) gradient_1d_4(cols + r * 8, 1, h + r * 6, 1);
+        else if (gradient) gradient_1d_2(cols + r * 8, 1, h + r * 4, 1);
+        else if (m == 4) input_1d_4(cols + r * 8, 1, h + r * 6, 1);
+        else input_1d_2(cols + r * 8, 1, h + r * 4, 1);
+    }
+    for (int j = 0; j < a; j++) {
+        if (gradient && m == 4) gradient_1d_4(h + j, 6, out + j, 6);
+        else if (gradient) gradient_1d_2(h + j, 4, out + j, 4);
+        else if (m == 4) input_1d_4(h + j, 6, out + j, 6);
+        else input_1d_2(h + j, 4, out + j, 4);
+    }
+    for (int e = 0; e < a * a; e++) store8(v + e * stride, out[e]);
+}
+
+// Y = Aᵀ M A of the 8 tiles of one output channel (M at mp[e·stride]), + bias, written (or added)
+// to the output plane; adds the written values and their squares into *sum, *square.
+INLINE void output_tile(const int m, const tile_group *g, const float *mp, long stride, float *plane, long row,
+                        float bias, int accumulate, v8 *sum, v8 *square, float *tail_sum, float *tail_square) {
+    const int a = m + 2;
+    v8 in[36], t[24], y[16];
+    for (int e = 0; e < a * a; e++) in[e] = load8(mp + e * stride);
+    for (int c = 0; c < a; c++) {
+        if (m == 4) output_1d_4(in + c, 6, t + c, 6);
+        else output_1d_2(in + c, 4, t + c, 4);
+    }
+    for (int i = 0; i < m; i++) {
+        if (m == 4) output_1d_4(t + i * 6, 1, y + i * 4, 1);
+        else output_1d_2(t + i * 4, 1, y + i * 2, 1);
+    }
+    const v8 b = splat(bias);
+    for (int i = 0; i < m * m; i++) y[i] += b;
+    if (g->full) {
+        if (!accumulate) {
+            for (int i = 0; i < m * m; i++) {
+                *sum += y[i];
+                *square += y[i] * y[i];
+            }
+        }
+        for (int i = 0; i < m; i++) {
+            float *o = plane + i * row;
+            if (m == 4) {
+                // 4 × 8 → 8 × 4 within the two 128-bit halves: r[k] = [tile k | tile k + 4].
+                const v8 y0 = y[i * 4], y1 = y[i * 4 + 1], y2 = y[i * 4 + 2], y3 = y[i * 4 + 3];
+                const v8 t0 = __builtin_shufflevector(y0, y1, 0, 8, 1, 9, 4, 12, 5, 13);
+                const v8 t1 = __builtin_shufflevector(y0, y1, 2, 10, 3, 11, 6, 14, 7, 15);
+                const v8 t2 = __builtin_shufflevector(y2, y3, 0, 8, 1, 9, 4, 12, 5, 13);
+                const v8 t3 = __builtin_shufflevector(y2, y3, 2, 10, 3, 11, 6, 14, 7, 15);
+                v8 r[4];
+                r[0] = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
+                r[1] = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+                r[2] = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
+                r[3] = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+                if (g->run) {
+                    // Tiles 2k and 2k + 1 are 8 contiguous floats.
+                    float *base = o + g->out[0];
+                    for (int k = 0; k < 4; k++) {
+                        const v8 first = r[(2 * k) % 4], second = r[(2 * k + 1) % 4];
+                        v8 pair = k < 2 ? __builtin_shufflevector(first, second, 0, 1, 2, 3, 8, 9, 10, 11)
+                                        : __builtin_shufflevector(first, second, 4, 5, 6, 7, 12, 13, 14, 15);
+                        if (accumulate) pair += load8(base + 8 * k);
+                        store8(base + 8 * k, pair);
+                    }
+                } else {
+                    for (int k = 0; k < 4; k++) {
+                        for (int half = 0; half < 2; half++) {
+                            float *target = o + g->out[k + 4 * half];
+                            v4 x = half ? __builtin_shufflevector(r[k], r[k], 4, 5, 6, 7)
+                                        : __builtin_shufflevector(r[k], r[k], 0, 1, 2, 3);
+                            if (accumulate) { v4 old; memcpy(&old, target, sizeof old); x += old; }
+                            memcpy(target, &x, sizeof x);
+                        }
+                    }
+                }
+            } else {
+                // 2 × 8 → 8 × 2: lo = [t0 t1 | t4 t5], hi = [t2 t3 | t6 t7].
+                const v8 lo = __builtin_shufflevector(y[i * 2], y[i * 2 + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+                const v8 hi = __builtin_shufflevector(y[i * 2], y[i * 2 + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+                if (g->run) {
+                    float *base = o + g->out[0];
+                    v8 first = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11);
+                    v8 second = __builtin_shufflevector(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15);
+                    if (accumulate) { first += load8(base); second += load8(base + 8); }
+                    store8(base, first);
+                    store8(base + 8, second);
+                } else {
+                    for (int l = 0; l < 8; l++) {
+                        const v8 source = (l & 2) ? hi : lo;
+                        const int lane = (l & 1) * 2 + (l & 4);
+                        v2 x = {source[lane], source[lane + 1]};
+                        float *target = o + g->out[l];
+                        if (accumulate) { v2 old; memcpy(&old, target, sizeof old); x += old; }
+                        memcpy(target, &x, sizeof x);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < m; j++) {
+            const v8 value = y[i * m + j];
+            for (int l = 0; l < 8; l++) {
+                if (i >= g->rows[l] || j >= g->columns[l]) continue;
+                float *o = plane + g->out[l] + i * row + j;
+                const float x = accumulate ? *o + value[l] : value[l];
+                *o = x;
+                *tail_sum += x;
+                *tail_square += x * x;
+            }
+        }
+    }
+}
+
+// ---- Matrix products over the channels ------------------------------------------------------------
+
+// m[c][0..8·NV) = Σ_ci u[ci][c] · v[ci][0..8·NV) for the 4 output channels c of a block.
+INLINE void product_tile(const float *u, const float *v, long vstride, int cin, const int NV, float *mp,
+                         long mstride) {
+    v8 a00 = splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    for (int ci = 0; ci < cin; ci++) {
+        const v8 x0 = load8(v), x1 = NV == 2 ? load8(v + 8) : splat(0);
+        v8 w = splat(u[0]);
+        a00 += w * x0; if (NV == 2) a01 += w * x1;
+        w = splat(u[1]);
+        a10 += w * x0; if (NV == 2) a11 += w * x1;
+        w = splat(u[2]);
+        a20 += w * x0; if (NV == 2) a21 += w * x1;
+        w = splat(u[3]);
+        a30 += w * x0; if (NV == 2) a31 += w * x1;
+        u += 4;
+        v += vstride;
+    }
+    store8(mp, a00); store8(mp + mstride, a10); store8(mp + 2 * mstride, a20); store8(mp + 3 * mstride, a30);
+    if (NV == 2) {
+        store8(mp + 8, a01); store8(mp + mstride + 8, a11); store8(mp + 2 * mstride + 8, a21);
+        store8(mp + 3 * mstride + 8, a31);
+    }
+}
+
+// product_tile with 16 tiles per vector, NV vectors (the same sums, lane by lane).
+INLINE void product_tile16(const float *u, const float *v, long vstride, int cin, const int NV, float *mp,
+                           long mstride) {
+    v16 acc[4][4];
+    for (int c = 0; c < 4; c++)
+        for (int j = 0; j < NV; j++) acc[c][j] = splat16(0);
+    for (int ci = 0; ci < cin; ci++) {
+        v16 x[4];
+        for (int j = 0; j < NV; j++) x[j] = load16(v + 16 * j);
+        for (int c = 0; c < 4; c++) {
+            const v16 w = splat16(u[c]);
+            for (int j = 0; j < NV; j++) acc[c][j] += w * x[j];
+        }
+        u += 4;
+        v += vstride;
+    }
+    for (int c = 0; c < 4; c++)
+        for (int j = 0; j < NV; j++) store16(mp + c * mstride + 16 * j, acc[c][j]);
+}
+
+// ---- Bodies ---------------------------------------------------------------------------------------
+
+static inline int round_up(int x, int k) { return (x + k - 1) / k * k; }
+
+INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
+                         const float *u, const float *bias, int accumulate, double *sums, float *scratch, int block) {
+    const int a = m + 2, aa = a * a, cout4 = round_up(cout, 4);
+    const int tiles_x = (wout + m - 1) / m, per_image = tiles_x * ((hout + m - 1) / m);
+    const long tiles = (long)images * per_image;
+    // V[e][ci][block] and M[e][co][block]; the planes of consecutive e are a cache line further
+    // apart than their size, so that the α² loads and stores of a tile do not all fall into one
+    // L1 set (cin · block is a multiple of 4 KiB for the usual shapes).
+    const long vstride = (long)cin * block + 16, mstride = (long)cout4 * block + 16;
+    float *v = scratch;
+    float *mp = scratch + aa * vstride;
+    float patches[8][8][8];
+    tile_group layout[CK_WINOGRAD_MAX_BLOCK / 8];   // where the block's groups of 8 tiles sit
+    for (long first = 0; first < tiles; first += block) {
+        const int count = (int)(tiles - first < block ? tiles - first : block);
+        const int groups = (count + 7) / 8;
+        for (int gi = 0; gi < groups; gi++) {
+            group_setup(&layout[gi], first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, out);
+            for (int ci = 0; ci < cin; ci++)
+                transform_tile(m, 0, &layout[gi], in.data + ci * in.plane, in.row, patches,
+                               v + (long)ci * block + gi * 8, vstride);
+        }
+        for (int e = 0; e < aa; e++) {
+            const float *ve = v + e * vstride;
+            for (int cb = 0; cb < cout4; cb += 4) {
+                const float *ue = u + ((long)e * cout4 + cb) * cin;
+                float *me = mp + e * mstride + (long)cb * block;
+                int gi = 0;
+                if (wide) {
+                    for (; gi + 8 <= groups; gi += 8) product_tile16(ue, ve + gi * 8, block, cin, 4, me + gi * 8, block);
+                    for (; gi + 2 <= groups; gi += 2) product_tile16(ue, ve + gi * 8, block, cin, 1, me + gi * 8, block);
+                }
+                for (; gi + 2 <= groups; gi += 2) product_tile(ue, ve + gi * 8, block, cin, 2, me + gi * 8, block);
+                if (gi < groups) product_tile(ue, ve + gi * 8, block, cin, 1, me + gi * 8, block);
+            }
+        }
+        for (int co = 0; co < cout; co++) {
+            v8 sum = splat(0), square = splat(0);
+            float tail_sum = 0, tail_square = 0;
+            for (int gi = 0; gi < groups; gi++) {
+                output_tile(m, &layout[gi], mp + (long)co * block + gi * 8, mstride, out.data + co * out.plane,
+                            out.row, bias ? bias[co] : 0.0f, accumulate, &sum, &square, &tail_sum, &tail_square);
+            }
+            if (sums) {
+                sums[co] += (double)hsum8(sum) + tail_sum;
+                sums[cout + co] += (double)hsum8(square) + tail_square;
+            }
+        }
+    }
+}
+
+// The 8 lanes of a group are 8 input channels of one tile (`channel_group`), for the weight
+// gradient's transformed inputs V[e][tile][ci] (channels contiguous).
+INLINE void channel_group(tile_group *g, long p, int first_channel, int cin, int m, int tiles_x, int per_image,
+                          int hout, int wout, ck_view in) {
+    const long n = p / per_image;
+    const int t = (int)(p % per_image), ty = t / tiles_x, tx = t % tiles_x;
+    const long corner = n * in.image + (long)ty * m * in.row + (long)tx * m;
+    const int rows = min_int(m, hout - ty * m), columns = min_int(m, wout - tx * m);
+    g->full = rows == m && columns == m;
+    g->run = 0;
+    g->step = 0;
+    g->lanes = 0;
+    for (int l = 0; l < 8; l++) {
+        const int c = first_channel + l;
+        g->out[l] = 0;
+        if (c < cin) {
+            g->lanes++;
+            g->in[l] = corner + c * in.plane;
+            g->rows[l] = rows;
+            g->columns[l] = columns;
+        } else {
+            g->in[l] = 0;
+            g->rows[l] = g->columns[l] = 0;
+            g->full = 0;
+        }
+    }
+}
+
+// The same tile's next 8 channels (from `first_channel`).
+INLINE void next_channels(tile_group *g, int first_channel, int cin, long plane) {
+    for (int l = 0; l < 8; l++) {
+        const int c = first_channel + l;
+        if (c < cin) {
+            g->in[l] += 8 * plane;
+        } else {
+            g->in[l] = 0;
+            g->rows[l] = g->columns[l] = 0;
+            g->full = 0;
+        }
+    }
+}
+
+// du[c][0..8·NV) += Σ_k d[c][k] · v[k][0..8·NV) over `count` tiles k, for 4 output channels c
+// (d rows `dstride` apart, v rows `vstride` apart).
+INLINE void reduce_tile(const float *d, long dstride, const float *v, long vstride, int count, const int NV,
+                        float *du, long du_row) {
+    v8 a00 = splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    const float *d0 = d, *d1 = d + dstride, *d2 = d + 2 * dstride, *d3 = d + 3 * dstride;
+    for (int k = 0; k < count; k++) {
+        const v8 x0 = load8(v), x1 = NV == 2 ? load8(v + 8) : splat(0);
+        v8 w = splat(d0[k]);
+        a00 += w * x0; if (NV == 2) a01 += w * x1;
+        w = splat(d1[k]);
+        a10 += w * x0; if (NV == 2) a11 += w * x1;
+        w = splat(d2[k]);
+        a20 += w * x0; if (NV == 2) a21 += w * x1;
+        w = splat(d3[k]);
+        a30 += w * x0; if (NV == 2) a31 += w * x1;
+        v += vstride;
+    }
+    store8(du, load8(du) + a00); store8(du + du_row, load8(du + du_row) + a10);
+    store8(du + 2 * du_row, load8(du + 2 * du_row) + a20); store8(du + 3 * du_row, load8(du + 3 * du_row) + a30);
+    if (NV == 2) {
+        store8(du + 8, load8(du + 8) + a01); store8(du + du_row + 8, load8(du + du_row + 8) + a11);
+        store8(du + 2 * du_row + 8, load8(du + 2 * du_row + 8) + a21);
+        store8(du + 3 * du_row + 8, load8(du + 3 * du_row + 8) + a31);
+    }
+}
+
+// reduce_tile with 16 input channels per vector, NV vectors.
+INLINE void reduce_tile16(const float *d, long dstride, const float *v, long vstride, int count, const int NV,
+                          float *du, long du_row) {
+    v16 acc[4][2];
+    for (int c = 0; c < 4; c++)
+        for (int j = 0; j < NV; j++) acc[c][j] = splat16(0);
+    for (int k = 0; k < count; k++) {
+        v16 x[2];
+        for (int j = 0; j < NV; j++) x[j] = load16(v + 16 * j);
+        for (int c = 0; c < 4; c++) {
+            const v16 w = splat16(d[c * dstride + k]);
+            for (int j = 0; j < NV; j++) acc[c][j] += w * x[j];
+        }
+        v += vstride;
+    }
+    for (int c = 0; c < 4; c++)
+        for (int j = 0; j < NV; j++) store16(du + c * du_row + 16 * j, load16(du + c * du_row + 16 * j) + acc[c][j]);
+}
+
+// du[e][co4][cin8] (zeroed by the caller) += Σ_tiles dM[e][co][tile] · V[e][tile][ci].
+INLINE void weights_body(const int m, const int wide, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
+                         float *du, float *scratch, int block) {
+    const int a = m + 2, aa = a * a, cin8 = round_up(cin, 8), cout4 = round_up(cout, 4);
+    const int tiles_x = (wout + m - 1) / m, per_image = tiles_x * ((hout + m - 1) / m);
+    const long tiles = (long)images * per_image;
+    // V[e][tile][cin8] and dM[e][co4][block], planes padded as in forward_body.
+    const long vstride = (long)cin8 * block + 16, dstride = (long)cout4 * block + 16;
+    float *v = scratch;
+    float *d = scratch + aa * vstride;
+    float patches[8][8][8];
+    for (long first = 0; first < tiles; first += block) {
+        const int count = (int)(tiles - first < block ? tiles - first : block);
+        const int groups = (count + 7) / 8;
+        for (int k = 0; k < count; k++) {
+            tile_group g;
+            channel_group(&g, first + k, 0, cin, m, tiles_x, per_image, hout, wout, in);
+            for (int c = 0; c < cin8; c += 8) {
+                if (c > 0) next_channels(&g, c, cin, in.plane);
+                transform_tile(m, 0, &g, in.data, in.row, patches, v + (long)k * cin8 + c, vstride);
+            }
+        }
+        for (int gi = 0; gi < groups; gi++) {
+            tile_group g;
+            group_setup(&g, first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, dy);
+            for (int co = 0; co < cout; co++)
+                transform_tile(m, 1, &g, dy.data + co * dy.plane, dy.row, patches, d + (long)co * block + gi * 8,
+                              dstride);
+        }
+        for (int e = 0; e < aa; e++) {
+            const float *ve = v + e * vstride, *de = d + e * dstride;
+            float *ue = du + (long)e * cout4 * cin8;
+            for (int cb = 0; cb < cout; cb += 4) {
+                // Rows of dM past cout are never written: only blocks of 4 valid rows are read
+                // unless cout is not a multiple of 4, then the padding rows hold zeros (below).
+                int ib = 0;
+                if (wide) {
+                    for (; ib + 32 <= cin8; ib += 32)
+                        reduce_tile16(de + (long)cb * block, block, ve + ib, cin8, count, 2, ue + (long)cb * cin8 + ib,
+                                      cin8);
+                }
+                for (; ib + 16 <= cin8; ib += 16)
+                    reduce_tile(de + (long)cb * block, block, ve + ib, cin8, count, 2, ue + (long)cb * cin8 + ib, cin8);
+                if (ib < cin8)
+                    reduce_tile(de + (long)cb * block, block, ve + ib, cin8, count, 1, ue + (long)cb * cin8 + ib, cin8);
+            }
+        }
+    }
+}
+
+AVX2 static void forward_avx2(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
+                              const float *u, const float *bias, int accumulate, double *sums, float *scratch,
+                              int block) {
+    if (m == 4) forward_body(4, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+    else forward_body(2, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+}
+
+static void forward_portable(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
+                             const float *u, const float *bias, int accumulate, double *sums, float *scratch,
+                             int block) {
+    if (m == 4) forward_body(4, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+    else forward_body(2, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+}
+
+AVX2 static void weights_avx2(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
+                              float *du, float *scratch, int block) {
+    if (m == 4) weights_body(4, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    else weights_body(2, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+}
+
+static void weights_portable(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
+                             float *du, float *scratch, int block) {
+    if (m == 4) weights_body(4, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    else weights_body(2, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+}
+
+AVX512 static void forward_avx512(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
+                              const float *u, const float *bias, int accumulate, double *sums, float *scratch,
+                              int block) {
+    if (m == 4) forward_body(4, 1, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+    else forward_body(2, 1, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
+}
+
+AVX512 static void weights_avx512(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
+                              float *du, float *scratch, int block) {
+    if (m == 4) weights_body(4, 1, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    else weights_body(2, 1, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+}
+
+// ---- Weight-side transforms (once per step, and once per weight-gradient pass) ------------------
+
+// G g, F(2,3): 3 → 4.
+INLINE void weight_1d_2(const v8 *g, int s, v8 *o, int t) {
+    const v8 even = 0.5f * (g[0] + g[2 * s]), odd = 0.5f * g[s];
+    o[0] = g[0];
+    o[t] = even + odd;
+    o[2 * t] = even - odd;
+    o[3 * t] = g[2 * s];
+}
+
+// G g, F(4,3): 3 → 6.
+INLINE void weight_1d_4(const v8 *g, int s, v8 *o, int t) {
+    const v8 g0 = g[0], g1 = g[s], g2 = g[2 * s];
+    const v8 a = (-1.0f / 6) * (g0 + g2), b = (-1.0f / 6) * g1;
+    const v8 c = (1.0f / 24) * g0 + (1.0f / 6) * g2, d = (1.0f / 12) * g1;
+    o[0] = 0.25f * g0;
+    o[t] = a + b;
+    o[2 * t] = a - b;
+    o[3 * t] = c + d;
+    o[4 * t] = c - d;
+    o[5 * t] = g2;
+}
+
+// Gᵀ u, F(2,3): 4 → 3.
+INLINE void final_1d_2(const v8 *u, int s, v8 *o, int t) {
+    const v8 sum = 0.5f * (u[s] + u[2 * s]);
+    o[0] = u[0] + sum;
+    o[t] = 0.5f * (u[s] - u[2 * s]);
+    o[2 * t] = sum + u[3 * s];
+}
+
+// Gᵀ u, F(4,3): 6 → 3.
+INLINE void final_1d_4(const v8 *u, int s, v8 *o, int t) {
+    const v8 p12 = u[s] + u[2 * s], m12 = u[2 * s] - u[s], p34 = u[3 * s] + u[4 * s], m34 = u[3 * s] - u[4 * s];
+    o[0] = 0.25f * u[0] - (1.0f / 6) * p12 + (1.0f / 24) * p34;
+    o[t] = (1.0f / 6) * m12 + (1.0f / 12) * m34;
+    o[2 * t] = (1.0f / 6) * (p34 - p12) + u[5 * s];
+}
+
+// u[e][out-block][in][4] = (G w Gᵀ)[e], 8 input channels at a time (vector lanes).
+INLINE void transform_weights_body(const int m, const float *w, int cout, int cin, int flip, float *u) {
+    const int a = m + 2;
+    const int outs = flip ? cin : cout, ins = flip ? cout : cin;
+    const long plane = (long)round_up(outs, 4) * ins;
+    for (int o = 0; o < outs; o++) {
+        for (int i0 = 0; i0 < ins; i0 += 8) {
+            float taps[9][8];
+            for (int l = 0; l < 8; l++) {
+                const int i = i0 + l;
+                for (int t = 0; t < 9; t++)
+                    taps[t][l] = i >= ins ? 0.0f : flip ? w[((long)i * cin + o) * 9 + 8 - t] : w[((long)o * cin + i) * 9 + t];
+            }
+            v8 k[9], rows[18], out[36];
+            for (int t = 0; t < 9; t++) k[t] = load8(taps[t]);
+            for (int x = 0; x < 3; x++) {   // columns: rows[y·3 + x] = (G k)[y][x]
+                if (m == 4) weight_1d_4(k + x, 3, rows + x, 3);
+                else weight_1d_2(k + x, 3, rows + x, 3);
+            }
+            for (int y = 0; y < a; y++) {
+                if (m == 4) weight_1d_4(rows + y * 3, 1, out + y * a, 1);
+                else weight_1d_2(rows + y * 3, 1, out + y * a, 1);
+            }
+            float *target = u + (long)(o / 4) * 4 * ins + o % 4;
+            for (int e = 0; e < a * a; e++)
+                for (int l = 0; l < 8 && i0 + l < ins; l++) target[e * plane + (long)(i0 + l) * 4] = out[e][l];
+        }
+    }
+}
+
+// dw[co][ci] += Gᵀ dU[co][ci] G, 8 input channels at a time.
+INLINE void finish_weights_body(const int m, const float *du, int cout, int cin, float *dw) {
+    const int a = m + 2, cin8 = round_up(cin, 8);
+    const long plane = (long)round_up(cout, 4) * cin8;
+    for (int co = 0; co < cout; co++) {
+        for (int c0 = 0; c0 < cin; c0 += 8) {
+            v8 d[36], t[18], r[9];
+            for (int e = 0; e < a * a; e++) d[e] = load8(du + e * plane + (long)co * cin8 + c0);
+            for (int x = 0; x < a; x++) {   // t[ky·α + x] = (Gᵀ d)[ky][x]
+                if (m == 4) final_1d_4(d + x, 6, t + x, 6);
+                else final_1d_2(d + x, 4, t + x, 4);
+            }
+            for (int ky = 0; ky < 3; ky++) {
+                if (m == 4) final_1d_4(t + ky * 6, 1, r + ky * 3, 1);
+                else final_1d_2(t + ky * 4, 1, r + ky * 3, 1);
+            }
+            for (int l = 0; l < 8 && c0 + l < cin; l++) {
+                float *target = dw + ((long)co * cin + c0 + l) * 9;
+                for (int k = 0; k < 9; k++) target[k] += r[k][l];
+            }
+        }
+    }
+}
+
+AVX2 static void transform_weights_avx2(int m, const float *w, int cout, int cin, int flip, float *u) {
+    if (m == 4) transform_weights_body(4, w, cout, cin, flip, u);
+    else transform_weights_body(2, w, cout, cin, flip, u);
+}
+
+static void transform_weights_portable(int m, const float *w, int cout, int cin, int flip, float *u) {
+    if (m == 4) transform_weights_body(4, w, cout, cin, flip, u);
+    else transform_weights_body(2, w, cout, cin, flip, u);
+}
+
+AVX2 static void finish_weights_avx2(int m, const float *du, int cout, int cin, float *dw) {
+    if (m == 4) finish_weights_body(4, du, cout, cin, dw);
+    else finish_weights_body(2, du, cout, cin, dw);
+}
+
+static void finish_weights_portable(int m, const float *du, int cout, int cin, float *dw) {
+    if (m == 4) finish_weights_body(4, du, cout, cin, dw);
+    else finish_weights_body(2, du, cout, cin, dw);
+}
+
+// ---- Public entry points ------------------------------------------------------------------------
+
+long ck_winograd_weights_count(int m, int cout, int cin) {
+    return (long)(m + 2) * (m + 2) * round_up(cout, 4) * cin;
+}
+
+long ck_winograd_scratch_count(int m, int cin, int cout, int block) {
+    block = valid_block(block);
+    const long aa = (long)(m + 2) * (m + 2);
+    const long forward = aa * ((cin + round_up(cout, 4)) * block + 32);
+    const long input_gradient = aa * ((cout + round_up(cin, 4)) * block + 32);
+    const long weights = aa * ((round_up(cin, 8) + round_up(cout, 4)) * block + 32)
+                         + aa * round_up(cout, 4) * round_up(cin, 8);
+    long most = forward > input_gradient ? forward : input_gradient;
+    return most > weights ? most : weights;
+}
+
+void ck_winograd_transform_weights(int m, const float *w, int cout, int cin, int transpose_flip, float *u) {
+    // Every entry is written (0 for the output channels past the last block of 4).
+    const int outs = transpose_flip ? cin : cout, ins = transpose_flip ? cout : cin;
+    memset(u, 0, sizeof(float) * (size_t)ck_winograd_weights_count(m, outs, ins));
+    if (ck_best_isa() == CK_ISA_AVX2) transform_weights_avx2(m, w, cout, cin, transpose_flip, u);
+    else transform_weights_portable(m, w, cout, cin, transpose_flip, u);
+}
+
+void ck_winograd_forward(int isa, int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
+                         const float *u, const float *bias, int accumulate, double *channel_sums, float *scratch,
+                         int block) {
+    block = valid_block(block);
+    if (isa == CK_ISA_AVX2 && has_avx512())
+        forward_avx512(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
+    else if (isa == CK_ISA_AVX2)
+        forward_avx2(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
+    else
+        forward_portable(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
+}
+
+void ck_winograd_backward_weights(int isa, int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout,
+                                  int wout, float *dw, float *scratch, int block) {
+    block = valid_block(block);
+    const int a = m + 2, aa = a * a, cin8 = round_up(cin, 8), cout4 = round_up(cout, 4);
+    float *du = scratch + (long)aa * ((cin8 + cout4) * block + 32);
+    memset(du, 0, sizeof(float) * (size_t)aa * cout4 * cin8);
+    // dM rows cout..cout4 of every plane are read by the 4-row products: keep them zero.
+    const long dstride = (long)cout4 * block + 16;
+    for (int e = 0; e < aa; e++)
+        memset(scratch + aa * ((long)cin8 * block + 16) + e * dstride + (long)cout * block, 0,
+               sizeof(float) * (size_t)(cout4 - cout) * block);
+    if (isa == CK_ISA_AVX2 && has_avx512()) weights_avx512(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    else if (isa == CK_ISA_AVX2) weights_avx2(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    else weights_portable(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    if (isa == CK_ISA_AVX2) finish_weights_avx2(m, du, cout, cin, dw);
+    else finish_weights_portable(m, du, cout, cin, dw);
+}

@@ -1,0 +1,26 @@
+import DataParallel
+import Datasets
+import Engine
+
+extension RankData {
+    /// Rank `rank`'s data for a run of `configuration` on `ranks` ranks, after the checks `train`
+    /// makes (a `ConfigurationError` names the option): for tools that run steps outside the
+    /// trainer, such as the gradient-norm study.
+    public convenience init(configuration c: TrainingConfiguration, rank: Int, ranks: Int,
+                            counters: IOCounters = IOCounters()) throws {
+        let plan = try RunPlan(c, worldSize: ranks)
+        try self.init(rank: rank, ranks: ranks, dataset: plan.dataset, directory: c.dataDirectory,
+                      transforms: plan.transforms, batchPerRank: plan.batchPerRank(epoch: 0), seed: c.seed,
+                      trainSamples: c.trainSamples, counters: counters)
+    }
+
+    /// The model of `configuration` for this data's images and classes, initialised from its seed
+    /// (as `Trainer` builds it), with its dropout rate.
+    public func makeNetwork(_ c: TrainingConfiguration) throws -> Network {
+        let d = train.descriptor
+        let network = try ModelZoo.make(c.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
+                                        classes: d.classes, seed: c.seed)
+        network.dropoutRate = Float(c.dropout)
+        return network
+    }
+}

@@ -1,1 +1,0 @@
-// Training: the distributed training loop (issue 5).
