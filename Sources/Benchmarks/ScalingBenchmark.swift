@@ -30,10 +30,13 @@ public struct ScalingBenchmark {
         public var steps: Int
         public var warmup: Int
         public var seed: UInt64
+        /// The all-reduce's buckets (`DataParallelStep.useBuckets`; 0: one bucket after backward).
+        public var bucketBytes: Int
 
         public init(model: String, dataset: DatasetKind, directory: String?, transforms: [Transform], batchPerRank: Int,
                     copies: Int, ghostBatchSize: Int?, algorithm: AllreduceAlgorithm, steps: Int, warmup: Int,
-                    seed: UInt64) {
+                    seed: UInt64, bucketBytes: Int = 0) {
+            self.bucketBytes = bucketBytes
             self.model = model
             self.dataset = dataset
             self.directory = directory
@@ -56,6 +59,9 @@ public struct ScalingBenchmark {
         public var stepSeconds: Double
         public var computeSeconds: Double
         public var allreduceSeconds: Double
+        /// What the step waited for the all-reduce after backward (all of it with one bucket).
+        public var exposedSeconds: Double
+        public var buckets: Int
         public var waitSeconds: Double
         public var dataSeconds: Double
         public var updateSeconds: Double
@@ -108,6 +114,7 @@ public struct ScalingBenchmark {
         let step = DataParallelStep(network: network, optimizer: SGD(parameters: network.parameters), ranks: [data],
                                     communicator: communicator, algorithm: c.algorithm, seed: c.seed)
         step.separatesWaiting = true
+        step.useBuckets(bytes: c.bucketBytes) { _ in c.algorithm }
         let stepsPerEpoch = try data.prepare(batchPerRank: c.batchPerRank)
         let hyper = SGD.Hyperparameters(learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4)
         var samples: [(total: Double, outcome: DataParallelStep.Outcome)] = []
@@ -126,6 +133,8 @@ public struct ScalingBenchmark {
                      stepSeconds: median(samples.map(\.total)),
                      computeSeconds: median(samples.map(\.outcome.computeSeconds)),
                      allreduceSeconds: median(samples.map(\.outcome.communicationSeconds)),
+                     exposedSeconds: median(samples.map(\.outcome.exposedCommunicationSeconds)),
+                     buckets: step.buckets.count,
                      waitSeconds: median(samples.map(\.outcome.waitSeconds)),
                      dataSeconds: median(samples.map(\.outcome.dataSeconds)),
                      updateSeconds: median(samples.map(\.outcome.updateSeconds)),
@@ -164,6 +173,7 @@ public struct ScalingReport {
                 .add("batch_per_rank", batchPerRank).add("copies", copies).add("allreduce", algorithm.rawValue)
                 .add("images_per_second", p.imagesPerSecond).add("step_seconds", p.stepSeconds)
                 .add("compute_seconds", p.computeSeconds).add("allreduce_seconds", p.allreduceSeconds)
+                .add("exposed_comm_seconds", p.exposedSeconds).add("buckets", p.buckets)
                 .add("wait_seconds", p.waitSeconds).add("data_seconds", p.dataSeconds).add("update_seconds", p.updateSeconds)
                 .add("allreduce_fraction", p.allreduceFraction).add("gradient_bytes", p.gradientBytes)
             if let s = speedup(p) { line = line.add("speedup", s).add("efficiency", s / Double(p.ranks)) }
@@ -176,14 +186,15 @@ public struct ScalingReport {
             + "\(algorithm.rawValue) all-reduce of \(phases.first.map { ByteSize.format($0.gradientBytes) } ?? "?"); "
             + "medians over the timed steps"
         var table = TextTable(header: ["ranks", "images/s", "speedup", "efficiency", "step ms", "compute ms", "wait ms",
-                                       "all-reduce ms", "all-reduce %", "data ms", "update ms"], alignment: .right)
+                                       "all-reduce ms", "all-reduce %", "buckets", "exposed ms", "data ms", "update ms"],
+                              alignment: .right)
         for p in phases {
             let s = speedup(p)
             table.append([
                 "\(p.ranks)", fixed(p.imagesPerSecond, 1), s.map { fixed($0, 3) + "×" } ?? "-",
                 s.map { fixed(100 * $0 / Double(p.ranks), 1) + "%" } ?? "-",
                 ms(p.stepSeconds), ms(p.computeSeconds), ms(p.waitSeconds), ms(p.allreduceSeconds),
-                percent(p.allreduceFraction), ms(p.dataSeconds), ms(p.updateSeconds),
+                percent(p.allreduceFraction), "\(p.buckets)", ms(p.exposedSeconds), ms(p.dataSeconds), ms(p.updateSeconds),
             ])
         }
         return note + "\n" + table.render()

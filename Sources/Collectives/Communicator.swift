@@ -33,6 +33,11 @@ public protocol Communicator: AnyObject {
 
     /// Stops every rank of the job: prints `message` on standard error and exits with `code`.
     func abort(message: String, code: Int32) -> Never
+
+    /// Whether a thread other than the one that started the communicator may call it, one
+    /// thread at a time (MPI's `MPI_THREAD_SERIALIZED`): the all-reduce overlapped with backward
+    /// needs it. True unless the implementation says otherwise.
+    var allowsCallsFromAnotherThread: Bool { get }
 }
 
 /// How a Float all-reduce is carried out.
@@ -54,6 +59,8 @@ public struct CommunicatorUsageError: Error, CustomStringConvertible, Sendable {
 extension Communicator {
     /// `true` on rank 0, the rank that prints and writes files.
     public var isRoot: Bool { rank == 0 }
+
+    public var allowsCallsFromAnotherThread: Bool { true }
 
     public func allreduceSum(_ array: inout [Float], algorithm: AllreduceAlgorithm = .ring) throws {
         try array.withUnsafeMutableBufferPointer { try allreduceSum($0, algorithm: algorithm) }

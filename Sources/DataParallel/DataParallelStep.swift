@@ -36,6 +36,16 @@ public final class DataParallelStep {
     private var labels: [Int32] = []
     /// Each simulated rank's gradient until they are summed (empty for one rank).
     private let rankGradients: [FloatBuffer]
+    /// How the gradient is cut for the all-reduce (one bucket unless `useBuckets` cuts it).
+    public private(set) var buckets: GradientBuckets
+    /// The algorithm of each bucket.
+    private var bucketAlgorithms: [AllreduceAlgorithm]
+    /// With more than one bucket between real ranks: the thread that all-reduces the buckets
+    /// while backward goes on.
+    private var communication: CommunicationThread?
+    /// Per bucket in this step: the nodes yet to finish writing into it, the seconds its all-reduce took.
+    private var pendingWriters: [Int] = []
+    private var bucketSeconds = UnsafeMutableBufferPointer<Double>.allocate(capacity: 0)
 
     public init(network: Network, optimizer: SGD, ranks: [RankData], communicator: any Communicator,
                 algorithm: AllreduceAlgorithm, seed: UInt64) {
@@ -51,15 +61,45 @@ public final class DataParallelStep {
                                     ranks: ranks[0].ranks)
         let simulated = ranks.count > 1
         rankGradients = simulated ? ranks.map { _ in FloatBuffer(count: network.parameters.count) } : []
+        buckets = GradientBuckets(gradientRanges: network.gradientRanges, count: network.parameters.count, bucketBytes: 0)
+        bucketAlgorithms = buckets.ranges.map { _ in algorithm }
     }
+
+    deinit {
+        communication?.stop()
+        bucketSeconds.deallocate()
+    }
+
+    /// Cuts the gradient into buckets of at least `bytes` (`GradientBuckets`; 0: one bucket), each
+    /// all-reduced with `algorithm(count)` for its `count` floats. Between real ranks whose
+    /// communicator may be called from another thread, more than one bucket overlaps the
+    /// all-reduce with backward; simulated ranks add up each bucket as the ring would.
+    public func useBuckets(bytes: Int, algorithm: (Int) -> AllreduceAlgorithm) {
+        buckets = GradientBuckets(gradientRanges: network.gradientRanges, count: network.parameters.count,
+                                  bucketBytes: bytes)
+        bucketAlgorithms = buckets.ranges.map { algorithm($0.count) }
+        bucketSeconds.deallocate()
+        bucketSeconds = .allocate(capacity: buckets.count)
+        bucketSeconds.initialize(repeating: 0)
+        communication?.stop()
+        let overlaps = buckets.count > 1 && world.size > 1 && ranks.count == 1 && world.allowsCallsFromAnotherThread
+        communication = overlaps ? CommunicationThread() : nil
+    }
+
+    /// Whether the all-reduce runs during backward (more than one bucket, on a thread of its own).
+    public var overlapsCommunication: Bool { communication != nil }
 
     /// What one step measured, summed over the ranks where the name says so.
     public struct Outcome: Sendable {
         /// Summed over all ranks: loss, correct predictions and images.
         public var lossSum = 0.0, correct = 0.0, samples = 0.0
         public var gradientNorm: Float = 0
-        /// This process's times: augmentation, forward+backward, the gradient all-reduce, the update.
+        /// This process's times: augmentation, forward+backward, the gradient all-reduce (with
+        /// buckets, the sum of their all-reduces, overlapped with backward), the update.
         public var dataSeconds = 0.0, computeSeconds = 0.0, communicationSeconds = 0.0, updateSeconds = 0.0
+        /// The time the step waited for the gradient all-reduce after its backward finished: all
+        /// of the all-reduce with one bucket, what backward did not hide with several.
+        public var exposedCommunicationSeconds = 0.0
         /// With `separatesWaiting`: time in the barrier before the all-reduce (0 otherwise; the
         /// waiting is then part of `communicationSeconds`).
         public var waitSeconds = 0.0
@@ -95,6 +135,11 @@ public final class DataParallelStep {
         let gradients = network.parameters.gradients
         var outcome = Outcome()
         var local = [0.0, 0.0, 0.0]
+        if communication != nil {
+            pendingWriters = buckets.writers
+            for b in bucketSeconds.indices { bucketSeconds[b] = 0 }
+        }
+        let gradientsFinal: ((Int) -> Void)? = communication == nil ? nil : { [unowned self] in self.nodeFinished($0) }
         for (index, data) in ranks.enumerated() {
             statistics.lend(index)
             let dataStart = ContinuousClock.now
@@ -112,7 +157,7 @@ public final class DataParallelStep {
             let result = images.withUnsafeBufferPointer { x in
                 labels.withUnsafeBufferPointer { y in
                     network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: imagesPerRank,
-                                      ghostBatchSize: ghostBatchSize, dropout: key)
+                                      ghostBatchSize: ghostBatchSize, dropout: key, gradientsFinal: gradientsFinal)
                 }
             }
             outcome.computeSeconds += (ContinuousClock.now - computeStart).seconds
@@ -122,18 +167,48 @@ public final class DataParallelStep {
             local[1] += Double(result.correct)
             local[2] += Double(result.samples)
         }
+        if let communication {
+            // The buckets were started during backward; what is left is exposed.
+            let waitStart = ContinuousClock.now
+            try communication.waitForAll()
+            outcome.exposedCommunicationSeconds = (ContinuousClock.now - waitStart).seconds
+            outcome.communicationSeconds = bucketSeconds.reduce(0, +)
+            return (outcome, local)
+        }
         if separatesWaiting && world.size > 1 {
             let waitStart = ContinuousClock.now
             try world.barrier()
             outcome.waitSeconds = (ContinuousClock.now - waitStart).seconds
         }
         let communicationStart = ContinuousClock.now
-        if !rankGradients.isEmpty {
-            RingAllreduce.sumInRingOrder(rankGradients.map { UnsafeBufferPointer($0.buffer) }, into: gradients.buffer)
-        } else if world.size > 1 {
-            try world.allreduceSum(gradients.buffer, algorithm: algorithm)
+        for (b, range) in buckets.ranges.enumerated() {
+            let bucket = UnsafeMutableBufferPointer(rebasing: gradients.buffer[range])
+            if !rankGradients.isEmpty {
+                RingAllreduce.sumInRingOrder(rankGradients.map { UnsafeBufferPointer(rebasing: $0.buffer[range]) },
+                                             into: bucket)
+            } else if world.size > 1 {
+                try world.allreduceSum(bucket, algorithm: bucketAlgorithms[b])
+            }
         }
         outcome.communicationSeconds = (ContinuousClock.now - communicationStart).seconds
+        outcome.exposedCommunicationSeconds = outcome.communicationSeconds
         return (outcome, local)
+    }
+
+    /// Node `node` has finished its backward for the step: the buckets it was the last writer of
+    /// go to the communication thread, in the order they become ready (the same on every rank).
+    private func nodeFinished(_ node: Int) {
+        guard let communication else { return }
+        for b in buckets.bucketsOfNode[node] {
+            pendingWriters[b] -= 1
+            guard pendingWriters[b] == 0 else { continue }
+            let bucket = UnsafeMutableBufferPointer(rebasing: network.parameters.gradients.buffer[buckets.ranges[b]])
+            let world = world, algorithm = bucketAlgorithms[b], seconds = bucketSeconds
+            communication.submit {
+                let start = ContinuousClock.now
+                try world.allreduceSum(bucket, algorithm: algorithm)
+                seconds[b] = (ContinuousClock.now - start).seconds
+            }
+        }
     }
 }

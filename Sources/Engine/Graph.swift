@@ -62,11 +62,14 @@ protocol Node: AnyObject {
     func prepare(_ parameters: ParameterStore, isa: Int32)
     func forward(_ pass: Pass)
     func backward(_ pass: Pass, needsGradient: [Bool], accumulate: [Bool])
+    /// The parameters whose gradients this node's `backward` adds to (and no other node does).
+    var parameterSpecs: [ParameterSpec] { get }
 }
 
 extension Node {
     func allocate(images: Int) {}
     func prepare(_ parameters: ParameterStore, isa: Int32) {}
+    var parameterSpecs: [ParameterSpec] { [] }
 }
 
 /// Builds a network from operations on slot indices, declaring parameters as it goes.

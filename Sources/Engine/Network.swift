@@ -51,6 +51,11 @@ public final class Network {
 
     public var parameterCount: Int { parameters.table.map(\.count).reduce(0, +) }
 
+    /// Per node, in the order `trainStep` runs them forward, the ranges of the flat gradient
+    /// buffer its backward writes (empty for nodes without parameters). Backward runs the nodes in
+    /// reverse, so the gradients of the last nodes are final first (see `trainStep`'s `gradientsFinal`).
+    public var gradientRanges: [[Range<Int>]] { nodes.map { $0.parameterSpecs.map(\.range) } }
+
     /// The dropout probability of every dropout site (0 disables them; models without a site ignore it).
     public var dropoutRate: Float {
         get { nodes.compactMap { ($0 as? Dropout)?.rate }.first ?? 0 }
@@ -86,8 +91,12 @@ public final class Network {
     /// Forward and backward over `count` samples in ghost batches of `ghostBatchSize`, leaving the
     /// gradient of the summed loss in `parameters.gradients` (zeroed first unless `accumulate`).
     /// `images` is a dense [count][C][H][W] batch; `count` must be a multiple of the ghost size.
+    /// `gradientsFinal(i)` is called once node i's backward has run on the last ghost batch, when
+    /// its parameter gradients (`gradientRanges[i]`) will not change any more in this step: a
+    /// data-parallel step starts all-reducing them while backward goes on.
     public func trainStep(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int,
-                          ghostBatchSize: Int, dropout: DropoutKey, accumulate: Bool = false) -> StepResult {
+                          ghostBatchSize: Int, dropout: DropoutKey, accumulate: Bool = false,
+                          gradientsFinal: ((Int) -> Void)? = nil) -> StepResult {
         precondition(ghostBatchSize > 0 && count % ghostBatchSize == 0,
                      "batch of \(count) is not a multiple of the ghost batch size \(ghostBatchSize)")
         reserve(images: ghostBatchSize)
@@ -112,11 +121,13 @@ public final class Network {
             let outcome = SoftmaxCrossEntropy.evaluate(
                 logits: activations[outputSlot].interior, labels: labels + first, rows: ghostBatchSize,
                 classes: classes, gradient: gradients[outputSlot].interior)
+            let lastGhostBatch = first + ghostBatchSize >= count
             for (index, node) in nodes.enumerated().reversed() {
                 let t = profiling ? threadSeconds() : 0
                 node.backward(pass, needsGradient: node.inputs.map { plan.needsGradient[$0] },
                               accumulate: plan.accumulate[index])
                 if profiling { profile[index].backward += threadSeconds() - t }
+                if lastGhostBatch { gradientsFinal?(index) }
             }
             let end = ContinuousClock.now
             result.lossSum += outcome.lossSum

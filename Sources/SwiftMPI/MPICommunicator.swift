@@ -56,6 +56,8 @@ public final class MPICommunicator: SplittableCommunicator, PointToPoint {
 
     // MARK: Communicator
 
+    public var allowsCallsFromAnotherThread: Bool { MPIRuntime.providesSerializedThreads }
+
     public func barrier() throws {
         try check(MPI_Barrier(handle), "MPI_Barrier", rank: rank)
     }

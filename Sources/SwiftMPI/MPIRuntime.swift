@@ -6,9 +6,13 @@ import Glibc
 /// The MPI library's process-wide state: initialisation, finalisation and queries that need no
 /// communicator. Started without `mpirun`, `initialize()` gives a singleton job of one rank.
 public enum MPIRuntime {
-    /// Initialises MPI (thread level "funneled": only the main thread calls MPI) and returns the
-    /// world communicator, whose errors are returned as codes (and thrown as `MPIError`) instead
-    /// of aborting the job.
+    /// Initialises MPI and returns the world communicator, whose errors are returned as codes (and
+    /// thrown as `MPIError`) instead of aborting the job.
+    ///
+    /// The thread level asked for is "serialized": the gradient all-reduce runs on a thread of its
+    /// own during backward, one thread calling MPI at a time. The level the library provides is
+    /// checked (`providesSerializedThreads`); below it, training all-reduces after backward, from
+    /// the main thread only ("funneled").
     ///
     /// Before initialising, the `transportDefaults` are put into the environment where the user
     /// has not set them (Open MPI reads `OMPI_MCA_*` variables in `MPI_Init`; `mpirun --mca` sets
@@ -17,7 +21,7 @@ public enum MPIRuntime {
         if !isInitialized {
             for setting in transportDefaults { setenv("OMPI_MCA_" + setting.name, setting.value, 0) }
             var provided: Int32 = 0
-            try check(MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided), "MPI_Init_thread")
+            try check(MPI_Init_thread(nil, nil, cmpi_thread_serialized(), &provided), "MPI_Init_thread")
         }
         try check(MPI_Comm_set_errhandler(cmpi_comm_world(), cmpi_errors_return()), "MPI_Comm_set_errhandler")
         return try MPICommunicator(cmpi_comm_world())
@@ -44,6 +48,14 @@ public enum MPIRuntime {
     /// Finalises MPI if it was initialised and not yet finalised.
     public static func finalize() {
         if isInitialized && !isFinalized { _ = MPI_Finalize() }
+    }
+
+    /// Whether the library lets any thread call MPI, one at a time (`MPI_Query_thread` ≥
+    /// `MPI_THREAD_SERIALIZED`).
+    public static var providesSerializedThreads: Bool {
+        var provided: Int32 = 0
+        guard isInitialized, MPI_Query_thread(&provided) == cmpi_success() else { return false }
+        return provided >= cmpi_thread_serialized()
     }
 
     public static var isInitialized: Bool {

@@ -17,10 +17,13 @@ struct AllreduceDecision {
     static let recordKey = "allreduce_measurements"
 
     /// Collective: for `auto`, rank 0 sends the resumed checkpoint's record (if any) to all ranks,
-    /// or all ranks measure at the gradient's size (`count` floats).
-    init(_ choice: AllreduceChoice, count: Int, resumingFrom checkpoint: Checkpoint?, on world: any Communicator) throws {
+    /// or all ranks measure at the sizes of the gradient's buckets (`counts` floats; the smallest,
+    /// the median and the largest).
+    init(_ choice: AllreduceChoice, counts: [Int], resumingFrom checkpoint: Checkpoint?, on world: any Communicator) throws {
+        let sorted = counts.sorted()
+        let measured = sorted.isEmpty ? [] : Array(Set([sorted[0], sorted[sorted.count / 2], sorted[sorted.count - 1]]))
         guard choice == .auto, world.size > 1 else {
-            policy = try AllreducePolicy.resolve(choice, counts: [count], on: world)
+            policy = try AllreducePolicy.resolve(choice, counts: measured, on: world)
             origin = "chosen"
             return
         }
@@ -34,7 +37,7 @@ struct AllreduceDecision {
             policy = AllreducePolicy(measurements: measurements)
             origin = "as measured when the run started"
         } else {
-            policy = try AllreducePolicy.measure(on: world, counts: [count])
+            policy = try AllreducePolicy.measure(on: world, counts: measured)
             origin = "measured"
         }
     }

@@ -20,18 +20,21 @@ public struct EpochRecord: Sendable, Equatable {
     public var imagesPerSecond: Double
     /// Seconds in the gradient all-reduce, and producing batches, during the epoch.
     public var communicationSeconds: Double
+    /// Seconds the steps waited for the all-reduce after their backward (what backward did not hide).
+    public var exposedCommunicationSeconds: Double = 0
     public var dataSeconds: Double
 
     /// The columns of results.csv, which are also the keys of the record in metrics.jsonl.
     static let columns = ["epoch", "step", "lr", "batch_size", "copies", "train_loss", "train_error", "val_loss",
-                          "val_error", "grad_norm", "epoch_seconds", "images_per_second", "comm_seconds", "data_seconds"]
+                          "val_error", "grad_norm", "epoch_seconds", "images_per_second", "comm_seconds", "data_seconds",
+                          "exposed_comm_seconds"]
 
     /// The values of `columns`, in order.
     var values: [JSONValue] {
         [.number(epoch), .number(step), .double(learningRate), .number(batchSize), .number(copies), .double(trainLoss),
          .double(trainError), validationLoss.map(JSONValue.double) ?? .null, validationError.map(JSONValue.double) ?? .null,
          .double(gradientNorm), .double(epochSeconds), .double(imagesPerSecond), .double(communicationSeconds),
-         .double(dataSeconds)]
+         .double(dataSeconds), .double(exposedCommunicationSeconds)]
     }
 }
 
@@ -47,12 +50,15 @@ public struct StepRecord: Sendable, Equatable {
     public var imagesPerSecond: Double
     public var stepSeconds: Double
     public var communicationSeconds: Double
+    /// Mean seconds a step waited for the all-reduce after its backward.
+    public var exposedCommunicationSeconds: Double = 0
     public var dataSeconds: Double
 
     var line: JSONLine {
         JSONLine().add("type", "step").add("epoch", epoch).add("step", step).add("loss", loss).add("error", error)
             .add("lr", learningRate).add("grad_norm", gradientNorm).add("images_per_second", imagesPerSecond)
             .add("step_seconds", stepSeconds).add("comm_seconds", communicationSeconds).add("data_seconds", dataSeconds)
+            .add("exposed_comm_seconds", exposedCommunicationSeconds)
     }
 }
 

@@ -2,6 +2,7 @@ import Augmentation
 import Collectives
 import Datasets
 import Engine
+import Formatting
 import Schedules
 
 /// A configuration checked against the job it runs in, with everything derived from it. Every
@@ -18,6 +19,8 @@ struct RunPlan {
     let transforms: [Transform]
     let schedule: LearningRateSchedule
     let allreduce: AllreduceChoice
+    /// The all-reduce's bucket size in bytes (0: one bucket).
+    let bucketBytes: Int
 
     init(_ c: TrainingConfiguration, worldSize: Int) throws {
         configuration = c
@@ -50,6 +53,11 @@ struct RunPlan {
             throw fail("allreduce", "must be \(AllreduceChoice.names.joined(separator: ", ")), got '\(c.allreduce)'")
         }
         allreduce = choice
+        do {
+            bucketBytes = try ByteSize.parse(c.bucketSize)
+        } catch {
+            throw fail("bucket-size", "must be a size such as 256K or 1M, or 0 for one bucket, got '\(c.bucketSize)'")
+        }
 
         guard c.epochs >= 1 else { throw fail("epochs", "must be at least 1, got \(c.epochs)") }
         guard c.batchSize >= 1 else { throw fail("batch-size", "must be at least 1, got \(c.batchSize)") }

@@ -113,11 +113,14 @@ public final class Trainer {
 
         network = try loaded[0].makeNetwork(configuration)
         optimizer = SGD(parameters: network.parameters)
-        allreduce = try AllreduceDecision(plan.allreduce, count: network.parameters.count, resumingFrom: checkpoint,
+        let buckets = GradientBuckets(gradientRanges: network.gradientRanges, count: network.parameters.count,
+                                      bucketBytes: plan.bucketBytes)
+        allreduce = try AllreduceDecision(plan.allreduce, counts: buckets.ranges.map(\.count), resumingFrom: checkpoint,
                                           on: communicator)
         stepper = DataParallelStep(network: network, optimizer: optimizer, ranks: loaded, communicator: communicator,
                                    algorithm: allreduce.policy.algorithm(forCount: network.parameters.count),
                                    seed: configuration.seed)
+        stepper.useBuckets(bytes: plan.bucketBytes) { [allreduce] in allreduce.policy.algorithm(forCount: $0) }
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
 
         // Output directory (rank 0 writes; everyone learns whether it worked).
@@ -190,6 +193,7 @@ public final class Trainer {
                 (stepTotals.loss, stepTotals.correct, stepTotals.samples) = (outcome.lossSum, outcome.correct, outcome.samples)
                 stepTotals.dataSeconds = outcome.dataSeconds
                 stepTotals.communicationSeconds = outcome.communicationSeconds
+                stepTotals.exposedCommunicationSeconds = outcome.exposedCommunicationSeconds
                 stepTotals.gradientNorm = Double(outcome.gradientNorm)
                 stepTotals.steps = 1
                 stepTotals.seconds = (ContinuousClock.now - stepStart).seconds
@@ -239,7 +243,8 @@ public final class Trainer {
             trainError: 1 - totals.correct / max(totals.samples, 1), validationLoss: validation?.loss,
             validationError: validation?.error, gradientNorm: totals.gradientNorm / Double(max(totals.steps, 1)),
             epochSeconds: seconds, imagesPerSecond: totals.images / max(seconds, 1e-9),
-            communicationSeconds: totals.communicationSeconds, dataSeconds: totals.dataSeconds)
+            communicationSeconds: totals.communicationSeconds,
+            exposedCommunicationSeconds: totals.exposedCommunicationSeconds, dataSeconds: totals.dataSeconds)
         records.append(record)
         try metrics?.write(record)
         var summary = "epoch \(epoch) done: train loss \(fixed(record.trainLoss, 4)) error \(percent(record.trainError))"
@@ -285,6 +290,7 @@ public final class Trainer {
             learningRate: learningRate, gradientNorm: t.gradientNorm / Double(max(t.steps, 1)),
             imagesPerSecond: t.images / max(t.seconds, 1e-9), stepSeconds: t.seconds / Double(max(t.steps, 1)),
             communicationSeconds: t.communicationSeconds / Double(max(t.steps, 1)),
+            exposedCommunicationSeconds: t.exposedCommunicationSeconds / Double(max(t.steps, 1)),
             dataSeconds: t.dataSeconds / Double(max(t.steps, 1)))
         try metrics?.write(record)
         let eta = Double(remainingSteps) * record.stepSeconds
@@ -302,7 +308,13 @@ public final class Trainer {
             + "ghost batch \(plan.ghostBatchSize(epoch: startEpoch)), \(plan.epochs) epochs"
             + (globalStep > 0 ? ", resuming at epoch \(startEpoch) step \(startStep) (step \(globalStep) of the run)" : "")
             + (output.map { ", output \($0.path)" } ?? ""))
-        if world.size > 1 { console.line("all-reduce (\(c.allreduce)): \(allreduce.summary)") }
+        if world.size > 1 {
+            console.line("all-reduce (\(c.allreduce)): \(allreduce.summary)")
+            let buckets = stepper.buckets
+            console.line("gradient in \(buckets.count) bucket\(buckets.count == 1 ? "" : "s") (--bucket-size \(c.bucketSize))"
+                + (stepper.overlapsCommunication ? ", all-reduced during backward"
+                    : buckets.count > 1 ? ", all-reduced after backward (MPI allows no second thread)" : ""))
+        }
     }
 }
 
@@ -312,13 +324,14 @@ struct Totals {
     var gradientNorm = 0.0
     var steps = 0
     var seconds = 0.0, images = 0.0
-    var communicationSeconds = 0.0, dataSeconds = 0.0
+    var communicationSeconds = 0.0, exposedCommunicationSeconds = 0.0, dataSeconds = 0.0
 
     mutating func add(_ other: Totals) {
         loss += other.loss; correct += other.correct; samples += other.samples
         gradientNorm += other.gradientNorm; steps += other.steps
         seconds += other.seconds; images += other.images
         communicationSeconds += other.communicationSeconds; dataSeconds += other.dataSeconds
+        exposedCommunicationSeconds += other.exposedCommunicationSeconds
     }
 }
 

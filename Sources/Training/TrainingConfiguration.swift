@@ -37,6 +37,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     // Mechanics
     public var allreduce = "auto"
+    /// The all-reduce's bucket size ("256K", "1M"; "0": the whole gradient in one all-reduce after backward).
+    public var bucketSize = "256K"
     public var seed: UInt64 = 1
     public var output: String? = nil
     public var checkpointEvery = 1
@@ -65,6 +67,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case logEvery = "log-every"
         case maxSteps = "max-steps"
         case simulateRanks = "simulate-ranks"
+        case bucketSize = "bucket-size"
         case trainSamples = "train-samples"
     }
 
@@ -104,11 +107,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     /// The options that may change when a run is resumed: where the run reads and writes, how
     /// often it logs, evaluates and checkpoints, when it stops, which all-reduce adds the gradients
-    /// (the same sum; with more than two ranks, rounded in another order) and whether the ranks are
+    /// and in which buckets (the same sum; with more than two ranks, rounded in another order) and whether the ranks are
     /// simulated (their number must match anyway). Every other option changes the computation, and
     /// a resumed run must keep it: a new option is locked unless it is added here.
     static let mayChangeOnResume: Set<CodingKeys> = [
         .dataDirectory, .output, .resume, .checkpointEvery, .evalEvery, .logEvery, .maxSteps, .allreduce, .simulateRanks,
+        .bucketSize,
     ]
 
     /// A value as it is written in JSON, for messages.

@@ -4,6 +4,7 @@ import Benchmarks
 import Collectives
 import Datasets
 import Engine
+import Formatting
 
 /// `batchaug-dist bench scaling`: images/s of the training step on one rank and on all N ranks of
 /// the job, measured in one run, and the share of the step spent in the gradient all-reduce.
@@ -27,6 +28,8 @@ struct ScalingBench: ParsableCommand {
     @Option(help: "Transforms (default: the dataset's).") var augment: String?
     @Option(help: "G: images per batch-norm group (default: the rank's whole batch).") var ghostBatchSize: Int?
     @Option(help: "Gradient all-reduce: ring or mpi.") var allreduce = "ring"
+    @Option(help: "All-reduce the gradient in buckets of this size, started during backward (0: one all-reduce after it).")
+    var bucketSize = "256K"
     @Option(help: "Timed steps per phase.") var steps = 30
     @Option(help: "Untimed steps before them.") var warmup = 3
     @Flag(help: "One JSON object per phase instead of the table.") var json = false
@@ -40,6 +43,7 @@ struct ScalingBench: ParsableCommand {
             throw ValidationError("--allreduce must be ring or mpi, got '\(allreduce)'")
         }
         do { _ = try ModelZoo.Architecture(model) } catch { throw ValidationError("--model: \(error)") }
+        do { _ = try ByteSize.parse(bucketSize) } catch { throw ValidationError("--bucket-size: \(error)") }
         _ = try transforms()
     }
 
@@ -47,7 +51,8 @@ struct ScalingBench: ParsableCommand {
         let benchmark = ScalingBenchmark(.init(
             model: model, dataset: dataset, directory: dataDirectory, transforms: try transforms(),
             batchPerRank: batchSize, copies: copies, ghostBatchSize: ghostBatchSize,
-            algorithm: AllreduceAlgorithm(rawValue: allreduce)!, steps: steps, warmup: warmup, seed: 1))
+            algorithm: AllreduceAlgorithm(rawValue: allreduce)!, steps: steps, warmup: warmup, seed: 1,
+            bucketBytes: try ByteSize.parse(bucketSize)))
         try runJob { world in
             let phases = try benchmark.run(on: world)
             guard world.isRoot else { return }

@@ -34,6 +34,8 @@ struct TrainOptions: ParsableArguments, Encodable {
     @Option(help: "Regime adaptation: multiply every regime epoch and the epoch count by K.") var regimeAdaptation: Int?
     @Option(help: "Gradient all-reduce: auto (the faster of ring and mpi, measured at start-up), ring or mpi (default auto).")
     var allreduce: String?
+    @Option(help: "All-reduce the gradient in buckets of this size, each started during backward once its layers are done (0: one all-reduce after backward; default 256K).")
+    var bucketSize: String?
     @Option(help: "Seed of everything random, 0 to 2^64-1 (default 1).") var seed: UInt64?
     @Option(help: "Directory for config.json, results.csv, metrics.jsonl and checkpoints (default runs/<model>-<dataset>-<time>).")
     var output: String?

@@ -17,6 +17,9 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
 
     public var rank: Int { endpoint.rank }
     public var size: Int { endpoint.size }
+    /// Buckets of the gradient are all-reduced after backward, on the rank's own thread (the
+    /// overlap on a second thread is tested under mpirun, tests/CLITests/OverlapCLITests.swift).
+    public var allowsCallsFromAnotherThread: Bool { false }
 
     public func barrier() throws {
         var token: [Int64] = [0]

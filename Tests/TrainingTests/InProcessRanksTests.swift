@@ -67,6 +67,22 @@ struct InProcessRanksTests {
         #expect(real.allSatisfy { $0.parameters.map(\.bitPattern) == simulated.parameters.map(\.bitPattern) })
     }
 
+    @Test("gradient buckets all-reduced during backward: at 2 ranks the bits of one bucket, at 3 those of --simulate-ranks 3 with the same buckets")
+    func buckets() throws {
+        let oneBucket = try Self.inProcess(ranks: 2, Self.configuration { $0.bucketSize = "0" }).map { try $0.get() }
+        let bucketed = try Self.inProcess(ranks: 2, Self.configuration { $0.bucketSize = "4K" }).map { try $0.get() }
+        for summary in bucketed {
+            #expect(summary.parameters.map(\.bitPattern) == oneBucket[0].parameters.map(\.bitPattern))
+        }
+        let c = Self.configuration { $0.bucketSize = "4K"; $0.allreduce = "ring" }
+        let three = try Self.inProcess(ranks: 3, c).map { try $0.get() }
+        let simulated = try Trainer(configuration: Self.configuration { $0.bucketSize = "4K"; $0.allreduce = "ring"; $0.simulateRanks = 3 },
+                                    communicator: SingleProcessCommunicator(), job: Self.job).run()
+        for summary in three {
+            #expect(summary.parameters.map(\.bitPattern) == simulated.parameters.map(\.bitPattern))
+        }
+    }
+
     @Test("a rank whose parameters differ (a broken node) stops every rank at the epoch's end, naming it")
     func brokenNodeIsCaught() throws {
         let outcomes = try Self.inProcess(ranks: 3, Self.configuration()) { world in

@@ -19,6 +19,7 @@ final class BatchNorm: Node {
     let epsilon: Float
     let scaleParameter: ParameterSpec
     let shiftParameter: ParameterSpec
+    var parameterSpecs: [ParameterSpec] { [scaleParameter, shiftParameter] }
     let runningMean: StatisticSpec
     let runningVariance: StatisticSpec
 

@@ -49,6 +49,7 @@ final class Conv2D: Node {
     let inShape: TensorShape, outShape: TensorShape
     let weight: ParameterSpec
     let bias: ParameterSpec?
+    var parameterSpecs: [ParameterSpec] { [weight] + (bias.map { [$0] } ?? []) }
 
     /// Set by the planner.
     var path = Path.im2col

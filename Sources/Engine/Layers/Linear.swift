@@ -9,6 +9,7 @@ final class Linear: Node {
     let inFeatures: Int, outFeatures: Int
     let weight: ParameterSpec
     let bias: ParameterSpec
+    var parameterSpecs: [ParameterSpec] { [weight, bias] }
 
     init(name: String, input: Int, output: Int, inFeatures: Int, outFeatures: Int,
          parameters: inout ParameterTableBuilder) {
