@@ -78,11 +78,3 @@ public func threadSeconds() -> Double {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
-
-/// Monotonic seconds.
-@inline(__always)
-func now() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}
