@@ -66,15 +66,16 @@ final class MetricsFiles {
     /// The report and TensorBoard files, updated from each record once it is on disk.
     var views: LiveViews?
 
-    /// Opens the files; when resuming after epoch `keepThrough`, drops any records of later epochs
-    /// (written after the checkpoint by the interrupted run), so no epoch appears twice.
-    init(directory: URL, resumingAfter keepThrough: Int?) throws {
+    /// Opens the files; when resuming after epoch `keepThrough` at global step `resumedStep`, drops
+    /// the records written after the checkpoint by the interrupted run (epoch rows of later epochs,
+    /// step records of later steps), so nothing appears twice and nothing before it is lost.
+    init(directory: URL, resumingAfter keepThrough: Int?, atStep resumedStep: Int = 0) throws {
         results = directory.appendingPathComponent("results.csv")
         metrics = directory.appendingPathComponent("metrics.jsonl")
         let fileManager = FileManager.default
         if let keepThrough {
-            try Self.truncate(results, keepingEpochsThrough: keepThrough, isCSV: true)
-            try Self.truncate(metrics, keepingEpochsThrough: keepThrough, isCSV: false)
+            try Self.truncate(results, keepingEpochsThrough: keepThrough, stepsThrough: resumedStep, isCSV: true)
+            try Self.truncate(metrics, keepingEpochsThrough: keepThrough, stepsThrough: resumedStep, isCSV: false)
         }
         if !fileManager.fileExists(atPath: results.path) {
             try Data((EpochRecord.columns.joined(separator: ",") + "\n").utf8).write(to: results)
@@ -118,8 +119,10 @@ final class MetricsFiles {
         }
     }
 
-    /// Rewrites `url` (atomically) without the records of epochs after `epoch`.
-    private static func truncate(_ url: URL, keepingEpochsThrough epoch: Int, isCSV: Bool) throws {
+    /// Rewrites `url` (atomically) without the epoch records of epochs after `epoch` and the step
+    /// records of steps after `step` (a checkpoint inside an epoch keeps that epoch's earlier steps).
+    private static func truncate(_ url: URL, keepingEpochsThrough epoch: Int, stepsThrough step: Int,
+                                 isCSV: Bool) throws {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         lines = lines.enumerated().filter { index, line in
@@ -129,7 +132,8 @@ final class MetricsFiles {
             }
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let recordEpoch = object["epoch"] as? Int else { return false }
-            return recordEpoch <= epoch && !(object["type"] as? String == "step" && recordEpoch == epoch + 1)
+            if object["type"] as? String == "step" { return (object["step"] as? Int).map { $0 <= step } ?? false }
+            return recordEpoch <= epoch
         }.map(\.1)
         try Data((lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).utf8).write(to: url, options: .atomic)
     }

@@ -123,7 +123,7 @@ public final class Trainer {
             // Rows of epochs from the one resumed on are written again (a partial epoch's row too).
             let resumedThrough = configuration.resume != nil ? startEpoch - 1 : nil
             do {
-                metrics = try MetricsFiles(directory: output, resumingAfter: resumedThrough)
+                metrics = try MetricsFiles(directory: output, resumingAfter: resumedThrough, atStep: globalStep)
                 try writeConfiguration(to: output)
                 metrics?.views = LiveViews(directory: output, resumedAt: configuration.resume != nil ? (globalStep, startStep > 0) : nil)
             } catch {
