@@ -94,6 +94,15 @@ public final class Trainer {
         }
         let hosted = plan.simulated ? Array(0 ..< plan.ranks) : [communicator.rank]
 
+        // The model first, from the dataset's description, and the memory the run needs checked
+        // against each host before any data or batch is allocated.
+        let model = try RankData.makeNetwork(configuration, descriptor: plan.descriptor)
+        try communicator.collectively { [plan] in
+            let host = job.hosts.indices.contains(communicator.rank) ? job.hosts[communicator.rank] : nil
+            try plan.checkMemory(network: model, sharing: max(job.hosts.filter { $0 == host }.count, 1), host: host,
+                                 available: availableMemoryBytes())
+        }
+
         // Data: rank-local failures (a file missing on one node) are agreed on, not left hanging.
         let loaded = try communicator.collectively { [plan, counters] in
             try hosted.map { r in
@@ -103,7 +112,7 @@ public final class Trainer {
             }
         }
 
-        network = try loaded[0].makeNetwork(configuration)
+        network = model
         optimizer = SGD(parameters: network.parameters)
         stepper = DataParallelStep(network: network, optimizer: optimizer, ranks: loaded, communicator: communicator,
                                    algorithm: plan.allreduce, seed: configuration.seed)
