@@ -89,6 +89,8 @@ public enum CheckpointEvaluation {
             do {
                 try ModelTensors.parameters(of: store).restore(from: checkpoint, into: store.values.buffer)
                 try ModelTensors.statistics(of: store).restore(from: checkpoint, into: store.statistics.buffer)
+            } catch let error as ModelTensors.UnusableValue {
+                throw TrainingFailure("--checkpoint \(target.checkpoint): \(error)")
             } catch {
                 throw TrainingFailure("--checkpoint \(target.checkpoint) does not fit \(target.model) on \(target.dataset): \(error)")
             }

@@ -63,6 +63,8 @@ public final class Trainer {
     /// The output directory — on rank 0 only, the rank that writes. Decisions every rank must take
     /// alike read `configuration.output`.
     let output: URL?
+    /// Rank 0's exclusive lock on `output`, held until the run ends.
+    private var lock: RunLock?
     private var metrics: MetricsFiles?
     private var startEpoch = 0
     /// Steps of `startEpoch` already taken (a run stopped by --max-steps inside an epoch).
@@ -119,10 +121,10 @@ public final class Trainer {
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
 
         // Output directory (rank 0 writes; everyone learns whether it worked).
-        output = try communicator.collectivelyOnRoot { () throws -> URL? in
-            guard let path = configuration.output else { return nil }
+        (output, lock) = try communicator.collectivelyOnRoot { () throws -> (URL?, RunLock?) in
+            guard let path = configuration.output else { return (nil, nil) }
             return try Self.prepareOutput(path, resuming: configuration.resume != nil)
-        } ?? nil
+        } ?? (nil, nil)
 
         if configuration.resume != nil {
             try restore(checkpoint)
@@ -211,6 +213,7 @@ public final class Trainer {
                             stepsDone: step + 1, steps: steps)
         }
         if stopped { console.line("stopped after \(globalStep) steps (--max-steps)") }
+        lock = nil
         return TrainingSummary(epochs: records, steps: globalStep, parameterChecksum: parameterChecksum(),
                                output: output?.path, parameters: Array(network.parameters.values.buffer))
     }

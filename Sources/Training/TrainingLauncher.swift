@@ -84,6 +84,10 @@ public enum TrainingLauncher {
     /// A run continues on as many ranks as it had (the shards, orders and batch norm depend on it).
     static func checkRanks(of checkpoint: Checkpoint, against ranks: Int) throws {
         let saved = checkpoint.info.ranks
+        guard saved >= 1 else {
+            throw ConfigurationError(option: "resume", problem: "\(checkpoint.directory.appendingPathComponent(CheckpointStore.infoFileName).path) "
+                + "says \"ranks\": \(saved); expected the number of ranks that wrote it, 1 or more")
+        }
         guard saved == ranks else {
             throw ConfigurationError(option: "resume", problem: "the checkpoint in \(checkpoint.directory.path) was written "
                 + "by a \(saved)-rank run; this run has \(ranks) rank\(ranks == 1 ? "" : "s") (resume needs the same number: "

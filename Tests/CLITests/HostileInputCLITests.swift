@@ -1,4 +1,5 @@
 import Foundation
+import Checkpoints
 import Testing
 import TestSupport
 
@@ -35,5 +36,109 @@ struct HostileInputCLITests {
         #expect(estimate > 100e6 && estimate < peak && peak - estimate < 250e6, "estimate \(estimate), peak \(peak)")
         let text = try runBatchAugDist(ranks: nil, ["bench", "step", "--model", "resnet8", "--batch-size", "16", "--iters", "1"])
         #expect(text.stdout.contains("peak RSS") && text.stdout.contains("estimated for the step"), "\(text)")
+    }
+}
+
+/// Rewrites a run's checkpoint through the real writer (its checksums right) after `info` and
+/// `tensors` edited what it holds: a checkpoint a bug or a person could have written.
+func rewriteCheckpoint(_ run: URL, info editInfo: (inout CheckpointInfo) -> Void = { _ in },
+                       tensors editTensors: (inout [String: [Float]]) -> Void = { _ in }) throws {
+    let checkpoint = try CheckpointStore.latest(in: run)
+    var info = checkpoint.info
+    editInfo(&info)
+    var values = try checkpointTensors(run)
+    editTensors(&values)
+    let tensors = try checkpoint.tensors.map { try NamedTensor(name: $0.name, shape: $0.shape, values: values[$0.name]!) }
+    try CheckpointStore.write(directory: checkpoint.directory, info: info, tensors: tensors)
+}
+
+/// Every file of a directory tree and its bytes (what "nothing changed" compares).
+func treeContents(_ directory: URL) throws -> [String: Data] {
+    var contents: [String: Data] = [:]
+    let files = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)
+    while let file = files?.nextObject() as? URL {
+        if let data = try? Data(contentsOf: file), !file.hasDirectoryPath {
+            contents[file.path.replacingOccurrences(of: directory.path, with: "")] = data
+        }
+    }
+    return contents
+}
+
+extension HostileInputCLITests {
+    @Test("a checkpoint whose checkpoint.json or tensors are impossible is refused on resume and eval, naming field or tensor")
+    func impossibleCheckpoints() throws {
+        let run = scratchDirectory("impossible")
+        let first = try runBatchAugDist(ranks: 2, Self.base + ["--output", run.path])
+        #expect(first.status == 0, "\(first)")
+        let pristine = try treeContents(run)
+        let cases: [(String, (inout CheckpointInfo) -> Void, (inout [String: [Float]]) -> Void, [String])] = [
+            ("epoch -5", { $0.epoch = -5 }, { _ in }, ["\"epoch\": -5; expected 0 to 10"]),
+            ("step -1", { $0.step = -1 }, { _ in }, ["\"step\": -1; expected 2"]),
+            ("step_in_epoch 1000000", { $0.extra["step_in_epoch"] = .integer(1_000_000) }, { _ in },
+             ["\"step_in_epoch\": 1000000; expected 0 to 77 (epoch 0 has 78 steps)"]),
+            ("ranks 0", { $0.ranks = 0 }, { _ in }, ["\"ranks\": 0; expected the number of ranks that wrote it"]),
+            ("NaN weight", { _ in }, { $0["fc1.weight"]![7] = .nan }, ["tensor \"fc1.weight\" holds nan at element 7"]),
+            ("infinite momentum", { _ in }, { $0["momentum/fc2.bias"]![0] = .infinity }, ["tensor \"momentum/fc2.bias\" holds inf"]),
+            ("negative variance", { _ in }, {
+                // The mean over ranks (what eval reads) and rank 1's own (what a resume reads).
+                $0["bn1.running_var"]![3] = -1
+                $0["rank1/bn1.running_var"]![3] = -1
+            }, ["bn1.running_var\" holds -1.0", "negative"]),
+        ]
+        for (name, info, tensors, expected) in cases {
+            let copy = scratchDirectory("impossible-\(name.replacingOccurrences(of: " ", with: "-"))")
+            try FileManager.default.copyItem(at: run, to: copy)
+            try rewriteCheckpoint(copy, info: info, tensors: tensors)
+            let before = try treeContents(copy)
+            try expectRefused(ranks: 2, ["train", "--resume", copy.path], naming: ["--resume"] + expected)
+            #expect(try treeContents(copy).filter { !$0.key.hasSuffix(".lock") } == before.filter { !$0.key.hasSuffix(".lock") },
+                    "\(name): a refused resume changes nothing")
+            if name != "ranks 0" && !name.hasPrefix("infinite") {
+                let isTensor = name.contains("weight") || name.contains("variance")
+                if isTensor {
+                    try expectRefused(ranks: 2, ["eval", "--checkpoint", copy.path], naming: ["--checkpoint"] + expected)
+                }
+            }
+        }
+        // checkpoint.json edited by hand, its checksum not: the checksum refuses it.
+        let edited = scratchDirectory("impossible-unsigned")
+        try FileManager.default.copyItem(at: run, to: edited)
+        let info = edited.appendingPathComponent("checkpoint/checkpoint.json")
+        let text = try String(contentsOf: info, encoding: .utf8).replacingOccurrences(of: "\"epoch\" : 0", with: "\"epoch\" : -5")
+        try Data(text.utf8).write(to: info)
+        try expectRefused(ranks: 2, ["train", "--resume", edited.path], naming: ["--resume", "checkpoint.json has SHA-256"])
+        try expectRefused(ranks: 2, ["eval", "--checkpoint", edited.path], naming: ["--checkpoint", "checkpoint.json has SHA-256"])
+        #expect(try treeContents(run) == pristine)
+    }
+}
+
+extension HostileInputCLITests {
+    @Test("two runs started on one --output: the second is refused within seconds naming the holder, the first completes")
+    func concurrentRuns() async throws {
+        let shared = scratchDirectory("shared")
+        let arguments = ["train", "--model", "mlp", "--epochs", "3", "--train-samples", "5120", "--output", shared.path]
+        let first = Task.detached { try runBatchAugDist(ranks: 2, arguments) }
+        // The second starts once the first holds the directory (its config.json is written under the lock).
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: shared.appendingPathComponent("config.json").path) && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try expectRefused(ranks: 2, arguments, naming: ["--output \(shared.path) is in use by another run", "process ", " on "],
+                          within: 20)
+        let outcome = try await first.value
+        #expect(outcome.status == 0, "\(outcome)")
+        // Complete files: a row per epoch, every metrics line whole, a checkpoint of the end.
+        #expect(try resultRows(shared).map { $0["epoch"] } == ["0", "1", "2"])
+        let lines = try String(contentsOf: shared.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.filter { $0.contains("\"type\":\"epoch\"") }.count == 3)
+        for line in lines { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)") }
+        #expect(try CheckpointStore.latest(in: shared).info.epoch == 3)
+
+        // A lock file left by a process that died (kill -9 leaves one) is no obstacle: only a held lock counts.
+        let stale = scratchDirectory("stale")
+        try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+        try Data("process 999999 on elsewhere, since 2020-01-01T00:00:00Z\n".utf8).write(to: stale.appendingPathComponent(".lock"))
+        let after = try runBatchAugDist(ranks: 2, Self.base + ["--output", stale.path])
+        #expect(after.status == 0, "\(after)")
     }
 }
