@@ -142,3 +142,25 @@ extension HostileInputCLITests {
         #expect(after.status == 0, "\(after)")
     }
 }
+
+extension HostileInputCLITests {
+    @Test("--resume on a run killed before its first checkpoint starts it again with its recorded configuration, saying so")
+    func deadEnd() throws {
+        let run = scratchDirectory("dead-end")
+        let first = try runBatchAugDist(ranks: 2, Self.base + ["--copies", "2", "--seed", "7", "--output", run.path])
+        #expect(first.status == 0, "\(first)")
+        // What a run killed before its first checkpoint leaves: its files, no checkpoint.
+        try FileManager.default.removeItem(at: run.appendingPathComponent("checkpoint"))
+        try expectRefused(ranks: 2, Self.base + ["--output", run.path], naming: ["already holds a run", "--resume"])
+        let again = try runBatchAugDist(ranks: 2, ["train", "--resume", run.path, "--max-steps", "3"])
+        #expect(again.status == 0 && again.stdout.contains("the run stopped before its first checkpoint; starting it again "
+                                                           + "from the beginning with its recorded configuration"), "\(again)")
+        let info = try CheckpointStore.latest(in: run).info
+        #expect(info.step == 3 && info.configuration.objectValue?["copies"] == .integer(2)
+                && info.configuration.objectValue?["seed"] == .integer(7) && (info.configuration.objectValue?["resume"] ?? .null) == .null, "\(info)")
+        #expect(try resultRows(run).map { $0["step"] } == ["3"], "one row, of the new run")
+        // Another configuration than the recorded one is refused, as for any resume.
+        try FileManager.default.removeItem(at: run.appendingPathComponent("checkpoint"))
+        try expectRefused(ranks: 2, ["train", "--resume", run.path, "--copies", "4"], naming: ["--copies", "4", "recorded"])
+    }
+}
