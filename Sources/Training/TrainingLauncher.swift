@@ -164,6 +164,11 @@ public enum TrainingLauncher {
     /// A configuration file's options: a flat object of options, or a run's config.json (whose
     /// "configuration" member is that object), so that `--config runs/x/config.json` repeats a run.
     static func readOptions(_ path: String) throws -> [String: JSONValue] {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ConfigurationError(option: "config", problem: "'\(path)' is a directory; expected a JSON file of options "
+                                     + "(a run's config.json is one)")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -164,3 +164,41 @@ extension HostileInputCLITests {
         try expectRefused(ranks: 2, ["train", "--resume", run.path, "--copies", "4"], naming: ["--copies", "4", "recorded"])
     }
 }
+
+extension HostileInputCLITests {
+    @Test("values that cannot mean anything are refused naming the flag or file and what was expected")
+    func meaninglessValues() throws {
+        let directory = scratchDirectory("meaningless")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let big = directory.appendingPathComponent("big.json")
+        try Data(#"{"epochs": 99999999999999999999999}"#.utf8).write(to: big)
+        let output = directory.appendingPathComponent("run").path
+        let cases: [([String], [String])] = [
+            (["--output", ""], ["--output must name a directory"]),
+            (["--warmup-epochs", "1e300"], ["--warmup-epochs", "longer than the run's 10 epochs"]),
+            (["--lr", "nan"], ["--lr must be a finite number, got nan"]),
+            (["--momentum", "inf"], ["--momentum must be a finite number"]),
+            (["--weight-decay=-inf"], ["--weight-decay must be a finite number"]),
+            (["--warmup-epochs", "nan"], ["--warmup-epochs must be a finite number"]),
+            (["--config", big.path], ["--epochs cannot be 1e+23", "out of range", big.path]),
+            (["--config", directory.path], ["--config", "is a directory; expected a JSON file of options"]),
+        ]
+        for (arguments, expected) in cases {
+            let outputArguments = arguments.first == "--output" ? [] : ["--output", output]
+            let message = try expectRefused(ranks: 2, Self.base + outputArguments + arguments, naming: expected, within: 20)
+            #expect(!message.contains("EncodingError") && !message.contains("DecodingError") && !message.contains("NSCocoaErrorDomain"),
+                    "\(message)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test("eval of a checkpoint written inside an epoch says where in the epoch")
+    func evalInsideAnEpoch() throws {
+        let run = scratchDirectory("mid-epoch")
+        let train = try runBatchAugDist(ranks: 2, Self.base + ["--output", run.path])
+        #expect(train.status == 0, "\(train)")
+        let eval = try runBatchAugDist(ranks: 2, ["eval", "--checkpoint", run.path])
+        #expect(eval.status == 0 && eval.stdout.contains("mlp in epoch 0, after 2 of its steps (step 2)")
+                && !eval.stdout.contains("epoch -1"), "\(eval)")
+    }
+}

@@ -18,7 +18,7 @@ func expectRefused(ranks: Int?, _ arguments: [String], naming expected: [String]
         message = perRank[0].stderr
         everything = perRank.map { $0.stdout + $0.stderr }.joined() + outcome.stdout + outcome.stderr
         for (rank, output) in perRank.enumerated().dropFirst() {
-            #expect(!output.stderr.contains("batchaug-dist: "), "\(arguments): rank \(rank) printed \(output.stderr)",
+            #expect(!output.stderr.contains("batchaug-dist: ") && !output.stderr.contains("Error: "), "\(arguments): rank \(rank) printed \(output.stderr)",
                     sourceLocation: sourceLocation)
         }
     } else {
@@ -32,8 +32,9 @@ func expectRefused(ranks: Int?, _ arguments: [String], naming expected: [String]
                 sourceLocation: sourceLocation)
     }
     #expect(outcome.seconds < seconds, "\(arguments) took \(outcome.seconds) s", sourceLocation: sourceLocation)
-    #expect(message.components(separatedBy: "batchaug-dist: ").count == 2, "one message: \(message)",
-            sourceLocation: sourceLocation)
+    // Ours ("batchaug-dist: …") or swift-argument-parser's ("Error: …"), once.
+    let messages = message.components(separatedBy: "batchaug-dist: ").count + message.components(separatedBy: "Error: ").count - 2
+    #expect(messages == 1, "one message: \(message)", sourceLocation: sourceLocation)
     for crash in ["Fatal error", "Stack dump", "backtrace", "Backtrace", "Illegal instruction", "Aborted", "signal"] {
         #expect(!everything.contains(crash), "\(arguments): '\(crash)' in \(everything)", sourceLocation: sourceLocation)
     }
