@@ -86,11 +86,14 @@ struct RunPlan {
         } catch {
             throw fail("regime", "\(error)")
         }
+        // M·B, which the schedule refuses when it overflows (named --copies); not trapped here first.
+        let product = c.batchSize.multipliedReportingOverflow(by: c.copies)
+        let firstEffectiveBatch = product.overflow ? Int.max : product.partialValue
         let base = EpochSettings(learningRate: c.learningRate, momentum: c.momentum, weightDecay: c.weightDecay,
                                  copies: c.copies, batchSize: c.batchSize)
         do {
             schedule = try LearningRateSchedule(base: base, regime: regime, epochs: c.epochs, scaling: scaling,
-                                                baseBatchSize: c.baseBatchSize ?? c.batchSize * c.copies,
+                                                baseBatchSize: c.baseBatchSize ?? firstEffectiveBatch,
                                                 warmup: Warmup(epochs: c.warmupEpochs),
                                                 adaptationFactor: c.regimeAdaptation)
         } catch {
