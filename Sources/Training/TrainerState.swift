@@ -129,7 +129,8 @@ extension Trainer {
             expected = phase.overflow || sum?.overflow != false ? nil : sum?.partialValue
         }
         guard let expected, step == expected else {
-            throw refuse("step", "\(step)", "\(expected.map(String.init) ?? "more steps than an Int counts") (the steps of epochs 0 to \(epoch - 1) and \(stepInEpoch) of epoch \(epoch))")
+            throw refuse("step", "\(step)", "\(expected.map(String.init) ?? "more steps than an Int counts") ("
+                + (epoch > 0 ? "the steps of epochs 0 to \(epoch - 1) and \(stepInEpoch) of epoch \(epoch))" : "\(stepInEpoch) steps of epoch 0)"))
         }
     }
 

@@ -31,8 +31,14 @@ struct MemoryEstimateTests {
         }
         let grown = try Self.residentBytes() - before
         #expect(estimate > 1 << 20, "\(model): \(estimate) bytes")
-        #expect(abs(Double(grown - estimate)) < 0.1 * Double(estimate) + Double(4 << 20),
+        // Never less than what the step makes resident (in a test process that freed memory
+        // before, the allocator may reuse resident pages, so only this direction is exact here;
+        // `bench step` in a fresh process checks the whole estimate against its peak).
+        #expect(Double(grown) < 1.1 * Double(estimate) + Double(4 << 20),
                 "\(model): estimated \(estimate) bytes, the step made \(grown) resident")
+        // The activation slots as allocated, plus the layers' scratch.
+        #expect(estimate >= network.activationBytes && estimate < network.activationBytes * 3 / 2 + (4 << 20),
+                "\(model): estimated \(estimate), activation slots \(network.activationBytes)")
         // Linear in the images of a pass (what the run's estimate extrapolates).
         let one = network.reservedBytes(images: 1), two = network.reservedBytes(images: 2)
         #expect(network.reservedBytes(images: 1000) == one + (two - one) * 999)
