@@ -95,15 +95,28 @@ final class MetricsFiles {
     func write(_ record: EpochRecord) throws {
         let values = record.values
         let row = values.map(Self.csvCell).joined(separator: ",") + "\n"
-        try resultsHandle.write(contentsOf: Data(row.utf8))
+        try append(row, to: resultsHandle, file: results)
         let line = JSONLine([("type", .string("epoch"))] + zip(EpochRecord.columns, values).map { ($0, $1) })
-        try metricsHandle.write(contentsOf: Data((line.render() + "\n").utf8))
+        try append(line.render() + "\n", to: metricsHandle, file: metrics)
         views?.record(record)
     }
 
     func write(_ record: StepRecord) throws {
-        try metricsHandle.write(contentsOf: Data((record.line.render() + "\n").utf8))
+        try append(record.line.render() + "\n", to: metricsHandle, file: metrics)
         views?.record(record)
+    }
+
+    /// Appends `text`; a failure (a full disk) names the file and the reason in words.
+    private func append(_ text: String, to handle: FileHandle, file: URL) throws {
+        do {
+            try handle.write(contentsOf: Data(text.utf8))
+        } catch {
+            let error = error as NSError
+            let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError
+            let reason = error.code == NSFileWriteOutOfSpaceError ? "no space left on device"
+                : underlying.map { String(cString: strerror(Int32($0.code))) } ?? error.localizedDescription
+            throw TrainingFailure("cannot write \(file.path): \(reason)")
+        }
     }
 
     /// A value as a results.csv cell: numbers as Swift prints them, "nan" when not finite, empty when absent.

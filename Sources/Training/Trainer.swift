@@ -63,6 +63,8 @@ public final class Trainer {
     /// The output directory — on rank 0 only, the rank that writes. Decisions every rank must take
     /// alike read `configuration.output`.
     let output: URL?
+    /// Rank 0's exclusive lock on `output`, held until the run ends.
+    private var lock: RunLock?
     private var metrics: MetricsFiles?
     private var startEpoch = 0
     /// Steps of `startEpoch` already taken (a run stopped by --max-steps inside an epoch).
@@ -94,6 +96,15 @@ public final class Trainer {
         }
         let hosted = plan.simulated ? Array(0 ..< plan.ranks) : [communicator.rank]
 
+        // The model first, from the dataset's description, and the memory the run needs checked
+        // against each host before any data or batch is allocated.
+        let model = try RankData.makeNetwork(configuration, descriptor: plan.descriptor)
+        try communicator.collectively { [plan] in
+            let host = job.hosts.indices.contains(communicator.rank) ? job.hosts[communicator.rank] : nil
+            try plan.checkMemory(network: model, sharing: max(job.hosts.filter { $0 == host }.count, 1), host: host,
+                                 available: availableMemoryBytes())
+        }
+
         // Data: rank-local failures (a file missing on one node) are agreed on, not left hanging.
         let loaded = try communicator.collectively { [plan, counters] in
             try hosted.map { r in
@@ -103,17 +114,17 @@ public final class Trainer {
             }
         }
 
-        network = try loaded[0].makeNetwork(configuration)
+        network = model
         optimizer = SGD(parameters: network.parameters)
         stepper = DataParallelStep(network: network, optimizer: optimizer, ranks: loaded, communicator: communicator,
                                    algorithm: plan.allreduce, seed: configuration.seed)
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
 
         // Output directory (rank 0 writes; everyone learns whether it worked).
-        output = try communicator.collectivelyOnRoot { () throws -> URL? in
-            guard let path = configuration.output else { return nil }
+        (output, lock) = try communicator.collectivelyOnRoot { () throws -> (URL?, RunLock?) in
+            guard let path = configuration.output else { return (nil, nil) }
             return try Self.prepareOutput(path, resuming: configuration.resume != nil)
-        } ?? nil
+        } ?? (nil, nil)
 
         if configuration.resume != nil {
             try restore(checkpoint)
@@ -202,6 +213,7 @@ public final class Trainer {
                             stepsDone: step + 1, steps: steps)
         }
         if stopped { console.line("stopped after \(globalStep) steps (--max-steps)") }
+        lock = nil
         return TrainingSummary(epochs: records, steps: globalStep, parameterChecksum: parameterChecksum(),
                                output: output?.path, parameters: Array(network.parameters.values.buffer))
     }

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Testing
+import TestSupport
 
 /// The loaders on small files written by the tests: valid ones (plain and gzip, sharded) and every
 /// kind of corrupt one, each of which must give a `DatasetError` naming the file and the problem.
@@ -254,18 +255,5 @@ struct WrittenFileTests {
             }
             #expect(failures > 30, "most damage must be detected (\(failures) of 150)")
         }
-    }
-}
-
-/// A small deterministic generator for the fuzz test.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
