@@ -242,7 +242,7 @@ public final class Trainer {
             epochSeconds: seconds, imagesPerSecond: totals.images / max(seconds, 1e-9),
             communicationSeconds: totals.communicationSeconds, dataSeconds: totals.dataSeconds)
         records.append(record)
-        try metrics?.write(record)
+        writeMetrics { try $0.write(record) }
         var summary = "epoch \(epoch) done: train loss \(fixed(record.trainLoss, 4)) error \(percent(record.trainError))"
         if let validation { summary += ", test loss \(fixed(validation.loss, 4)) error \(percent(validation.error))" }
         summary += ", \(fixed(record.imagesPerSecond, 0)) img/s, \(fixed(seconds, 1)) s"
@@ -278,6 +278,14 @@ public final class Trainer {
 
     // MARK: - Logging
 
+    /// Writes to the metrics files (rank 0 only). A failure there (a full disk) cannot be agreed on
+    /// with the other ranks, which are already in the next step's all-reduce: it stops the whole job,
+    /// with the message, leaving the last checkpoint as it was.
+    private func writeMetrics(_ write: (MetricsFiles) throws -> Void) {
+        guard let metrics else { return }
+        do { try write(metrics) } catch { world.abort(message: "\(error)", code: 1) }
+    }
+
     private func logInterval(_ t: Totals, epoch: Int, step: Int, steps: Int, learningRate: Double,
                              remainingSteps: Int) throws {
         guard world.isRoot else { return }
@@ -287,7 +295,7 @@ public final class Trainer {
             imagesPerSecond: t.images / max(t.seconds, 1e-9), stepSeconds: t.seconds / Double(max(t.steps, 1)),
             communicationSeconds: t.communicationSeconds / Double(max(t.steps, 1)),
             dataSeconds: t.dataSeconds / Double(max(t.steps, 1)))
-        try metrics?.write(record)
+        writeMetrics { try $0.write(record) }
         let eta = Double(remainingSteps) * record.stepSeconds
         console.line("epoch \(epoch)/\(plan.epochs)  step \(step)/\(steps)  loss \(fixed(record.loss, 4))  "
             + "error \(percent(record.error))  lr \(significant(learningRate, digits: 4))  \(fixed(record.imagesPerSecond, 0)) img/s  "
