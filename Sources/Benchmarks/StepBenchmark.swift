@@ -33,6 +33,10 @@ public struct StepBenchmark {
         public var mfu: Double { achievedGFLOPs / sgemmGFLOPs }
         public var peakResidentBytes: Int
         public var activationBytes: Int
+        /// The memory of the step as `train` estimates it before it starts (`Network.stepMemory`),
+        /// printed beside the measured peak so that the estimate is checked; the peak adds the
+        /// process itself (runtime, libraries, the sgemm measurement's matrices).
+        public var estimate = MemoryEstimate()
         /// Which kernels the 3×3 stride-1 convolutions were allowed to use.
         public var convolutionPolicy: ConvolutionPolicy = .auto
         /// With several policies: ‖g − g₁‖ / ‖g₁‖ of the first step's gradients against the first
@@ -147,6 +151,7 @@ public struct StepBenchmark {
                       sgemmGFLOPs: sgemm, peakResidentBytes: peakResidentBytes(),
                       activationBytes: network.activationBytes)
         result.convolutionPolicy = policy
+        result.estimate = network.stepMemory(imagesPerStep: batchSize, ghostBatchSize: ghostBatchSize)
         let seconds = Dictionary(network.profile.map { ($0.name, ($0.forward, $0.backward)) },
                                  uniquingKeysWith: { first, _ in first })
         result.convolutions = network.convolutionKernels.map { layer in
@@ -174,6 +179,7 @@ extension StepBenchmark.Result {
             .add("images_per_second", imagesPerSecond).add("gflops_per_image", gflopsPerImage)
             .add("achieved_gflops", achievedGFLOPs).add("sgemm_gflops", sgemmGFLOPs).add("mfu", mfu)
             .add("peak_rss_bytes", peakResidentBytes).add("activation_bytes", activationBytes)
+            .add("estimated_bytes", estimate.total)
             .add("path", convolutionPolicy.rawValue)
             .add("gradient_relative_error", gradientRelativeError ?? 0).add("cpu_seconds", cpuSeconds)
             .add("images_per_cpu_second", imagesPerCPUSecond).render()
@@ -188,7 +194,7 @@ extension StepBenchmark.Result {
         achieved         \(fixed(achievedGFLOPs, 1)) GFLOP/s
         sgemm (1 thread) \(fixed(sgemmGFLOPs, 1)) GFLOP/s
         MFU              \(fixed(mfu, 3))
-        memory           peak RSS \(ByteSize.format(peakResidentBytes)), activations \(ByteSize.format(activationBytes))
+        memory           peak RSS \(ByteSize.describe(Double(peakResidentBytes))); estimated for the step (what train checks) \(estimate)
         """ + (gradientRelativeError.map { "\ngradient error   \(scientific($0)) (L2, relative to the first --path's, first step; a ReLU unit "
             + "whose input is within rounding of 0 can flip and move this to ~1e-3)" } ?? "")
             + profileTable()

@@ -52,6 +52,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
 
         /// `checkpoint.json` is not valid JSON or lacks a field.
         case badJSON(reason: String)
+        /// `checkpoint.sha256` is not in `sha256sum`'s format or lacks a file.
+        case badChecksums(reason: String)
         /// Written by a newer (or unknown) version of the format.
         case unsupportedFormatVersion(found: Int, supported: Int)
         /// The checkpoint was not finished: no `checkpoint.json`, or it does not say `complete`.
@@ -123,6 +125,8 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
             "tensor \"\(tensor)\" has \(actual) elements, the destination holds \(expected)"
         case .badJSON(let reason):
             "bad JSON: \(reason)"
+        case .badChecksums(let reason):
+            "bad checksum file: \(reason)"
         case .unsupportedFormatVersion(let found, let supported):
             "checkpoint format version \(found) is not supported (this build reads up to version \(supported))"
         case .incomplete(let reason):

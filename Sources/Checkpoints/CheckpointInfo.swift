@@ -9,8 +9,9 @@ import JSON
 /// describe the files (`tensorFile`, `tensorFileBytes`, `tensorFileSHA256`, `tensorCount`) and
 /// sets `complete` last. Keys in the file are snake_case, for readers in Python.
 public struct CheckpointInfo: Codable, Equatable, Sendable {
-    /// The version of this layout; a reader refuses a newer one.
-    public static let currentFormatVersion = 1
+    /// The version of this layout; a reader refuses a newer one. Version 2 adds
+    /// `checkpoint.sha256`, the SHA-256 of this file too (see `CheckpointStore.checksumFileName`).
+    public static let currentFormatVersion = 2
 
     public var formatVersion: Int
     /// Epochs completed when the checkpoint was taken (training resumes at this epoch).

@@ -22,6 +22,10 @@ public enum CheckpointStore {
     public static let directoryName = "checkpoint"
     public static let tensorFileName = "model.safetensors"
     public static let infoFileName = "checkpoint.json"
+    /// The SHA-256 of `checkpoint.json` and of the tensor file, as `sha256sum` writes them (so
+    /// `sha256sum -c checkpoint.sha256` checks a checkpoint by hand). Format version 2 on; a
+    /// version-1 checkpoint has none and is read with only its tensor file verified.
+    public static let checksumFileName = "checkpoint.sha256"
     /// Suffix of the previous checkpoint while it is being replaced.
     public static let previousSuffix = ".old"
     /// Infix of the directory being written: `checkpoint.tmp-<pid>`.
@@ -128,6 +132,10 @@ public enum CheckpointStore {
             try FileSystem.writeFile(temporary.appendingPathComponent(infoFileName).path, sync: true) { write in
                 try json.withUnsafeBytes { try write($0) }
             }
+            let sums = checksumLines([(infoFileName, SHA256.hexDigest(of: [UInt8](json))), (tensorFileName, digest.sha256)])
+            try FileSystem.writeFile(temporary.appendingPathComponent(checksumFileName).path, sync: true) { write in
+                try Array(sums.utf8).withUnsafeBytes { try write($0) }
+            }
             try FileSystem.syncDirectory(temporary.path)
         } catch {
             try? FileSystem.removeTree(temporary.path)  // a failed write (disk full…) leaves nothing behind
@@ -174,7 +182,26 @@ public enum CheckpointStore {
         guard FileSystem.exists(infoURL.path) else {
             throw CheckpointError(path: path, .incomplete(reason: "no \(infoFileName): its write did not finish"))
         }
-        let info = try decodeInfo(FileSystem.readAll(infoURL.path), path: infoURL.path)
+        let infoBytes = try FileSystem.readAll(infoURL.path)
+        let sumsURL = directory.appendingPathComponent(checksumFileName)
+        let sums = FileSystem.exists(sumsURL.path) ? try checksums(FileSystem.readAll(sumsURL.path), path: sumsURL.path) : nil
+        if let sums {
+            let actual = SHA256.hexDigest(of: infoBytes)
+            guard let recorded = sums[infoFileName] else {
+                throw CheckpointError(path: sumsURL.path, .badChecksums(reason: "no SHA-256 of \(infoFileName)"))
+            }
+            guard recorded == actual else {
+                throw CheckpointError(path: path, .checksumMismatch(file: infoFileName, recorded: recorded, actual: actual))
+            }
+        }
+        let info = try decodeInfo(infoBytes, path: infoURL.path)
+        if sums == nil && info.formatVersion >= 2 {
+            throw CheckpointError(path: path, .incomplete(reason: "no \(checksumFileName), which format version "
+                                  + "\(info.formatVersion) writes before it is complete"))
+        }
+        if let recorded = sums?[info.tensorFile], recorded != info.tensorFileSHA256 {
+            throw CheckpointError(path: path, .checksumMismatch(file: info.tensorFile, recorded: recorded, actual: info.tensorFileSHA256))
+        }
         guard info.complete else {
             throw CheckpointError(path: path, .incomplete(reason: "\(infoFileName) does not say \"complete\": true"))
         }
@@ -192,6 +219,24 @@ public enum CheckpointStore {
         }
         let file = try SafeTensorsFile(parsing: bytes, path: tensorURL.path)
         return Checkpoint(directory: directory, info: info, tensorFile: file, passedOver: passedOver)
+    }
+
+    /// `checkpoint.sha256`'s text: one "<hex>  <name>" line per file.
+    @_spi(Testing) public static func checksumLines(_ files: [(name: String, sha256: String)]) -> String {
+        files.map { "\($0.sha256)  \($0.name)\n" }.joined()
+    }
+
+    /// The SHA-256 of each file named in `checkpoint.sha256`.
+    private static func checksums(_ bytes: [UInt8], path: String) throws -> [String: String] {
+        var sums: [String: String] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 1)
+            guard fields.count == 2, fields[0].count == 64, fields[0].allSatisfy(\.isHexDigit) else {
+                throw CheckpointError(path: path, .badChecksums(reason: "not a line of sha256sum: \"\(line.prefix(80))\""))
+            }
+            sums[String(fields[1].drop { $0 == " " || $0 == "*" })] = fields[0].lowercased()
+        }
+        return sums
     }
 
     /// Decodes `checkpoint.json`, checking the format version before the fields it implies.

@@ -58,6 +58,8 @@ protocol Node: AnyObject {
     var flopsPerSample: Int { get }
     /// Per-batch scratch memory; called whenever the ghost batch size changes.
     func allocate(images: Int)
+    /// Bytes `allocate(images:)` takes (without allocating them), for memory estimates.
+    func scratchBytes(images: Int) -> Int
     /// Called once per step before any pass (weights are constant during a step).
     func prepare(_ parameters: ParameterStore, isa: Int32)
     func forward(_ pass: Pass)
@@ -68,6 +70,7 @@ protocol Node: AnyObject {
 
 extension Node {
     func allocate(images: Int) {}
+    func scratchBytes(images: Int) -> Int { 0 }
     func prepare(_ parameters: ParameterStore, isa: Int32) {}
     var parameterSpecs: [ParameterSpec] { [] }
 }

@@ -1,4 +1,5 @@
 import CKernels
+import Formatting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,10 +80,55 @@ public func threadSeconds() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
-/// Monotonic seconds.
-@inline(__always)
-func now() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+/// The memory this process may still take, in bytes: the kernel's estimate of what can be
+/// allocated without swapping (`MemAvailable` in /proc/meminfo), or less under a cgroup limit
+/// (v2 `memory.max` − `memory.current`, v1 `memory.limit_in_bytes` − `memory.usage_in_bytes`).
+/// Nil where none of these can be read.
+public func availableMemoryBytes() -> Int? {
+    func read(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var text = ""
+        var buffer = [CChar](repeating: 0, count: 4096)
+        while fgets(&buffer, Int32(buffer.count), file) != nil {
+            text += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return text
+    }
+    func number(_ path: String) -> Int? {
+        read(path).flatMap { Int($0.filter { !$0.isWhitespace }) }
+    }
+    var available: Int? = nil
+    if let meminfo = read("/proc/meminfo"),
+       let line = meminfo.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+       let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+        available = kilobytes * 1024
+    }
+    for (limit, usage) in [("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                           ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")] {
+        if let limit = number(limit), let usage = number(usage), limit < 1 << 60 {
+            available = min(available ?? .max, max(limit - usage, 0))
+        }
+    }
+    return available
+}
+
+/// Estimated bytes of memory, by what takes them (in Double: estimates of absurd requests must not
+/// overflow before they are refused).
+public struct MemoryEstimate: Sendable, CustomStringConvertible {
+    public var parts: [(name: String, bytes: Double)] = []
+
+    public init(_ parts: [(name: String, bytes: Double)] = []) { self.parts = parts }
+
+    public var total: Double { parts.map(\.bytes).reduce(0, +) }
+
+    public mutating func add(_ name: String, _ bytes: Double) { parts.append((name, bytes)) }
+
+    public static func + (a: MemoryEstimate, b: MemoryEstimate) -> MemoryEstimate { MemoryEstimate(a.parts + b.parts) }
+
+    /// "1.2 GB (activations 1.1 GB, step images 96 MB, …)", largest part first.
+    public var description: String {
+        ByteSize.describe(total) + " (" + parts.sorted { $0.bytes > $1.bytes }.map { "\($0.name) \(ByteSize.describe($0.bytes))" }
+            .joined(separator: ", ") + ")"
+    }
 }

@@ -67,6 +67,34 @@ public final class Network {
     /// Bytes of activation and gradient memory currently allocated.
     public var activationBytes: Int { (activations + gradients).map(\.bytes).reduce(0, +) }
 
+    /// Bytes that `reserve(images:)` allocates for passes of `images` images — activations, their
+    /// gradients, every layer's scratch and the shared Winograd scratch — computed without
+    /// allocating anything (memory estimates check a run against the machine before it starts).
+    public func reservedBytes(images: Int) -> Int {
+        var floats = 0
+        for (index, slot) in activations.enumerated() {
+            floats += slot.floats(images: images)
+            if plan.needsGradient[index] { floats += gradients[index].floats(images: images) }
+        }
+        let winograd = nodes.compactMap { node in
+            (node as? Conv2D).flatMap { $0.path == .direct && $0.algorithms.usesWinograd ? $0.winogradScratchCount() : nil }
+        }.max() ?? 0
+        return 4 * (floats + winograd) + nodes.map { $0.scratchBytes(images: images) }.reduce(0, +)
+    }
+
+    /// The memory a training step takes in this process: the parameters with their gradients,
+    /// running statistics and momentum; the activations of one ghost batch (`reservedBytes`,
+    /// which is linear in the images of a pass); the step's images and labels. In Double, without
+    /// allocating anything, so that any request can be estimated and refused.
+    public func stepMemory(imagesPerStep: Int, ghostBatchSize: Int) -> MemoryEstimate {
+        let one = Double(reservedBytes(images: 1)), two = Double(reservedBytes(images: 2))
+        return MemoryEstimate([
+            ("parameters, gradients, momentum and statistics", 4 * Double(3 * parameters.count + parameters.statistics.count)),
+            ("activations (ghost batch \(ghostBatchSize))", one + (two - one) * Double(ghostBatchSize - 1)),
+            ("step images (\(imagesPerStep))", Double(imagesPerStep) * Double(4 * (inputShape.elements + 1))),
+        ])
+    }
+
     /// Makes room for passes of `images` images (allocated once, reused by every step).
     public func reserve(images: Int) {
         guard images != passCapacity else { return }

@@ -39,8 +39,11 @@ final class ActivationSlot {
     func allocate(images: Int) {
         guard images != self.images || storage == nil else { return }
         self.images = images
-        storage = FloatBuffer(count: images * imageStride + rowStride + 32)
+        storage = FloatBuffer(count: floats(images: images))
     }
+
+    /// Floats `allocate(images:)` takes for `images` images.
+    func floats(images: Int) -> Int { images * imageStride + rowStride + 32 }
 
     func release() {
         storage = nil

@@ -35,6 +35,20 @@ public enum ByteSize {
         }
         return "\(bytes)B"
     }
+
+    /// Bytes for a message, in decimal units with three significant digits: "157 GB", "3.07 MB",
+    /// "512 B"; any size (a Double: estimates of absurd requests must not overflow).
+    public static func describe(_ bytes: Double) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+        var value = bytes
+        var unit = 0
+        while value >= 999.5 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        if unit == 0 { return "\(Int(value.rounded())) B" }
+        return fixed(value, value >= 99.95 ? 0 : value >= 9.995 ? 1 : 2) + " " + units[unit]
+    }
 }
 
 /// Parses a comma-separated list with `element`, naming the first bad entry.

@@ -156,9 +156,8 @@ public final class StudyRunner {
         } catch {
             // Only a run that never reached a checkpoint is started again; anything else in the
             // directory is not ours to remove.
-            let ours = ["config.json", "results.csv", "metrics.jsonl", "report.html", "tensorboard"]
             let contents = (try? files.contentsOfDirectory(atPath: run.path)) ?? []
-            let foreign = contents.filter { name in !ours.contains(name) && !name.hasPrefix(".") && !name.hasSuffix(".svg") }
+            let foreign = contents.filter { !TrainingLauncher.isRunFile($0) }
             guard foreign.isEmpty else {
                 throw StudyError("\(run.path) holds files no run of this study writes (\(foreign.sorted().joined(separator: ", "))) "
                                  + "and no checkpoint: move them away or choose another --output")

@@ -15,6 +15,8 @@ public struct EvaluationReport: Sendable {
     /// Epochs completed and steps taken when the checkpoint was written.
     public var epoch: Int
     public var step: Int
+    /// Steps of epoch `epoch` already taken (a checkpoint written inside an epoch), else 0.
+    public var stepInEpoch: Int
     public var samples: Int
     public var loss: Double
     public var error: Double
@@ -33,6 +35,7 @@ public enum CheckpointEvaluation {
         var checkpoint: String
         var epoch: Int
         var step: Int
+        var stepInEpoch: Int
     }
 
     public static func run(checkpoint path: String, dataset: String?, dataDirectory: String?,
@@ -55,6 +58,8 @@ public enum CheckpointEvaluation {
                 throw ConfigurationError(option: "checkpoint",
                                          problem: "\(checkpoint.directory.path) holds no configuration of this tool: \(error)")
             }
+            var stepInEpoch = 0
+            if case let .integer(value)? = checkpoint.info.extra["step_in_epoch"] { stepInEpoch = Int(value) }
             if let dataset {
                 configuration.dataset = dataset
                 configuration.dataDirectory = nil
@@ -63,7 +68,7 @@ public enum CheckpointEvaluation {
             return (checkpoint, Target(model: configuration.model, dataset: configuration.dataset,
                                        dataDirectory: configuration.dataDirectory, seed: configuration.seed,
                                        checkpoint: checkpoint.directory.path, epoch: checkpoint.info.epoch,
-                                       step: checkpoint.info.step))
+                                       step: checkpoint.info.step, stepInEpoch: stepInEpoch))
         }
         let text = try world.broadcast(bytes: try loaded.map { Array(try JSONEncoder().encode($0.target)) } ?? [])
         let target = try JSONDecoder().decode(Target.self, from: Data(text))
@@ -89,6 +94,8 @@ public enum CheckpointEvaluation {
             do {
                 try ModelTensors.parameters(of: store).restore(from: checkpoint, into: store.values.buffer)
                 try ModelTensors.statistics(of: store).restore(from: checkpoint, into: store.statistics.buffer)
+            } catch let error as ModelTensors.UnusableValue {
+                throw TrainingFailure("--checkpoint \(target.checkpoint): \(error)")
             } catch {
                 throw TrainingFailure("--checkpoint \(target.checkpoint) does not fit \(target.model) on \(target.dataset): \(error)")
             }
@@ -98,7 +105,7 @@ public enum CheckpointEvaluation {
 
         let result = try TestSetEvaluation.run(network: network, shards: [test], chunk: batchSize, communicator: world)
         return EvaluationReport(model: target.model, dataset: target.dataset, checkpoint: target.checkpoint,
-                                epoch: target.epoch, step: target.step, samples: result.samples, loss: result.loss,
+                                epoch: target.epoch, step: target.step, stepInEpoch: target.stepInEpoch, samples: result.samples, loss: result.loss,
                                 error: result.error)
     }
 }

@@ -72,15 +72,16 @@ final class MetricsFiles {
     /// The report and TensorBoard files, updated from each record once it is on disk.
     var views: LiveViews?
 
-    /// Opens the files; when resuming after epoch `keepThrough`, drops any records of later epochs
-    /// (written after the checkpoint by the interrupted run), so no epoch appears twice.
-    init(directory: URL, resumingAfter keepThrough: Int?) throws {
+    /// Opens the files; when resuming after epoch `keepThrough` at global step `resumedStep`, drops
+    /// the records written after the checkpoint by the interrupted run (epoch rows of later epochs,
+    /// step records of later steps), so nothing appears twice and nothing before it is lost.
+    init(directory: URL, resumingAfter keepThrough: Int?, atStep resumedStep: Int = 0) throws {
         results = directory.appendingPathComponent("results.csv")
         metrics = directory.appendingPathComponent("metrics.jsonl")
         let fileManager = FileManager.default
         if let keepThrough {
-            try Self.truncate(results, keepingEpochsThrough: keepThrough, isCSV: true)
-            try Self.truncate(metrics, keepingEpochsThrough: keepThrough, isCSV: false)
+            try Self.truncate(results, keepingEpochsThrough: keepThrough, stepsThrough: resumedStep, isCSV: true)
+            try Self.truncate(metrics, keepingEpochsThrough: keepThrough, stepsThrough: resumedStep, isCSV: false)
         }
         if !fileManager.fileExists(atPath: results.path) {
             try Data((EpochRecord.columns.joined(separator: ",") + "\n").utf8).write(to: results)
@@ -100,15 +101,28 @@ final class MetricsFiles {
     func write(_ record: EpochRecord) throws {
         let values = record.values
         let row = values.map(Self.csvCell).joined(separator: ",") + "\n"
-        try resultsHandle.write(contentsOf: Data(row.utf8))
+        try append(row, to: resultsHandle, file: results)
         let line = JSONLine([("type", .string("epoch"))] + zip(EpochRecord.columns, values).map { ($0, $1) })
-        try metricsHandle.write(contentsOf: Data((line.render() + "\n").utf8))
+        try append(line.render() + "\n", to: metricsHandle, file: metrics)
         views?.record(record)
     }
 
     func write(_ record: StepRecord) throws {
-        try metricsHandle.write(contentsOf: Data((record.line.render() + "\n").utf8))
+        try append(record.line.render() + "\n", to: metricsHandle, file: metrics)
         views?.record(record)
+    }
+
+    /// Appends `text`; a failure (a full disk) names the file and the reason in words.
+    private func append(_ text: String, to handle: FileHandle, file: URL) throws {
+        do {
+            try handle.write(contentsOf: Data(text.utf8))
+        } catch {
+            let error = error as NSError
+            let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError
+            let reason = error.code == NSFileWriteOutOfSpaceError ? "no space left on device"
+                : underlying.map { String(cString: strerror(Int32($0.code))) } ?? error.localizedDescription
+            throw TrainingFailure("cannot write \(file.path): \(reason)")
+        }
     }
 
     /// A value as a results.csv cell: numbers as Swift prints them, "nan" when not finite, empty when absent.
@@ -124,8 +138,10 @@ final class MetricsFiles {
         }
     }
 
-    /// Rewrites `url` (atomically) without the records of epochs after `epoch`.
-    private static func truncate(_ url: URL, keepingEpochsThrough epoch: Int, isCSV: Bool) throws {
+    /// Rewrites `url` (atomically) without the epoch records of epochs after `epoch` and the step
+    /// records of steps after `step` (a checkpoint inside an epoch keeps that epoch's earlier steps).
+    private static func truncate(_ url: URL, keepingEpochsThrough epoch: Int, stepsThrough step: Int,
+                                 isCSV: Bool) throws {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         lines = lines.enumerated().filter { index, line in
@@ -135,7 +151,8 @@ final class MetricsFiles {
             }
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let recordEpoch = object["epoch"] as? Int else { return false }
-            return recordEpoch <= epoch && !(object["type"] as? String == "step" && recordEpoch == epoch + 1)
+            if object["type"] as? String == "step" { return (object["step"] as? Int).map { $0 <= step } ?? false }
+            return recordEpoch <= epoch
         }.map(\.1)
         try Data((lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).utf8).write(to: url, options: .atomic)
     }

@@ -1,5 +1,6 @@
 import Checkpoints
 import Engine
+import Foundation
 
 /// How the model's flat buffers are named in a checkpoint (the parameter store ↔ named tensors
 /// mapping, in one place): parameters under the parameter table's names, their momentum as
@@ -28,11 +29,30 @@ public struct ModelTensors {
         try entries.map { try NamedTensor(name: prefix + $0.name, shape: $0.shape, copying: UnsafeBufferPointer(rebasing: buffer[$0.range])) }
     }
 
-    /// Fills `buffer` from the checkpoint's tensors; an error names the tensor and the file.
+    /// Fills `buffer` from the checkpoint's tensors; an error names the tensor and the file. A
+    /// NaN or infinite value, or a negative running variance, is refused (`UnusableValue`): such a
+    /// model evaluates to NaN and trains to nothing.
     public func restore(from checkpoint: Checkpoint, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         for entry in entries {
-            try checkpoint.restore(prefix + entry.name, shape: entry.shape,
-                                   into: UnsafeMutableBufferPointer(rebasing: buffer[entry.range]))
+            let values = UnsafeMutableBufferPointer(rebasing: buffer[entry.range])
+            try checkpoint.restore(prefix + entry.name, shape: entry.shape, into: values)
+            let variance = entry.name.hasSuffix(".running_var")
+            if let index = values.firstIndex(where: { !$0.isFinite || (variance && $0 < 0) }) {
+                throw UnusableValue(file: checkpoint.directory.appendingPathComponent(checkpoint.info.tensorFile).path,
+                                    tensor: prefix + entry.name, index: index, count: values.count, value: values[index])
+            }
+        }
+    }
+
+    /// A value no trained model holds: NaN, ±∞, or a negative variance.
+    public struct UnusableValue: Error, CustomStringConvertible {
+        public let file: String, tensor: String
+        public let index: Int, count: Int
+        public let value: Float
+        public var description: String {
+            "\(file): tensor \"\(tensor)\" holds \(value) at element \(index) of \(count) ("
+                + (value.isFinite ? "a running variance cannot be negative" : "the values must be finite")
+                + "): the model diverged or the file was altered"
         }
     }
 

@@ -17,7 +17,11 @@ extension RankData {
     /// The model of `configuration` for this data's images and classes, initialised from its seed
     /// (as `Trainer` builds it), with its dropout rate.
     public func makeNetwork(_ c: TrainingConfiguration) throws -> Network {
-        let d = train.descriptor
+        try Self.makeNetwork(c, descriptor: train.descriptor)
+    }
+
+    /// The model of `configuration` for images and classes as `descriptor` describes them.
+    static func makeNetwork(_ c: TrainingConfiguration, descriptor d: DatasetDescriptor) throws -> Network {
         let network = try ModelZoo.make(c.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
                                         classes: d.classes, seed: c.seed)
         network.dropoutRate = Float(c.dropout)

@@ -59,6 +59,9 @@ struct RunPlan {
             throw fail("bucket-size", "must be a size such as 256K or 1M, or 0 for one bucket, got '\(c.bucketSize)'")
         }
 
+        if let output = c.output, output.allSatisfy(\.isWhitespace) {
+            throw fail("output", "must name a directory, got '\(output)' (an empty name would write into the current directory)")
+        }
         guard c.epochs >= 1 else { throw fail("epochs", "must be at least 1, got \(c.epochs)") }
         guard c.batchSize >= 1 else { throw fail("batch-size", "must be at least 1, got \(c.batchSize)") }
         guard c.copies >= 1 else { throw fail("copies", "must be at least 1 (the number of augmented copies M), got \(c.copies)") }
@@ -91,15 +94,22 @@ struct RunPlan {
         } catch {
             throw fail("regime", "\(error)")
         }
+        // M·B, which the schedule refuses when it overflows (named --copies); not trapped here first.
+        let product = c.batchSize.multipliedReportingOverflow(by: c.copies)
+        let firstEffectiveBatch = product.overflow ? Int.max : product.partialValue
         let base = EpochSettings(learningRate: c.learningRate, momentum: c.momentum, weightDecay: c.weightDecay,
                                  copies: c.copies, batchSize: c.batchSize)
         do {
             schedule = try LearningRateSchedule(base: base, regime: regime, epochs: c.epochs, scaling: scaling,
-                                                baseBatchSize: c.baseBatchSize ?? c.batchSize * c.copies,
+                                                baseBatchSize: c.baseBatchSize ?? firstEffectiveBatch,
                                                 warmup: Warmup(epochs: c.warmupEpochs),
                                                 adaptationFactor: c.regimeAdaptation)
         } catch {
             throw fail(error.option, error.description)
+        }
+
+        guard c.warmupEpochs <= Double(schedule.epochs) else {
+            throw fail("warmup-epochs", "\(c.warmupEpochs) is longer than the run's \(schedule.epochs) epochs")
         }
 
         // Every batch shape the run will see (the regime may change B and M) must split evenly.

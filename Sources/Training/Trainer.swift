@@ -65,6 +65,8 @@ public final class Trainer {
     /// The output directory — on rank 0 only, the rank that writes. Decisions every rank must take
     /// alike read `configuration.output`.
     let output: URL?
+    /// Rank 0's exclusive lock on `output`, held until the run ends.
+    private var lock: RunLock?
     private var metrics: MetricsFiles?
     private var startEpoch = 0
     /// Steps of `startEpoch` already taken (a run stopped by --max-steps inside an epoch).
@@ -96,6 +98,15 @@ public final class Trainer {
         }
         let hosted = plan.simulated ? Array(0 ..< plan.ranks) : [communicator.rank]
 
+        // The model first, from the dataset's description, and the memory the run needs checked
+        // against each host before any data or batch is allocated.
+        let model = try RankData.makeNetwork(configuration, descriptor: plan.descriptor)
+        try communicator.collectively { [plan] in
+            let host = job.hosts.indices.contains(communicator.rank) ? job.hosts[communicator.rank] : nil
+            try plan.checkMemory(network: model, sharing: max(job.hosts.filter { $0 == host }.count, 1), host: host,
+                                 available: availableMemoryBytes())
+        }
+
         // Data: rank-local failures (a file missing on one node) are agreed on, not left hanging,
         // and name the host.
         let host = job.hosts.count > communicator.rank ? " (on host \(job.hosts[communicator.rank]))" : ""
@@ -111,7 +122,7 @@ public final class Trainer {
             }
         }
 
-        network = try loaded[0].makeNetwork(configuration)
+        network = model
         optimizer = SGD(parameters: network.parameters)
         let buckets = GradientBuckets(gradientRanges: network.gradientRanges, count: network.parameters.count,
                                       bucketBytes: plan.bucketBytes)
@@ -124,10 +135,10 @@ public final class Trainer {
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
 
         // Output directory (rank 0 writes; everyone learns whether it worked).
-        output = try communicator.collectivelyOnRoot { () throws -> URL? in
-            guard let path = configuration.output else { return nil }
+        (output, lock) = try communicator.collectivelyOnRoot { () throws -> (URL?, RunLock?) in
+            guard let path = configuration.output else { return (nil, nil) }
             return try Self.prepareOutput(path, resuming: configuration.resume != nil)
-        } ?? nil
+        } ?? (nil, nil)
 
         if configuration.resume != nil {
             try restore(checkpoint)
@@ -137,7 +148,7 @@ public final class Trainer {
             // Rows of epochs from the one resumed on are written again (a partial epoch's row too).
             let resumedThrough = configuration.resume != nil ? startEpoch - 1 : nil
             do {
-                metrics = try MetricsFiles(directory: output, resumingAfter: resumedThrough)
+                metrics = try MetricsFiles(directory: output, resumingAfter: resumedThrough, atStep: globalStep)
                 try writeConfiguration(to: output)
                 metrics?.views = LiveViews(directory: output, resumedAt: configuration.resume != nil ? (globalStep, startStep > 0) : nil)
             } catch {
@@ -217,6 +228,7 @@ public final class Trainer {
                             stepsDone: step + 1, steps: steps)
         }
         if stopped { console.line("stopped after \(globalStep) steps (--max-steps)") }
+        lock = nil
         return TrainingSummary(epochs: records, steps: globalStep, parameterChecksum: parameterChecksum(),
                                output: output?.path, parameters: Array(network.parameters.values.buffer))
     }
@@ -246,7 +258,7 @@ public final class Trainer {
             communicationSeconds: totals.communicationSeconds,
             exposedCommunicationSeconds: totals.exposedCommunicationSeconds, dataSeconds: totals.dataSeconds)
         records.append(record)
-        try metrics?.write(record)
+        writeMetrics { try $0.write(record) }
         var summary = "epoch \(epoch) done: train loss \(fixed(record.trainLoss, 4)) error \(percent(record.trainError))"
         if let validation { summary += ", test loss \(fixed(validation.loss, 4)) error \(percent(validation.error))" }
         summary += ", \(fixed(record.imagesPerSecond, 0)) img/s, \(fixed(seconds, 1)) s"
@@ -282,6 +294,14 @@ public final class Trainer {
 
     // MARK: - Logging
 
+    /// Writes to the metrics files (rank 0 only). A failure there (a full disk) cannot be agreed on
+    /// with the other ranks, which are already in the next step's all-reduce: it stops the whole job,
+    /// with the message, leaving the last checkpoint as it was.
+    private func writeMetrics(_ write: (MetricsFiles) throws -> Void) {
+        guard let metrics else { return }
+        do { try write(metrics) } catch { world.abort(message: "\(error)", code: 1) }
+    }
+
     private func logInterval(_ t: Totals, epoch: Int, step: Int, steps: Int, learningRate: Double,
                              remainingSteps: Int) throws {
         guard world.isRoot else { return }
@@ -292,7 +312,7 @@ public final class Trainer {
             communicationSeconds: t.communicationSeconds / Double(max(t.steps, 1)),
             exposedCommunicationSeconds: t.exposedCommunicationSeconds / Double(max(t.steps, 1)),
             dataSeconds: t.dataSeconds / Double(max(t.steps, 1)))
-        try metrics?.write(record)
+        writeMetrics { try $0.write(record) }
         let eta = Double(remainingSteps) * record.stepSeconds
         console.line("epoch \(epoch)/\(plan.epochs)  step \(step)/\(steps)  loss \(fixed(record.loss, 4))  "
             + "error \(percent(record.error))  lr \(significant(learningRate, digits: 4))  \(fixed(record.imagesPerSecond, 0)) img/s  "

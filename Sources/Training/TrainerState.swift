@@ -1,6 +1,7 @@
 import Checkpoints
 import Collectives
 import DataParallel
+import Datasets
 import Engine
 import Foundation
 import JSON
@@ -9,7 +10,8 @@ import JSON
 extension Trainer {
     /// Creates the output directory (rank 0) and checks that it is writable and does not already
     /// hold another run, whose results would be mixed with this one's.
-    static func prepareOutput(_ path: String, resuming: Bool) throws -> URL {
+    /// The directory stays locked (`RunLock`) while the returned lock lives.
+    static func prepareOutput(_ path: String, resuming: Bool) throws -> (URL, RunLock) {
         let url = URL(fileURLWithPath: path).standardizedFileURL
         let files = FileManager.default
         do {
@@ -17,6 +19,8 @@ extension Trainer {
         } catch {
             throw TrainingFailure("--output \(path): cannot create the directory: \(error.localizedDescription)")
         }
+        // Locked before the checks below: of two runs started together, one gets the directory.
+        let lock = try RunLock(directory: url, option: resuming ? "resume" : "output")
         if !resuming {
             for name in ["config.json", "results.csv", CheckpointStore.directoryName]
             where files.fileExists(atPath: url.appendingPathComponent(name).path) {
@@ -29,7 +33,7 @@ extension Trainer {
             throw TrainingFailure("--output \(path): the directory is not writable")
         }
         try? files.removeItem(at: probe)
-        return url
+        return (url, lock)
     }
 
     /// config.json: the resolved configuration (feed it back with --config to repeat the run), the
@@ -96,6 +100,41 @@ extension Trainer {
         }
     }
 
+    /// Checks where a checkpoint says training stood against this run (rank 0, whose data gives
+    /// the steps of each epoch): an epoch of the run (or its end), a step inside that epoch, and a
+    /// step count that is the steps of the epochs before it plus the step inside it.
+    func checkPosition(epoch: Int, stepInEpoch: Int64, step: Int, file: String) throws {
+        func refuse(_ field: String, _ value: String, _ expected: String) -> TrainingFailure {
+            TrainingFailure("--resume: \(file) says \"\(field)\": \(value); expected \(expected)")
+        }
+        guard (0 ... plan.epochs).contains(epoch) else {
+            throw refuse("epoch", "\(epoch)", "0 to \(plan.epochs) (the epochs completed, of this run's \(plan.epochs))")
+        }
+        let trainCount = ranksHere[0].train.totalCount
+        func steps(_ epoch: Int) throws -> Int {
+            try EpochPlan(totalCount: trainCount, ranks: plan.ranks, rank: 0, batchSize: plan.batchPerRank(epoch: epoch),
+                          seed: 0).stepsPerEpoch
+        }
+        let inEpoch = epoch < plan.epochs ? try steps(epoch) : 1
+        guard (0 ..< Int64(inEpoch)).contains(stepInEpoch) else {
+            throw refuse("step_in_epoch", "\(stepInEpoch)", epoch < plan.epochs
+                ? "0 to \(inEpoch - 1) (epoch \(epoch) has \(inEpoch) steps)" : "0 (the run's \(plan.epochs) epochs are complete)")
+        }
+        // The steps of the epochs before, phase by phase of the regime (the batch is constant in each).
+        var expected: Int? = Int(stepInEpoch)
+        let starts = [0] + plan.schedule.changeEpochs.filter { $0 < epoch }
+        for (index, start) in starts.enumerated() {
+            let end = index + 1 < starts.count ? starts[index + 1] : epoch
+            let phase = (end - start).multipliedReportingOverflow(by: try steps(start))
+            let sum = expected?.addingReportingOverflow(phase.partialValue)
+            expected = phase.overflow || sum?.overflow != false ? nil : sum?.partialValue
+        }
+        guard let expected, step == expected else {
+            throw refuse("step", "\(step)", "\(expected.map(String.init) ?? "more steps than an Int counts") ("
+                + (epoch > 0 ? "the steps of epochs 0 to \(epoch - 1) and \(stepInEpoch) of epoch \(epoch))" : "\(stepInEpoch) steps of epoch 0)"))
+        }
+    }
+
     /// Loads the checkpoint on rank 0 and sends its state to every rank: parameters, running
     /// statistics, momentum, the epoch to continue with and the step count.
     func restore(_ checkpoint: Checkpoint?) throws {
@@ -111,19 +150,25 @@ extension Trainer {
                                       + "\(info.model), not \(configuration.model)")
             }
             try TrainingLauncher.checkRanks(of: checkpoint, against: plan.ranks)
-            try ModelTensors.parameters(of: store).restore(from: checkpoint, into: store.values.buffer)
-            try ModelTensors.momentum(of: store).restore(from: checkpoint, into: optimizer.velocity.buffer)
-            // Each rank's own statistics; a checkpoint without them (one rank, or written before
-            // they were saved) gives every rank the averaged ones.
-            let perRank = plan.ranks > 1 && ModelTensors.statistics(of: store, rank: 0).isPresent(in: checkpoint)
-            try rankStatistics.withUnsafeMutableBufferPointer { all in
-                for rank in 0 ..< plan.ranks {
-                    try ModelTensors.statistics(of: store, rank: perRank ? rank : nil)
-                        .restore(from: checkpoint, into: UnsafeMutableBufferPointer(rebasing: all[rank * count ..< (rank + 1) * count]))
+            do {
+                try ModelTensors.parameters(of: store).restore(from: checkpoint, into: store.values.buffer)
+                try ModelTensors.momentum(of: store).restore(from: checkpoint, into: optimizer.velocity.buffer)
+                // Each rank's own statistics; a checkpoint without them (one rank, or written before
+                // they were saved) gives every rank the averaged ones.
+                let perRank = plan.ranks > 1 && ModelTensors.statistics(of: store, rank: 0).isPresent(in: checkpoint)
+                try rankStatistics.withUnsafeMutableBufferPointer { all in
+                    for rank in 0 ..< plan.ranks {
+                        try ModelTensors.statistics(of: store, rank: perRank ? rank : nil)
+                            .restore(from: checkpoint, into: UnsafeMutableBufferPointer(rebasing: all[rank * count ..< (rank + 1) * count]))
+                    }
                 }
+            } catch let error as ModelTensors.UnusableValue {
+                throw TrainingFailure("--resume: \(error)")
             }
             var inEpoch = Int64(0)
             if case let .integer(value)? = info.extra["step_in_epoch"] { inEpoch = value }
+            try checkPosition(epoch: info.epoch, stepInEpoch: inEpoch, step: info.step,
+                              file: checkpoint.directory.appendingPathComponent(CheckpointStore.infoFileName).path)
             position = [Int64(info.epoch), inEpoch, Int64(info.step)]
             for skipped in checkpoint.passedOver {
                 console.line("warning: resuming from an older checkpoint; the newer one is unusable: \(skipped)")

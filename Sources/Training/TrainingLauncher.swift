@@ -30,7 +30,15 @@ public enum TrainingLauncher {
         var base = TrainingConfiguration()
         var checkpoint: Checkpoint? = nil
         var saved: TrainingConfiguration? = nil
-        if case let .string(path)? = options["resume"] ?? fileOptions["resume"] {
+        var restarting = false
+        if case let .string(path)? = options["resume"] ?? fileOptions["resume"],
+           let recorded = try restartOfDeadEnd(URL(fileURLWithPath: path)) {
+            // A run killed before its first checkpoint: started again from the beginning.
+            base = recorded
+            base.output = path
+            base.maxSteps = nil
+            restarting = true
+        } else if case let .string(path)? = options["resume"] ?? fileOptions["resume"] {
             let found: Checkpoint
             do {
                 found = try CheckpointStore.latest(in: URL(fileURLWithPath: path))
@@ -51,6 +59,13 @@ public enum TrainingLauncher {
         }
         var merged = try TrainingConfiguration(options: fileOptions, over: base, source: configurationFile)
         merged = try TrainingConfiguration(options: options, over: merged)
+        if restarting {
+            if let difference = try lockedDifference(saved: base, requested: merged) {
+                throw ConfigurationError(option: difference.option, problem: "\(difference.requested) differs from the recorded "
+                    + "\(difference.saved) of the run being started again: --resume keeps its configuration")
+            }
+            merged.resume = nil
+        }
         if merged.output == nil {
             let formatter = DateFormatter()
             formatter.dateFormat = "yyyyMMdd-HHmmss"
@@ -81,9 +96,59 @@ public enum TrainingLauncher {
         return (key.rawValue, TrainingConfiguration.render(before[key.rawValue]), TrainingConfiguration.render(after[key.rawValue]))
     }
 
+    /// The files a run writes into its output directory (besides its checkpoint): what a run that
+    /// died before its first checkpoint leaves, and what starting it again removes.
+    public static func isRunFile(_ name: String) -> Bool {
+        ["config.json", "results.csv", "metrics.jsonl", "report.html", "tensorboard", RunLock.fileName].contains(name)
+            || (name.hasPrefix("report-") && name.hasSuffix(".svg")) || name.hasPrefix(".write-test-")
+    }
+
+    /// For `--resume DIR` on a run directory that holds a run's config.json but no checkpoint (the
+    /// run was killed before its first one; a dead end: it already holds a run, and it has nothing
+    /// to resume): removes that run's files and returns its recorded configuration, to start it
+    /// again from the beginning, saying so. Nil for anything else (a checkpoint to resume, or not a
+    /// run), which the resume then reports. Under the directory's lock: a run still starting is not
+    /// a dead end.
+    static func restartOfDeadEnd(_ run: URL) throws -> TrainingConfiguration? {
+        let files = FileManager.default
+        let recorded = run.appendingPathComponent("config.json")
+        guard files.fileExists(atPath: recorded.path) else { return nil }
+        do {
+            _ = try CheckpointStore.latest(in: run)
+            return nil
+        } catch let error as CheckpointError {
+            guard case .noCheckpoint = error.problem else { return nil }
+        }
+        let lock = try RunLock(directory: run, option: "resume")
+        let configuration: TrainingConfiguration
+        do {
+            configuration = try TrainingConfiguration(options: try readOptions(recorded.path), source: recorded.path)
+        } catch let error as ConfigurationError {
+            throw ConfigurationError(option: "resume", problem: "\(run.path) has no checkpoint, and its config.json cannot start "
+                                     + "the run again: \(error)")
+        }
+        let foreign = try files.contentsOfDirectory(atPath: run.path).filter { !isRunFile($0) }
+        guard foreign.isEmpty else {
+            throw ConfigurationError(option: "resume", problem: "\(run.path) has no checkpoint to resume, and holds files no run "
+                                     + "writes (\(foreign.sorted().joined(separator: ", "))): move them away to start it again")
+        }
+        for name in try files.contentsOfDirectory(atPath: run.path) where name != RunLock.fileName {
+            try files.removeItem(at: run.appendingPathComponent(name))
+        }
+        withExtendedLifetime(lock) {}
+        print("--resume \(run.path): the run stopped before its first checkpoint; starting it again from the beginning "
+              + "with its recorded configuration")
+        fflush(nil)
+        return configuration
+    }
+
     /// A run continues on as many ranks as it had (the shards, orders and batch norm depend on it).
     static func checkRanks(of checkpoint: Checkpoint, against ranks: Int) throws {
         let saved = checkpoint.info.ranks
+        guard saved >= 1 else {
+            throw ConfigurationError(option: "resume", problem: "\(checkpoint.directory.appendingPathComponent(CheckpointStore.infoFileName).path) "
+                + "says \"ranks\": \(saved); expected the number of ranks that wrote it, 1 or more")
+        }
         guard saved == ranks else {
             throw ConfigurationError(option: "resume", problem: "the checkpoint in \(checkpoint.directory.path) was written "
                 + "by a \(saved)-rank run; this run has \(ranks) rank\(ranks == 1 ? "" : "s") (resume needs the same number: "
@@ -99,6 +164,11 @@ public enum TrainingLauncher {
     /// A configuration file's options: a flat object of options, or a run's config.json (whose
     /// "configuration" member is that object), so that `--config runs/x/config.json` repeats a run.
     static func readOptions(_ path: String) throws -> [String: JSONValue] {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ConfigurationError(option: "config", problem: "'\(path)' is a directory; expected a JSON file of options "
+                                     + "(a run's config.json is one)")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

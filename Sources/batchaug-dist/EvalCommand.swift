@@ -34,7 +34,9 @@ struct Eval: ParsableCommand {
                     .add("step", report.step).add("samples", report.samples).add("test_loss", report.loss)
                     .add("test_error", report.error).add("ranks", world.size).render())
             } else {
-                print("\(report.model) after epoch \(report.epoch - 1) (step \(report.step)) on \(report.dataset): "
+                let when = report.stepInEpoch > 0 ? "in epoch \(report.epoch), after \(report.stepInEpoch) of its steps"
+                    : report.epoch > 0 ? "after epoch \(report.epoch - 1)" : "before training"
+                print("\(report.model) \(when) (step \(report.step)) on \(report.dataset): "
                     + "test loss \(fixed(report.loss, 4)), test error \(percent(report.error)) over \(report.samples) images "
                     + "(\(report.checkpoint))")
             }

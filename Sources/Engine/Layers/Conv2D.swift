@@ -145,20 +145,15 @@ final class Conv2D: Node {
     }
 
     func allocate(images: Int) {
+        let counts = scratchCounts(images: images)
         switch path {
         case .direct:
-            if algorithms.forward > 0 {
-                winogradWeights = FloatBuffer(count: ck_winograd_weights_count(Int32(algorithms.forward),
-                                                                               Int32(outChannels), Int32(inChannels)))
-            }
-            if algorithms.inputGradient > 0 {
-                winogradFlippedWeights = FloatBuffer(count: ck_winograd_weights_count(
-                    Int32(algorithms.inputGradient), Int32(inChannels), Int32(outChannels)))
-            }
+            if algorithms.forward > 0 { winogradWeights = FloatBuffer(count: counts[0]) }
+            if algorithms.inputGradient > 0 { winogradFlippedWeights = FloatBuffer(count: counts[1]) }
             if algorithms.usesWinograd { scratch!.reserve(winogradScratchCount()) }
         case .im2col:
-            columns = FloatBuffer(count: inChannels * kernel * kernel * outShape.height * outShape.width)
-            staging = FloatBuffer(count: outShape.elements)
+            columns = FloatBuffer(count: counts[0])
+            staging = FloatBuffer(count: counts[1])
         case .phases:
             if phases.isEmpty {
                 phases = (0 ..< stride * stride).map { q in
@@ -167,11 +162,28 @@ final class Conv2D: Node {
                           inChannels: inChannels)
                 }
             }
-            let count = images * stride * stride * inChannels * phaseHeight * phaseWidth + 64
-            phaseInput = FloatBuffer(count: count)
-            phaseGradient = FloatBuffer(count: count)
+            phaseInput = FloatBuffer(count: counts[0])
+            phaseGradient = FloatBuffer(count: counts[1])
         }
     }
+
+    /// The floats of the two buffers `allocate(images:)` makes on this layer's path: the Winograd
+    /// weights (forward, flipped), the im2col columns and staging, or the phase input and gradient.
+    /// (The shared Winograd scratch is the network's, see `Network.reservedBytes`.)
+    private func scratchCounts(images: Int) -> [Int] {
+        switch path {
+        case .direct:
+            [algorithms.forward > 0 ? ck_winograd_weights_count(Int32(algorithms.forward), Int32(outChannels), Int32(inChannels)) : 0,
+             algorithms.inputGradient > 0
+                ? ck_winograd_weights_count(Int32(algorithms.inputGradient), Int32(inChannels), Int32(outChannels)) : 0]
+        case .im2col:
+            [inChannels * kernel * kernel * outShape.height * outShape.width, outShape.elements]
+        case .phases:
+            Array(repeating: images * stride * stride * inChannels * phaseHeight * phaseWidth + 64, count: 2)
+        }
+    }
+
+    func scratchBytes(images: Int) -> Int { scratchCounts(images: images).map { $0 == 0 ? 0 : max($0, 1) * 4 }.reduce(0, +) }
 
     func prepare(_ parameters: ParameterStore, isa: Int32) {
         let w = parameters.values.pointer + weight.offset

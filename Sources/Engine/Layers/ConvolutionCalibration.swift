@@ -1,4 +1,5 @@
 import CKernels
+import Formatting
 
 /// Times the three products of one 3×3, stride-1, padding-1 convolution on the direct kernels and
 /// on Winograd F(2×2, 3×3) and F(4×4, 3×3), over a pass of `images` images — the measurement that
@@ -88,9 +89,9 @@ public enum ConvolutionCalibration {
         }
         let (n, h, w) = (Int32(images), Int32(height), Int32(width))
         func time(_ body: () -> Void) -> Double {
-            let start = now()
+            let start = ContinuousClock.now
             body()
-            return now() - start
+            return (ContinuousClock.now - start).seconds
         }
         var best = [[Double]](repeating: [.infinity, .infinity, .infinity], count: 3)
         var errors = [[Double]](repeating: [0, 0, 0], count: 3)

@@ -123,6 +123,8 @@ final class Dropout: Node {
 
     func allocate(images: Int) { mask = FloatBuffer(count: images * shape.elements) }
 
+    func scratchBytes(images: Int) -> Int { max(images * shape.elements, 1) * 4 }
+
     /// Fills `mask` with 0 or 1/(1 − rate) for `images` rows starting at global row `firstRow`.
     static func drawMask(_ mask: UnsafeMutablePointer<Float>, elements: Int, images: Int, rate: Float,
                          key: DropoutKey, layerIndex: Int) {

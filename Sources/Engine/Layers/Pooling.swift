@@ -38,6 +38,8 @@ final class Pool2D: Node {
         argmax = .allocate(capacity: max(images * outShape.elements, 1))
     }
 
+    func scratchBytes(images: Int) -> Int { kind == .max ? max(images * outShape.elements, 1) * 4 : 0 }
+
     /// The input rows (or columns) under output row (or column) `o`, padding left out.
     private func window(_ o: Int, size: Int) -> Range<Int> {
         max(o * stride - padding, 0) ..< min(o * stride - padding + kernel, size)

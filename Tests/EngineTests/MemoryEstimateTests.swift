@@ -1,0 +1,56 @@
+import Engine
+import Foundation
+import Testing
+
+/// `Network.reservedBytes` is what `train` checks against the machine before it allocates: it must
+/// be what `reserve` really takes.
+@Suite("Memory estimates", .serialized)
+struct MemoryEstimateTests {
+    /// Resident bytes of this process now (/proc/self/statm, in pages).
+    static func residentBytes() throws -> Int {
+        let fields = try String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " ")
+        return Int(fields[1])! * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    @Test("the estimate of a ghost batch's memory is what a step makes resident",
+          arguments: [("resnet20", 3, 32), ("cnn", 3, 32), ("wrn10-2", 3, 32), ("mlp", 1, 28)])
+    func reservedBytesAreResident(model: String, channels: Int, size: Int) throws {
+        let images = 128
+        let network = try ModelZoo.make(model, input: TensorShape(channels: channels, height: size, width: size),
+                                        classes: 10, seed: 1)
+        network.dropoutRate = 0.1
+        let estimate = network.reservedBytes(images: images)
+        let pixels = [Float](repeating: 0.5, count: images * network.inputShape.elements)
+        let labels = [Int32](repeating: 1, count: images)
+        let before = try Self.residentBytes()
+        _ = pixels.withUnsafeBufferPointer { x in
+            labels.withUnsafeBufferPointer { y in
+                network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: images, ghostBatchSize: images,
+                                  dropout: DropoutKey(seed: 1, step: 0))
+            }
+        }
+        let grown = try Self.residentBytes() - before
+        #expect(estimate > 1 << 20, "\(model): \(estimate) bytes")
+        // Never less than what the step makes resident (in a test process that freed memory
+        // before, the allocator may reuse resident pages, so only this direction is exact here;
+        // `bench step` in a fresh process checks the whole estimate against its peak).
+        #expect(Double(grown) < 1.1 * Double(estimate) + Double(4 << 20),
+                "\(model): estimated \(estimate) bytes, the step made \(grown) resident")
+        // The activation slots as allocated, plus the layers' scratch.
+        #expect(estimate >= network.activationBytes && estimate < network.activationBytes * 3 / 2 + (4 << 20),
+                "\(model): estimated \(estimate), activation slots \(network.activationBytes)")
+        // Linear in the images of a pass (what the run's estimate extrapolates).
+        let one = network.reservedBytes(images: 1), two = network.reservedBytes(images: 2)
+        #expect(network.reservedBytes(images: 1000) == one + (two - one) * 999)
+        #expect(network.stepMemory(imagesPerStep: 1000, ghostBatchSize: 1000).parts[1].bytes == Double(network.reservedBytes(images: 1000)))
+    }
+
+    @Test("an absurd request is estimated, not overflowed")
+    func absurdRequest() throws {
+        let network = try ModelZoo.make("cnn", input: TensorShape(channels: 3, height: 32, width: 32), classes: 10, seed: 1)
+        let estimate = network.stepMemory(imagesPerStep: 1 << 40, ghostBatchSize: 1 << 40)
+        #expect(estimate.total > 1e18 && estimate.total.isFinite)
+        #expect(estimate.description.contains("PB") || estimate.description.contains("EB"), "\(estimate)")
+        #expect((availableMemoryBytes() ?? 0) > 0)
+    }
+}
