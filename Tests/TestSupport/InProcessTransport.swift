@@ -87,8 +87,8 @@ public final class InProcessNetwork: @unchecked Sendable {
             }
             thread.start()
         }
-        guard group.wait(timeout: .now() + 60) == .success else {
-            throw TransportError(description: "in-process ranks did not finish within 60 s (deadlock?)")
+        guard group.wait(timeout: .now() + 600) == .success else {
+            throw TransportError(description: "in-process ranks did not finish within 600 s (deadlock?)")
         }
         return try results.values.map { try $0!.get() }
     }

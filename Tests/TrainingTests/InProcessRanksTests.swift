@@ -22,6 +22,9 @@ struct InProcessRanksTests {
         c.maxSteps = 3
         c.evalEvery = 0
         c.output = nil
+        // Fixed, not the default `auto`: at 3 ranks and more the ring and MPI_Allreduce add in
+        // different orders, and what `auto` measures may differ from run to run.
+        c.allreduce = "ring"
         change(&c)
         return c
     }
@@ -47,7 +50,7 @@ struct InProcessRanksTests {
                                     communicator: SingleProcessCommunicator(), job: Self.job).run()
         for summary in real {
             #expect(summary.steps == 3)
-            #expect(summary.parameters.map(\.bitPattern) == simulated.parameters.map(\.bitPattern))
+            #expect(bitDifference(summary.parameters, simulated.parameters) == nil)
             #expect(summary.epochs.map(\.trainLoss) == simulated.epochs.map(\.trainLoss))
             #expect(summary.epochs.map(\.validationLoss) == simulated.epochs.map(\.validationLoss))
         }
@@ -64,7 +67,7 @@ struct InProcessRanksTests {
         let real = try Self.inProcess(ranks: 2, c).map { try $0.get() }
         let simulated = try Trainer(configuration: Self.configuration { $0.simulateRanks = 2 },
                                     communicator: SingleProcessCommunicator(), job: Self.job).run()
-        #expect(real.allSatisfy { $0.parameters.map(\.bitPattern) == simulated.parameters.map(\.bitPattern) })
+        for summary in real { #expect(bitDifference(summary.parameters, simulated.parameters) == nil) }
     }
 
     @Test("gradient buckets all-reduced during backward: at 2 ranks the bits of one bucket, at 3 those of --simulate-ranks 3 with the same buckets")
@@ -72,14 +75,14 @@ struct InProcessRanksTests {
         let oneBucket = try Self.inProcess(ranks: 2, Self.configuration { $0.bucketSize = "0" }).map { try $0.get() }
         let bucketed = try Self.inProcess(ranks: 2, Self.configuration { $0.bucketSize = "4K" }).map { try $0.get() }
         for summary in bucketed {
-            #expect(summary.parameters.map(\.bitPattern) == oneBucket[0].parameters.map(\.bitPattern))
+            #expect(bitDifference(summary.parameters, oneBucket[0].parameters) == nil)
         }
         let c = Self.configuration { $0.bucketSize = "4K"; $0.allreduce = "ring" }
         let three = try Self.inProcess(ranks: 3, c).map { try $0.get() }
         let simulated = try Trainer(configuration: Self.configuration { $0.bucketSize = "4K"; $0.allreduce = "ring"; $0.simulateRanks = 3 },
                                     communicator: SingleProcessCommunicator(), job: Self.job).run()
         for summary in three {
-            #expect(summary.parameters.map(\.bitPattern) == simulated.parameters.map(\.bitPattern))
+            #expect(bitDifference(summary.parameters, simulated.parameters) == nil)
         }
     }
 
