@@ -46,7 +46,7 @@ struct TrainOptionsCLITests {
             ("regime", "1:lr=0.01", "1:lr=0.01"), ("regime-adaptation", "2", 2), ("allreduce", "mpi", "mpi"),
             ("seed", "18446744073709551615", .unsignedInteger(.max)), ("output", output.path, .string(output.path)),
             ("checkpoint-every", "2", 2), ("eval-every", "3", 3), ("log-every", "7", 7), ("max-steps", "1", 1),
-            ("simulate-ranks", "2", 2),
+            ("simulate-ranks", "2", 2), ("bucket-size", "64K", "64K"),
         ]
         let arguments = given.flatMap { ["--" + $0.flag] + ($0.value.map { [$0] } ?? []) }
         let run = try runBatchAugDist(ranks: nil, ["train"] + arguments)
