@@ -101,15 +101,14 @@ public final class Trainer {
         // The model first, from the dataset's description, and the memory the run needs checked
         // against each host before any data or batch is allocated.
         let model = try RankData.makeNetwork(configuration, descriptor: plan.descriptor)
+        let host = job.hosts.indices.contains(communicator.rank) ? job.hosts[communicator.rank] : nil
         try communicator.collectively { [plan] in
-            let host = job.hosts.indices.contains(communicator.rank) ? job.hosts[communicator.rank] : nil
             try plan.checkMemory(network: model, sharing: max(job.hosts.filter { $0 == host }.count, 1), host: host,
                                  available: availableMemoryBytes())
         }
 
         // Data: rank-local failures (a file missing on one node) are agreed on, not left hanging,
         // and name the host.
-        let host = job.hosts.count > communicator.rank ? " (on host \(job.hosts[communicator.rank]))" : ""
         let loaded = try communicator.collectively { [plan, counters] in
             do {
                 return try hosted.map { r in
@@ -118,7 +117,7 @@ public final class Trainer {
                                  seed: configuration.seed, trainSamples: configuration.trainSamples, counters: counters)
                 }
             } catch {
-                throw TrainingFailure("\(error)\(host)")
+                throw TrainingFailure("\(error)" + (host.map { " (on host \($0))" } ?? ""))
             }
         }
 

@@ -35,7 +35,7 @@ struct RingAllreduceTests {
                             "ranks \(ranks), count \(count), chunk \(chunkBytes): element \(i)")
                 }
                 for rank in 1 ..< ranks {
-                    #expect(results[rank].values.map(\.bitPattern) == results[0].values.map(\.bitPattern),
+                    #expect(bitDifference(results[rank].values, results[0].values) == nil,
                             "ranks \(ranks), count \(count), chunk \(chunkBytes): rank \(rank) differs from rank 0")
                 }
             }
@@ -49,7 +49,7 @@ struct RingAllreduceTests {
             for (chunkBytes, depth) in [(4, 1), (12, 3), (256, 1), (256, 4), (1024, 7), (4, 16)] {
                 let results = try Self.ringResults(ranks: ranks, count: count, chunkBytes: chunkBytes, depth: depth)
                 for (rank, result) in results.enumerated() {
-                    #expect(result.values.map(\.bitPattern) == reference.map(\.bitPattern),
+                    #expect(bitDifference(result.values, reference) == nil,
                             "ranks \(ranks), count \(count), chunk \(chunkBytes), depth \(depth): rank \(rank)")
                 }
             }
@@ -73,7 +73,7 @@ struct RingAllreduceTests {
         }
         for (call, count) in [5000, 100_000, 300, 70_000].enumerated() {
             let expected = try Self.ringResults(ranks: 3, count: count, chunkBytes: 256 << 10)[0].values
-            for rank in 0 ..< 3 { #expect(results[rank][call].map(\.bitPattern) == expected.map(\.bitPattern)) }
+            for rank in 0 ..< 3 { #expect(bitDifference(results[rank][call], expected) == nil, "call \(call), rank \(rank)") }
         }
     }
 
