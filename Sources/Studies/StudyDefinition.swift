@@ -184,7 +184,8 @@ public struct StudyDefinition: Sendable {
                 design: "Arms decay-lr (learning rate ÷\(f) at epochs \(decays.map(String.init).joined(separator: ", "))), "
                     + "increase-batch (the learning rate held, the batch × \(f) at those epochs instead, as Smith et al.) "
                     + "and increase-copies (the learning rate held, the copies × \(f) at those epochs: the noise of the "
-                    + "augmentation falls, the noise of choosing B samples does not)." + Self.sharedDesign(base, scale: scale))
+                    + "augmentation falls, the noise of choosing B samples does not)."
+                    + Self.sharedDesign(base, scale: scale, regimeOfArms: true))
         }
     }
 
@@ -243,12 +244,15 @@ public struct StudyDefinition: Sendable {
         return entries.joined(separator: ";")
     }
 
-    private static func sharedDesign(_ c: TrainingConfiguration, scale: StudyScale) -> String {
+    /// `regimeOfArms`: every arm sets its own regime, so the shared one is not named (it would read as
+    /// if an arm used it).
+    private static func sharedDesign(_ c: TrainingConfiguration, scale: StudyScale, regimeOfArms: Bool = false) -> String {
         " Shared: \(c.model) on \(c.dataset)"
             + (c.trainSamples.map { " (a fixed seed-determined subset of \($0) training samples; the whole test set)" } ?? "")
             + ", B = \(c.batchSize), ghost batch \(c.ghostBatchSize.map(String.init) ?? "per rank"), "
             + "augmentation \(c.augment ?? "the dataset's"), \(c.epochs) epochs, "
-            + (c.regime.isEmpty ? "learning rate \(c.learningRate)" : "regime \"\(c.regime)\"") + ", momentum "
+            + (regimeOfArms ? "initial learning rate \(c.learningRate)"
+                : c.regime.isEmpty ? "learning rate \(c.learningRate)" : "regime \"\(c.regime)\"") + ", momentum "
             + "\(c.momentum), weight decay \(c.weightDecay)" + (c.dropout > 0 ? ", dropout \(c.dropout)" : "") + "."
     }
 }

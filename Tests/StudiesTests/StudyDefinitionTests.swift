@@ -50,6 +50,9 @@ struct StudyDefinitionTests {
             "0:lr=0.1;10:copies=4;15:copies=16",
         ])
         for arm in study.arms { try arm.configuration.validate(ranks: 2) }
+        // Every arm sets its own regime: the design names no shared one (the ÷10 regime of the other
+        // studies appeared here once, as if an arm used it).
+        #expect(!study.design.contains("regime \"") && study.design.contains("initial learning rate 0.1"))
     }
 
     @Test("gradient-norm: one training arm for the trained point, M up to 16, 50 batches, two points")
