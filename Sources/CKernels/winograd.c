@@ -24,41 +24,7 @@
 #include <math.h>
 #include <string.h>
 
-// Every function taking or returning vectors is inlined into one compiled for its instruction set.
-#pragma clang diagnostic ignored "-Wpsabi"
-
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v4 __attribute__((vector_size(16)));
-typedef float v2 __attribute__((vector_size(8)));
-
-#define INLINE static inline __attribute__((always_inline))
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX512 __attribute__((target("avx2,fma,avx512f")))
-
-typedef float v16 __attribute__((vector_size(64)));
-
-INLINE v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
-INLINE void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
-INLINE v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
-INLINE v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
-INLINE void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
-INLINE v16 splat16(float x) { return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
-
-// Whether the CPU runs AVX-512F: the matrix products then use 16-float vectors. Each output
-// element is the same chain of fused multiply-adds in the same order as with 8-float vectors, so
-// the results are bit-identical to the AVX2 kernels'.
-static int has_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return cached;
-}
-INLINE float hsum8(v8 v) {
-    // A fixed order (the same on both instruction sets).
-    return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
-}
+#include "microkernels.h"
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 
@@ -354,52 +320,6 @@ INLINE void output_tile(const int m, const tile_group *g, const float *mp, long 
     }
 }
 
-// ---- Matrix products over the channels ------------------------------------------------------------
-
-// m[c][0..8·NV) = Σ_ci u[ci][c] · v[ci][0..8·NV) for the 4 output channels c of a block.
-INLINE void product_tile(const float *u, const float *v, long vstride, int cin, const int NV, float *mp,
-                         long mstride) {
-    v8 a00 = splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    for (int ci = 0; ci < cin; ci++) {
-        const v8 x0 = load8(v), x1 = NV == 2 ? load8(v + 8) : splat(0);
-        v8 w = splat(u[0]);
-        a00 += w * x0; if (NV == 2) a01 += w * x1;
-        w = splat(u[1]);
-        a10 += w * x0; if (NV == 2) a11 += w * x1;
-        w = splat(u[2]);
-        a20 += w * x0; if (NV == 2) a21 += w * x1;
-        w = splat(u[3]);
-        a30 += w * x0; if (NV == 2) a31 += w * x1;
-        u += 4;
-        v += vstride;
-    }
-    store8(mp, a00); store8(mp + mstride, a10); store8(mp + 2 * mstride, a20); store8(mp + 3 * mstride, a30);
-    if (NV == 2) {
-        store8(mp + 8, a01); store8(mp + mstride + 8, a11); store8(mp + 2 * mstride + 8, a21);
-        store8(mp + 3 * mstride + 8, a31);
-    }
-}
-
-// product_tile with 16 tiles per vector, NV vectors (the same sums, lane by lane).
-INLINE void product_tile16(const float *u, const float *v, long vstride, int cin, const int NV, float *mp,
-                           long mstride) {
-    v16 acc[4][4];
-    for (int c = 0; c < 4; c++)
-        for (int j = 0; j < NV; j++) acc[c][j] = splat16(0);
-    for (int ci = 0; ci < cin; ci++) {
-        v16 x[4];
-        for (int j = 0; j < NV; j++) x[j] = load16(v + 16 * j);
-        for (int c = 0; c < 4; c++) {
-            const v16 w = splat16(u[c]);
-            for (int j = 0; j < NV; j++) acc[c][j] += w * x[j];
-        }
-        u += 4;
-        v += vstride;
-    }
-    for (int c = 0; c < 4; c++)
-        for (int j = 0; j < NV; j++) store16(mp + c * mstride + 16 * j, acc[c][j]);
-}
-
 // ---- Bodies ---------------------------------------------------------------------------------------
 
 static inline int round_up(int x, int k) { return (x + k - 1) / k * k; }
@@ -433,11 +353,11 @@ INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_vi
                 float *me = mp + e * mstride + (long)cb * block;
                 int gi = 0;
                 if (wide) {
-                    for (; gi + 8 <= groups; gi += 8) product_tile16(ue, ve + gi * 8, block, cin, 4, me + gi * 8, block);
-                    for (; gi + 2 <= groups; gi += 2) product_tile16(ue, ve + gi * 8, block, cin, 1, me + gi * 8, block);
+                    for (; gi + 8 <= groups; gi += 8) product_tile16(ue, ve + gi * 8, block, cin, 4, me + gi * 8, block, 0);
+                    for (; gi + 2 <= groups; gi += 2) product_tile16(ue, ve + gi * 8, block, cin, 1, me + gi * 8, block, 0);
                 }
-                for (; gi + 2 <= groups; gi += 2) product_tile(ue, ve + gi * 8, block, cin, 2, me + gi * 8, block);
-                if (gi < groups) product_tile(ue, ve + gi * 8, block, cin, 1, me + gi * 8, block);
+                for (; gi + 2 <= groups; gi += 2) product_tile(ue, ve + gi * 8, block, cin, 2, me + gi * 8, block, 0);
+                if (gi < groups) product_tile(ue, ve + gi * 8, block, cin, 1, me + gi * 8, block, 0);
             }
         }
         for (int co = 0; co < cout; co++) {
@@ -495,52 +415,6 @@ INLINE void next_channels(tile_group *g, int first_channel, int cin, long plane)
             g->full = 0;
         }
     }
-}
-
-// du[c][0..8·NV) += Σ_k d[c][k] · v[k][0..8·NV) over `count` tiles k, for 4 output channels c
-// (d rows `dstride` apart, v rows `vstride` apart).
-INLINE void reduce_tile(const float *d, long dstride, const float *v, long vstride, int count, const int NV,
-                        float *du, long du_row) {
-    v8 a00 = splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    const float *d0 = d, *d1 = d + dstride, *d2 = d + 2 * dstride, *d3 = d + 3 * dstride;
-    for (int k = 0; k < count; k++) {
-        const v8 x0 = load8(v), x1 = NV == 2 ? load8(v + 8) : splat(0);
-        v8 w = splat(d0[k]);
-        a00 += w * x0; if (NV == 2) a01 += w * x1;
-        w = splat(d1[k]);
-        a10 += w * x0; if (NV == 2) a11 += w * x1;
-        w = splat(d2[k]);
-        a20 += w * x0; if (NV == 2) a21 += w * x1;
-        w = splat(d3[k]);
-        a30 += w * x0; if (NV == 2) a31 += w * x1;
-        v += vstride;
-    }
-    store8(du, load8(du) + a00); store8(du + du_row, load8(du + du_row) + a10);
-    store8(du + 2 * du_row, load8(du + 2 * du_row) + a20); store8(du + 3 * du_row, load8(du + 3 * du_row) + a30);
-    if (NV == 2) {
-        store8(du + 8, load8(du + 8) + a01); store8(du + du_row + 8, load8(du + du_row + 8) + a11);
-        store8(du + 2 * du_row + 8, load8(du + 2 * du_row + 8) + a21);
-        store8(du + 3 * du_row + 8, load8(du + 3 * du_row + 8) + a31);
-    }
-}
-
-// reduce_tile with 16 input channels per vector, NV vectors.
-INLINE void reduce_tile16(const float *d, long dstride, const float *v, long vstride, int count, const int NV,
-                          float *du, long du_row) {
-    v16 acc[4][2];
-    for (int c = 0; c < 4; c++)
-        for (int j = 0; j < NV; j++) acc[c][j] = splat16(0);
-    for (int k = 0; k < count; k++) {
-        v16 x[2];
-        for (int j = 0; j < NV; j++) x[j] = load16(v + 16 * j);
-        for (int c = 0; c < 4; c++) {
-            const v16 w = splat16(d[c * dstride + k]);
-            for (int j = 0; j < NV; j++) acc[c][j] += w * x[j];
-        }
-        v += vstride;
-    }
-    for (int c = 0; c < 4; c++)
-        for (int j = 0; j < NV; j++) store16(du + c * du_row + 16 * j, load16(du + c * du_row + 16 * j) + acc[c][j]);
 }
 
 // du[e][co4][cin8] (zeroed by the caller) += Σ_tiles dM[e][co][tile] · V[e][tile][ci].

@@ -68,7 +68,7 @@ public final class Network {
     public var activationBytes: Int { (activations + gradients).map(\.bytes).reduce(0, +) }
 
     /// Bytes that `reserve(images:)` allocates for passes of `images` images — activations, their
-    /// gradients, every layer's scratch and the shared Winograd scratch — computed without
+    /// gradients, every layer's scratch and the convolutions' shared scratch — computed without
     /// allocating anything (memory estimates check a run against the machine before it starts).
     public func reservedBytes(images: Int) -> Int {
         var floats = 0
@@ -76,10 +76,8 @@ public final class Network {
             floats += slot.floats(images: images)
             if plan.needsGradient[index] { floats += gradients[index].floats(images: images) }
         }
-        let winograd = nodes.compactMap { node in
-            (node as? Conv2D).flatMap { $0.path == .direct && $0.algorithms.usesWinograd ? $0.winogradScratchCount() : nil }
-        }.max() ?? 0
-        return 4 * (floats + winograd) + nodes.map { $0.scratchBytes(images: images) }.reduce(0, +)
+        let shared = nodes.compactMap { ($0 as? Conv2D)?.sharedScratchCount() }.max() ?? 0
+        return 4 * (floats + shared) + nodes.map { $0.scratchBytes(images: images) }.reduce(0, +)
     }
 
     /// The memory a training step takes in this process: the parameters with their gradients,

@@ -110,10 +110,13 @@ struct GradientCheckTests {
         },
     ]
 
-    @Test("layer gradients match central differences", arguments: cases)
-    func layer(_ c: Case) throws {
+    /// Under `direct` the strided and 1×1 convolutions run over phases or on the direct kernels,
+    /// under `auto` as blocked matrix products (with AVX2) and the 3×3 ones on Winograd.
+    @Test("layer gradients match central differences", arguments: cases, [ConvolutionPolicy.direct, .auto])
+    func layer(_ c: Case, policy: ConvolutionPolicy) throws {
         let builder = NetworkBuilder(input: c.input)
         let network = builder.build(name: c.label, output: c.build(builder), seed: 5)
+        network.convolutionPolicy = policy
         network.dropoutRate = 0.3
         let images = randomImages(c.batch, c.input)
         let labels = randomLabels(c.batch, classes: Self.classes)
@@ -124,9 +127,10 @@ struct GradientCheckTests {
 
     @Test("the convolutions under test take the intended path")
     func paths() {
-        func detail(_ c: Case, _ name: String) -> String {
+        func detail(_ c: Case, _ name: String, _ policy: ConvolutionPolicy = .direct) -> String {
             let builder = NetworkBuilder(input: c.input)
             let network = builder.build(name: c.label, output: c.build(builder), seed: 5)
+            network.convolutionPolicy = policy
             return network.summary.first { $0.name == name }?.detail ?? "missing"
         }
         func find(_ prefix: String) -> Case { Self.cases.first { $0.label.hasPrefix(prefix) }! }
@@ -135,6 +139,12 @@ struct GradientCheckTests {
         #expect(detail(find("conv 5×5/1"), "conv5").hasSuffix("direct"))
         #expect(detail(find("conv 3×3/1 pad 0"), "pointwise").contains("4 phases"))
         #expect(detail(find("conv 5×5/2"), "conv3").contains("9 phases"))
+        if InstructionSet.best == .avx2 {
+            #expect(detail(find("conv 3×3/2 pad 1 (phases)"), "conv", .auto).contains("gemm"))
+            #expect(detail(find("conv 3×3/1 pad 0"), "pointwise", .auto).contains("gemm"))
+            #expect(detail(find("conv 5×5/2"), "conv3", .auto).contains("gemm"))
+            #expect(detail(find("conv 5×5/1"), "conv5", .auto).hasSuffix("direct"))
+        }
         #expect(detail(find("conv 3×3/2 and 3×3/1 straight"), "strided").contains("im2col"))
         #expect(detail(find("conv 3×3/2 and 3×3/1 straight"), "plain").contains("im2col"))
         #expect(detail(find("batch norm (conv"), "conv").contains("fused BN statistics"))

@@ -36,10 +36,11 @@ struct ReferenceTests {
         zip(a, b).map { abs(Double($0) - $1) }.max() ?? 0
     }
 
-    @Test("convolutions (direct, phases and im2col) equal the definition", arguments: [
+    @Test("convolutions (direct, phases, blocked products, Winograd and im2col) equal the definition", arguments: [
         (3, 1, 1), (3, 2, 1), (5, 1, 2), (1, 1, 0), (3, 1, 0), (2, 1, 0), (1, 2, 0), (5, 2, 2), (3, 3, 1),
-    ], [false, true])
-    func convolution(shape kernelStridePadding: (Int, Int, Int), intoLinear: Bool) {
+    ], [(false, ConvolutionPolicy.direct), (false, .auto), (true, .direct)])
+    func convolution(shape kernelStridePadding: (Int, Int, Int), into: (Bool, ConvolutionPolicy)) {
+        let (intoLinear, policy) = into
         let (kernel, stride, padding) = kernelStridePadding
         let shape = TensorShape(channels: 3, height: 7, width: 13)
         let builder = NetworkBuilder(input: shape)
@@ -48,6 +49,7 @@ struct ReferenceTests {
         // A linear layer straight after the convolution makes its output a plain array: im2col.
         let network = builder.build(name: "t", output: builder.linear(intoLinear ? conv : builder.relu(conv),
                                                                       outFeatures: 2, name: "fc"), seed: 3)
+        network.convolutionPolicy = policy
         #expect(network.summary.first { $0.name == "conv" }!.detail.contains("im2col") == intoLinear)
         let images = randomImages(3, shape)
         let out = network.outputs(images, count: 3, training: false)["conv"]!

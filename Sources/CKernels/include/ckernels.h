@@ -133,4 +133,38 @@ void ck_winograd_forward(int isa, int m, ck_view in, int cin, ck_view out, int c
 void ck_winograd_backward_weights(int isa, int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout,
                                   int wout, float *_Nonnull dw, float *_Nonnull scratch, int block);
 
+// ---- Convolutions as blocked matrix products (any kernel, any stride) ---------------------------
+// Output positions of all images in blocks of `block` (a multiple of 16, 16 to 256): the block's
+// im2col columns are gathered from the input view, which starts at the top-left corner of output
+// (0, 0)'s receptive field (the zero border of `padding` around the image) and is readable for
+// (hout − 1)·stride + kh rows (+ 1 column, + slack); then products on the Winograd micro-kernels.
+
+/// Floats of the weights packed by `ck_gemm_conv_pack`.
+long ck_gemm_conv_weights_count(int cout, int cin, int kh, int kw, int transpose);
+
+/// Packs w[cout][cin][kh][kw] for `ck_gemm_conv_forward`, or with `transpose` for
+/// `ck_gemm_conv_backward_input`.
+void ck_gemm_conv_pack(const float *_Nonnull w, int cout, int cin, int kh, int kw, int transpose,
+                       float *_Nonnull packed);
+
+/// Floats of scratch for the three products of one convolution.
+long ck_gemm_conv_scratch_count(int cin, int cout, int kh, int kw, int block);
+
+/// out[n][co][oy][ox] (=|+=) bias[co] + Σ w[co][ci][ky][kx] · in[n][ci][oy·stride + ky][ox·stride + kx]
+/// (channel_sums: Σ and Σ² of each written output channel, only without `accumulate`).
+void ck_gemm_conv_forward(int isa, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout, int kh,
+                          int kw, int stride, const float *_Nonnull packed, const float *_Nullable bias, int accumulate,
+                          double *_Nullable channel_sums, float *_Nonnull scratch, int block);
+
+/// dx (=|+=) the input gradient: dx[n][ci][iy][ix] = Σ over the outputs (oy, ox) and taps with
+/// iy = oy·stride − padding + ky, ix = ox·stride − padding + kx of w[co][ci][ky][kx] · dy[n][co][oy][ox].
+/// `dx` is the image itself (no border; height × width), `dy` dense enough for its rows.
+void ck_gemm_conv_backward_input(int isa, ck_view dy, int cout, ck_view dx, int cin, int images, int height, int width,
+                                 int hout, int wout, int kh, int kw, int stride, int padding, int accumulate,
+                                 const float *_Nonnull packed_transposed, float *_Nonnull scratch, int block);
+
+/// dw[co][ci][ky][kx] += Σ dy[n][co][oy][ox] · in[n][ci][oy·stride + ky][ox·stride + kx] (no bias).
+void ck_gemm_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
+                                   int kh, int kw, int stride, float *_Nonnull dw, float *_Nonnull scratch, int block);
+
 #endif

@@ -16,7 +16,10 @@ import COpenBLAS
 /// - `im2col`: im2col and OpenBLAS sgemm per image (anything next to a matrix product).
 ///
 /// On the direct path a 3×3 convolution may run any of its three products on the Winograd kernels
-/// instead (`algorithms`, chosen by `WinogradPlanner`; see Winograd.swift).
+/// instead (`algorithms`, chosen by `WinogradPlanner`; see Winograd.swift), and a strided or 1×1
+/// convolution on the direct or phases path may run as blocked matrix products (`gemm`: the
+/// im2col columns of 64 output positions at a time, on the Winograd kernels' micro-kernels;
+/// `ck_gemm_conv_*`), which the planner chooses wherever it chooses Winograd.
 final class Conv2D: Node {
     enum Path: String { case direct, phases, im2col }
 
@@ -56,6 +59,12 @@ final class Conv2D: Node {
     var direct: Bool { path == .direct }
     /// Set by the network from its `ConvolutionPolicy` (direct path, 3×3 kernels only).
     var algorithms = ConvolutionAlgorithms.direct
+    /// Set by the network from its `ConvolutionPolicy`: run all three products as blocked matrix
+    /// products (`gemmEligible` layers only).
+    var gemm = false
+    /// The weights packed for the blocked products: [cout/4][cin·k·k][4], and transposed.
+    private var gemmWeights: FloatBuffer?
+    private var gemmTransposedWeights: FloatBuffer?
     /// Shared scratch of the network's Winograd products, and this layer's transformed weights
     /// (G w Gᵀ for the forward pass, of the transposed flipped weights for the input gradient).
     var scratch: ScratchArena?
@@ -146,6 +155,12 @@ final class Conv2D: Node {
 
     func allocate(images: Int) {
         let counts = scratchCounts(images: images)
+        if gemm {
+            gemmWeights = FloatBuffer(count: counts[0])
+            gemmTransposedWeights = FloatBuffer(count: counts[1])
+            scratch!.reserve(sharedScratchCount())
+            return
+        }
         switch path {
         case .direct:
             if algorithms.forward > 0 { winogradWeights = FloatBuffer(count: counts[0]) }
@@ -171,7 +186,11 @@ final class Conv2D: Node {
     /// weights (forward, flipped), the im2col columns and staging, or the phase input and gradient.
     /// (The shared Winograd scratch is the network's, see `Network.reservedBytes`.)
     private func scratchCounts(images: Int) -> [Int] {
-        switch path {
+        if gemm {
+            let (cout, cin, k) = (Int32(outChannels), Int32(inChannels), Int32(kernel))
+            return [ck_gemm_conv_weights_count(cout, cin, k, k, 0), ck_gemm_conv_weights_count(cout, cin, k, k, 1)]
+        }
+        return switch path {
         case .direct:
             [algorithms.forward > 0 ? ck_winograd_weights_count(Int32(algorithms.forward), Int32(outChannels), Int32(inChannels)) : 0,
              algorithms.inputGradient > 0
@@ -188,6 +207,11 @@ final class Conv2D: Node {
     func prepare(_ parameters: ParameterStore, isa: Int32) {
         let w = parameters.values.pointer + weight.offset
         let (cout, cin, k) = (Int32(outChannels), Int32(inChannels), Int32(kernel))
+        if gemm {
+            ck_gemm_conv_pack(w, cout, cin, k, k, 0, gemmWeights!.pointer)
+            ck_gemm_conv_pack(w, cout, cin, k, k, 1, gemmTransposedWeights!.pointer)
+            return
+        }
         switch path {
         case .direct:
             if algorithms.forward > 0 {
@@ -229,6 +253,13 @@ final class Conv2D: Node {
         let statistics = pass.training && computesStatistics
         if statistics { channelSums.zero() }
         let biasPointer = bias.map { UnsafePointer(pass.value($0)) }
+        if gemm {
+            ck_gemm_conv_forward(pass.isa, x.view(paddedBy: padding), Int32(inChannels), y.view, Int32(outChannels),
+                                 Int32(pass.images), Int32(outShape.height), Int32(outShape.width), Int32(kernel),
+                                 Int32(kernel), Int32(stride), gemmWeights!.pointer, biasPointer, 0,
+                                 statistics ? channelSums.pointer : nil, scratch!.pointer, Int32(GemmBlocking.block))
+            return
+        }
         if path == .direct && algorithms.forward > 0 {
             winogradForward(pass, input: x.view(paddedBy: padding), output: y.view, bias: biasPointer,
                             sums: statistics ? channelSums.pointer : nil)
@@ -288,6 +319,25 @@ final class Conv2D: Node {
         let x = pass.activations[inputs[0]], dy = pass.gradients[output]
         let dw = pass.gradient(weight)
         let dbias = bias.map { pass.gradient($0) }
+        if gemm {
+            ck_gemm_conv_backward_weights(pass.isa, dy.view, Int32(outChannels), x.view(paddedBy: padding),
+                                          Int32(inChannels), Int32(pass.images), Int32(outShape.height),
+                                          Int32(outShape.width), Int32(kernel), Int32(kernel), Int32(stride), dw,
+                                          scratch!.pointer, Int32(GemmBlocking.block))
+            if let dbias {
+                ck_conv_backward_bias(dy.view, Int32(outChannels), Int32(pass.images), Int32(outShape.height),
+                                      Int32(outShape.width), dbias)
+            }
+            if needsGradient[0] {
+                ck_gemm_conv_backward_input(pass.isa, dy.view, Int32(outChannels), pass.gradients[inputs[0]].view,
+                                            Int32(inChannels), Int32(pass.images), Int32(inShape.height),
+                                            Int32(inShape.width), Int32(outShape.height), Int32(outShape.width),
+                                            Int32(kernel), Int32(kernel), Int32(stride), Int32(padding),
+                                            accumulate[0] ? 1 : 0, gemmTransposedWeights!.pointer, scratch!.pointer,
+                                            Int32(GemmBlocking.block))
+            }
+            return
+        }
         if path == .direct {
             if algorithms.weightGradient > 0 {
                 winogradWeightGradient(pass, outputGradient: dy.view, input: x.view(paddedBy: padding),

@@ -87,10 +87,17 @@ enum WinogradBlocking {
     static func weightBlock(inChannels: Int, outChannels: Int) -> Int { 128 }
 }
 
+/// Output positions per block of the blocked matrix products (`Conv2D.gemm`): fixed, since the
+/// order of the sums depends on it.
+enum GemmBlocking {
+    static let block = 64
+}
+
 extension Conv2D {
     /// How this layer runs: "direct", "winograd (F4 fwd, F4 dx, F4 dw)", "direct over 4 phases",
     /// "im2col+sgemm".
     var kernelDescription: String {
+        if gemm { return "gemm (blocks of \(GemmBlocking.block) positions)" }
         switch path {
         case .direct: return algorithms.usesWinograd ? "winograd (\(algorithms))" : "direct"
         case .phases: return "direct over \(stride * stride) phases"
@@ -100,6 +107,19 @@ extension Conv2D {
 
     /// Whether the planner may run this layer's products on the Winograd kernels.
     var winogradEligible: Bool { path == .direct && kernel == 3 && stride == 1 }
+
+    /// Whether the planner may run this layer as blocked matrix products: the strided
+    /// convolutions and the 1×1 ones, which Winograd does not cover.
+    var gemmEligible: Bool { (path == .phases) || (path == .direct && kernel == 1) }
+
+    /// Floats of the network's shared scratch this layer needs (Winograd or blocked products).
+    func sharedScratchCount() -> Int {
+        if gemm {
+            return ck_gemm_conv_scratch_count(Int32(inChannels), Int32(outChannels), Int32(kernel), Int32(kernel),
+                                              Int32(GemmBlocking.block))
+        }
+        return path == .direct && algorithms.usesWinograd ? winogradScratchCount() : 0
+    }
 
     /// Floats of scratch this layer's Winograd products need.
     func winogradScratchCount() -> Int {
@@ -149,6 +169,7 @@ extension Network {
             conv.algorithms = !conv.winogradEligible ? .direct : WinogradPlanner.algorithms(
                 inChannels: conv.inChannels, outChannels: conv.outChannels, height: conv.outShape.height,
                 width: conv.outShape.width, policy: convolutionPolicy, instructionSet: instructionSet)
+            conv.gemm = conv.gemmEligible && convolutionPolicy != .direct && instructionSet == .avx2
             if passCapacity > 0 { conv.allocate(images: passCapacity) }
         }
     }

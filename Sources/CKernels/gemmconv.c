@@ -1,0 +1,321 @@
+// Convolutions of any kernel size and stride as matrix products over blocks of output positions:
+// the strided 3×3 convolutions and the 1×1 shortcuts that Winograd does not cover.
+//
+// The output positions of all images of a pass are numbered together, p = (n·hout + oy)·wout + ox,
+// and processed `block` at a time. With k = (ci·kh + ky)·kw + kx running over the K = cin·kh·kw
+// taps of the receptive field and X[k][p] the input under tap k of position p (im2col of the
+// block only, gathered from the input's zero border, so no bounds checks):
+//
+//   forward          Y[co][p]  = Σ_k W[co][k] · X[k][p]          (product_tile: lanes over p)
+//   input gradient   dX[k][p]  = Σ_co W[co][k] · dY[co][p]       (product_tile), scattered back
+//   weight gradient  dWᵀ[k][co] += Σ_p X[k][p] · dY[p][co]       (reduce_tile: lanes over co)
+//
+// on the micro-kernels of the Winograd products (microkernels.h), 16-float vectors where the CPU
+// has AVX-512F and 8-float ones otherwise, with the same bits either way. Everything is a fixed
+// function of the shapes and the block sizes, so a run computes the same bits every time.
+
+#include "ckernels.h"
+#include "microkernels.h"
+#include <string.h>
+
+#define CK_GEMM_MAX_BLOCK 256
+
+static inline int gemm_round_up(int x, int k) { return (x + k - 1) / k * k; }
+static inline int gemm_min(int a, int b) { return a < b ? a : b; }
+static inline int gemm_max(int a, int b) { return a > b ? a : b; }
+
+static int gemm_valid_block(int block) {
+    block = block / 16 * 16;
+    return block < 16 ? 16 : block > CK_GEMM_MAX_BLOCK ? CK_GEMM_MAX_BLOCK : block;
+}
+
+// Positions j ..< j + length of a block lie in one output row: image n, row oy, from column ox.
+typedef struct {
+    int j, length, n, oy, ox;
+} run;
+
+static int block_runs(long first, int count, int hout, int wout, run *runs) {
+    const long per_image = (long)hout * wout;
+    int r = 0;
+    for (int j = 0; j < count; r++) {
+        const long p = first + j;
+        const int t = (int)(p % per_image);
+        runs[r] = (run){j, gemm_min(wout - t % wout, count - j), (int)(p / per_image), t / wout, t % wout};
+        j += runs[r].length;
+    }
+    return r;
+}
+
+// dst[0..<n] = src[0, s, 2s, …]. For s = 2 the vector loop reads src[2n − 1], one past the last
+// element it uses (inside the row or its border, or the view's slack).
+INLINE void copy_strided(float *dst, const float *src, int n, int s) {
+    int i = 0;
+    if (s == 1) {
+        for (; i + 8 <= n; i += 8) store8(dst + i, load8(src + i));
+    } else if (s == 2) {
+        for (; i + 8 <= n; i += 8) {
+            const v8 a = load8(src + 2 * i), b = load8(src + 2 * i + 8);
+            store8(dst + i, __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14));
+        }
+    }
+    for (; i < n; i++) dst[i] = src[(long)i * s];
+}
+
+// X[k][0..<block] for the block's positions (columns past `count` and rows past K zero). `in`
+// starts at the top-left corner of output (0, 0)'s receptive field.
+INLINE void gather_columns(ck_view in, int cin, int kh, int kw, int s, const run *runs, int nruns, int count,
+                           int block, int k4, float *x) {
+    int k = 0;
+    for (int ci = 0; ci < cin; ci++)
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++, k++) {
+                const float *base = in.data + ci * in.plane + (long)ky * in.row + kx;
+                float *row = x + (long)k * block;
+                for (int r = 0; r < nruns; r++)
+                    copy_strided(row + runs[r].j,
+                                 base + runs[r].n * in.image + (long)runs[r].oy * s * in.row + (long)runs[r].ox * s,
+                                 runs[r].length, s);
+                if (count < block) memset(row + count, 0, sizeof(float) * (size_t)(block - count));
+            }
+    for (; k < k4; k++) memset(x + (long)k * block, 0, sizeof(float) * (size_t)block);
+}
+
+// c[r][0..<block] = Σ_k u[r/4][k][r%4] · v[k][0..<block] for rows r < rows4 (u packed in blocks
+// of 4 rows, `depth` long). The depth is taken in slices of `GEMM_SLICE` so that a slice of v
+// (GEMM_SLICE · block floats) stays in the L1 cache while every row block runs over it; the sums
+// continue from slice to slice, so the bits are those of one pass.
+#define GEMM_SLICE 64
+INLINE void product_rows(const int wide, const float *u, int rows4, int depth, const float *v, int block, float *c) {
+    for (int k0 = 0; k0 < depth; k0 += GEMM_SLICE) {
+        const int kc = gemm_min(GEMM_SLICE, depth - k0), resume = k0 > 0;
+        const float *vk = v + (long)k0 * block;
+        for (int rb = 0; rb < rows4; rb += 4) {
+            const float *ub = u + (long)rb * depth + (long)k0 * 4;
+            float *cb = c + (long)rb * block;
+            int j = 0;
+            if (wide) {
+                for (; j + 64 <= block; j += 64)
+                    resume ? product_tile16(ub, vk + j, block, kc, 4, cb + j, block, 1)
+                           : product_tile16(ub, vk + j, block, kc, 4, cb + j, block, 0);
+                for (; j + 16 <= block; j += 16)
+                    resume ? product_tile16(ub, vk + j, block, kc, 1, cb + j, block, 1)
+                           : product_tile16(ub, vk + j, block, kc, 1, cb + j, block, 0);
+            }
+            for (; j + 16 <= block; j += 16)
+                resume ? product_tile(ub, vk + j, block, kc, 2, cb + j, block, 1)
+                       : product_tile(ub, vk + j, block, kc, 2, cb + j, block, 0);
+        }
+    }
+}
+
+INLINE void forward_body(const int wide, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
+                         int kh, int kw, int s, const float *u, const float *bias, int accumulate, double *sums,
+                         float *scratch, int block) {
+    const int k4 = gemm_round_up(cin * kh * kw, 4), cout4 = gemm_round_up(cout, 4);
+    const long positions = (long)images * hout * wout;
+    float *x = scratch, *y = scratch + (long)k4 * block;
+    run runs[CK_GEMM_MAX_BLOCK];
+    for (long first = 0; first < positions; first += block) {
+        const int count = (int)(positions - first < block ? positions - first : block);
+        const int nruns = block_runs(first, count, hout, wout, runs);
+        gather_columns(in, cin, kh, kw, s, runs, nruns, count, block, k4, x);
+        product_rows(wide, u, cout4, k4, x, block, y);
+        for (int co = 0; co < cout; co++) {
+            const float b = bias ? bias[co] : 0.0f, *source = y + (long)co * block;
+            float sum = 0, square = 0;
+            for (int r = 0; r < nruns; r++) {
+                float *target = out.data + runs[r].n * out.image + co * out.plane + (long)runs[r].oy * out.row
+                                + runs[r].ox;
+                const float *values = source + runs[r].j;
+                for (int i = 0; i < runs[r].length; i++) {
+                    const float value = accumulate ? target[i] + (values[i] + b) : values[i] + b;
+                    target[i] = value;
+                    sum += value;
+                    square += value * value;
+                }
+            }
+            if (sums) {
+                sums[co] += sum;
+                sums[cout + co] += square;
+            }
+        }
+    }
+}
+
+INLINE void input_gradient_body(const int wide, ck_view dy, int cout, ck_view dx, int cin, int images, int height,
+                                int width, int hout, int wout, int kh, int kw, int s, int padding, const float *ut,
+                                float *scratch, int block) {
+    const int k4 = gemm_round_up(cin * kh * kw, 4);
+    const long positions = (long)images * hout * wout;
+    float *d = scratch, *x = scratch + (long)cout * block;
+    run runs[CK_GEMM_MAX_BLOCK];
+    for (long first = 0; first < positions; first += block) {
+        const int count = (int)(positions - first < block ? positions - first : block);
+        const int nruns = block_runs(first, count, hout, wout, runs);
+        for (int co = 0; co < cout; co++) {
+            float *row = d + (long)co * block;
+            for (int r = 0; r < nruns; r++)
+                copy_strided(row + runs[r].j, dy.data + runs[r].n * dy.image + co * dy.plane
+                             + (long)runs[r].oy * dy.row + runs[r].ox, runs[r].length, 1);
+            if (count < block) memset(row + count, 0, sizeof(float) * (size_t)(block - count));
+        }
+        product_rows(wide, ut, k4, cout, d, block, x);
+        // Scatter X back: tap k of position (oy, ox) is input (oy·s − p + ky, ox·s − p + kx).
+        int k = 0;
+        for (int ci = 0; ci < cin; ci++)
+            for (int ky = 0; ky < kh; ky++)
+                for (int kx = 0; kx < kw; kx++, k++) {
+                    const float *row = x + (long)k * block;
+                    // Columns ox with 0 ≤ ox·s − p + kx < width.
+                    const int lowest = padding - kx <= 0 ? 0 : (padding - kx + s - 1) / s;
+                    if (width - 1 + padding - kx < 0) continue;
+                    const int highest = (width - 1 + padding - kx) / s;
+                    for (int r = 0; r < nruns; r++) {
+                        const int iy = runs[r].oy * s - padding + ky;
+                        if (iy < 0 || iy >= height) continue;
+                        const int from = gemm_max(runs[r].ox, lowest);
+                        const int to = gemm_min(runs[r].ox + runs[r].length - 1, highest);
+                        float *target = dx.data + runs[r].n * dx.image + ci * dx.plane + (long)iy * dx.row - padding + kx;
+                        const float *values = row + runs[r].j - runs[r].ox;
+                        for (int ox = from; ox <= to; ox++) target[ox * s] += values[ox];
+                    }
+                }
+    }
+}
+
+INLINE void weight_gradient_body(const int wide, ck_view dy, int cout, ck_view in, int cin, int images, int hout,
+                                 int wout, int kh, int kw, int s, float *dwt, float *scratch, int block) {
+    const int k4 = gemm_round_up(cin * kh * kw, 4), cout16 = gemm_round_up(cout, 16);
+    const long positions = (long)images * hout * wout;
+    float *x = scratch, *d = scratch + (long)k4 * block;   // X[k][block], dY[block][cout16]
+    run runs[CK_GEMM_MAX_BLOCK];
+    for (long first = 0; first < positions; first += block) {
+        const int count = (int)(positions - first < block ? positions - first : block);
+        const int nruns = block_runs(first, count, hout, wout, runs);
+        gather_columns(in, cin, kh, kw, s, runs, nruns, count, block, k4, x);
+        for (int r = 0; r < nruns; r++)
+            for (int co = 0; co < cout; co++) {
+                const float *source = dy.data + runs[r].n * dy.image + co * dy.plane + (long)runs[r].oy * dy.row
+                                      + runs[r].ox;
+                float *target = d + (long)runs[r].j * cout16 + co;
+                for (int i = 0; i < runs[r].length; i++) target[(long)i * cout16] = source[i];
+            }
+        for (int kb = 0; kb < k4; kb += 4) {
+            int cb = 0;
+            if (wide)
+                for (; cb + 32 <= cout16; cb += 32)
+                    reduce_tile16(x + (long)kb * block, block, d + cb, cout16, count, 2, dwt + (long)kb * cout16 + cb,
+                                  cout16);
+            for (; cb < cout16; cb += 16)
+                if (wide) reduce_tile16(x + (long)kb * block, block, d + cb, cout16, count, 1,
+                                        dwt + (long)kb * cout16 + cb, cout16);
+                else reduce_tile(x + (long)kb * block, block, d + cb, cout16, count, 2, dwt + (long)kb * cout16 + cb,
+                                 cout16);
+        }
+    }
+}
+
+#define GEMM_VARIANTS(name, wide, attributes)                                                                     \
+    attributes static void forward_##name(ck_view in, int cin, ck_view out, int cout, int images, int hout,        \
+                                          int wout, int kh, int kw, int s, const float *u, const float *bias,      \
+                                          int accumulate, double *sums, float *scratch, int block) {               \
+        forward_body(wide, in, cin, out, cout, images, hout, wout, kh, kw, s, u, bias, accumulate, sums, scratch,  \
+                     block);                                                                                       \
+    }                                                                                                              \
+    attributes static void input_gradient_##name(ck_view dy, int cout, ck_view dx, int cin, int images, int height, \
+                                                 int width, int hout, int wout, int kh, int kw, int s, int padding, \
+                                                 const float *ut, float *scratch, int block) {                      \
+        input_gradient_body(wide, dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, s, padding, ut,    \
+                            scratch, block);                                                                       \
+    }                                                                                                              \
+    attributes static void weight_gradient_##name(ck_view dy, int cout, ck_view in, int cin, int images, int hout, \
+                                                  int wout, int kh, int kw, int s, float *dwt, float *scratch,      \
+                                                  int block) {                                                     \
+        weight_gradient_body(wide, dy, cout, in, cin, images, hout, wout, kh, kw, s, dwt, scratch, block);         \
+    }
+
+GEMM_VARIANTS(portable, 0, )
+GEMM_VARIANTS(avx2, 0, AVX2)
+GEMM_VARIANTS(avx512, 1, AVX512)
+
+// ---- Public entry points ------------------------------------------------------------------------
+
+// Forward: rows = cout, depth = K rounded up to 4 (the gathered columns' rows); transposed:
+// rows = K, depth = cout.
+static void packed_shape(int cout, int cin, int kh, int kw, int transpose, int *rows, int *depth) {
+    const int k = cin * kh * kw;
+    *rows = transpose ? k : cout;
+    *depth = transpose ? cout : gemm_round_up(k, 4);
+}
+
+long ck_gemm_conv_weights_count(int cout, int cin, int kh, int kw, int transpose) {
+    int rows, depth;
+    packed_shape(cout, cin, kh, kw, transpose, &rows, &depth);
+    return (long)gemm_round_up(rows, 4) * depth;
+}
+
+void ck_gemm_conv_pack(const float *w, int cout, int cin, int kh, int kw, int transpose, float *u) {
+    const int k = cin * kh * kw;
+    int rows, depth;
+    packed_shape(cout, cin, kh, kw, transpose, &rows, &depth);
+    memset(u, 0, sizeof(float) * (size_t)ck_gemm_conv_weights_count(cout, cin, kh, kw, transpose));
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < (transpose ? depth : k); i++)
+            u[((long)(r / 4) * depth + i) * 4 + r % 4] = transpose ? w[(long)i * k + r] : w[(long)r * k + i];
+}
+
+long ck_gemm_conv_scratch_count(int cin, int cout, int kh, int kw, int block) {
+    block = gemm_valid_block(block);
+    const long k4 = gemm_round_up(cin * kh * kw, 4), cout16 = gemm_round_up(cout, 16);
+    const long forward = (k4 + gemm_round_up(cout, 4)) * block;
+    const long input_gradient = ((long)cout + k4) * block;
+    const long weight_gradient = (k4 + cout16) * block + k4 * cout16;
+    const long most = forward > input_gradient ? forward : input_gradient;
+    return most > weight_gradient ? most : weight_gradient;
+}
+
+static int gemm_variant(int isa) { return isa != CK_ISA_AVX2 ? 0 : has_avx512() ? 2 : 1; }
+
+void ck_gemm_conv_forward(int isa, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout, int kh,
+                          int kw, int stride, const float *u, const float *bias, int accumulate, double *channel_sums,
+                          float *scratch, int block) {
+    block = gemm_valid_block(block);
+    switch (gemm_variant(isa)) {
+    case 2: forward_avx512(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block); break;
+    case 1: forward_avx2(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block); break;
+    default: forward_portable(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block);
+    }
+}
+
+void ck_gemm_conv_backward_input(int isa, ck_view dy, int cout, ck_view dx, int cin, int images, int height, int width,
+                                 int hout, int wout, int kh, int kw, int stride, int padding, int accumulate,
+                                 const float *ut, float *scratch, int block) {
+    block = gemm_valid_block(block);
+    if (!accumulate)
+        for (int n = 0; n < images; n++)
+            for (int c = 0; c < cin; c++)
+                for (int y = 0; y < height; y++)
+                    memset(dx.data + n * dx.image + c * dx.plane + (long)y * dx.row, 0, sizeof(float) * (size_t)width);
+    switch (gemm_variant(isa)) {
+    case 2: input_gradient_avx512(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block); break;
+    case 1: input_gradient_avx2(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block); break;
+    default: input_gradient_portable(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block);
+    }
+}
+
+void ck_gemm_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
+                                   int kh, int kw, int stride, float *dw, float *scratch, int block) {
+    block = gemm_valid_block(block);
+    const int k = cin * kh * kw, k4 = gemm_round_up(k, 4), cout16 = gemm_round_up(cout, 16);
+    float *d = scratch + (long)k4 * block, *dwt = d + (long)block * cout16;
+    // The columns of dY past cout are read by the 16-lane products and never written: zero.
+    memset(d, 0, sizeof(float) * (size_t)block * cout16);
+    memset(dwt, 0, sizeof(float) * (size_t)k4 * cout16);
+    switch (gemm_variant(isa)) {
+    case 2: weight_gradient_avx512(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block); break;
+    case 1: weight_gradient_avx2(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block); break;
+    default: weight_gradient_portable(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block);
+    }
+    for (int co = 0; co < cout; co++)
+        for (int i = 0; i < k; i++) dw[(long)co * k + i] += dwt[(long)i * cout16 + co];
+}
