@@ -107,7 +107,7 @@ public struct ScalingBenchmark {
                                     seed: c.seed, counters: IOCounters())
             let d = data.train.descriptor
             let network = try ModelZoo.make(c.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
-                                            classes: d.classes, seed: c.seed)
+                                            classes: d.classes, seed: c.seed, dropoutSites: false)
             return (data, network)
         }
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)

@@ -80,7 +80,8 @@ public struct StepBenchmark {
         var networks: [Network] = []
         var optimizers: [SGD] = []
         for policy in policies {
-            let network = try ModelZoo.make(model, input: input, classes: classes, seed: 1)
+            // Without dropout (rate 0, as the PyTorch reference's dropout(p = 0), which returns its input).
+            let network = try ModelZoo.make(model, input: input, classes: classes, seed: 1, dropoutSites: false)
             network.convolutionPolicy = policy
             networks.append(network)
             optimizers.append(SGD(parameters: network.parameters))

@@ -1,5 +1,5 @@
 // Convolutions of any kernel size and stride as matrix products over blocks of output positions:
-// the strided 3×3 convolutions and the 1×1 shortcuts that Winograd does not cover.
+// the strided convolutions (3×3, and the 1×1 shortcuts of wide ResNets), which Winograd does not cover.
 //
 // The output positions of all images of a pass are numbered together, p = (n·hout + oy)·wout + ox,
 // and processed `block` at a time. With k = (ci·kh + ky)·kw + kx running over the K = cin·kh·kw
@@ -216,19 +216,19 @@ INLINE void weight_gradient_body(const int wide, ck_view dy, int cout, ck_view i
 }
 
 #define GEMM_VARIANTS(name, wide, attributes)                                                                     \
-    attributes static void forward_##name(ck_view in, int cin, ck_view out, int cout, int images, int hout,        \
+    attributes static void gemm_forward_##name(ck_view in, int cin, ck_view out, int cout, int images, int hout,        \
                                           int wout, int kh, int kw, int s, const float *u, const float *bias,      \
                                           int accumulate, double *sums, float *scratch, int block) {               \
         forward_body(wide, in, cin, out, cout, images, hout, wout, kh, kw, s, u, bias, accumulate, sums, scratch,  \
                      block);                                                                                       \
     }                                                                                                              \
-    attributes static void input_gradient_##name(ck_view dy, int cout, ck_view dx, int cin, int images, int height, \
+    attributes static void gemm_input_gradient_##name(ck_view dy, int cout, ck_view dx, int cin, int images, int height, \
                                                  int width, int hout, int wout, int kh, int kw, int s, int padding, \
                                                  const float *ut, float *scratch, int block) {                      \
         input_gradient_body(wide, dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, s, padding, ut,    \
                             scratch, block);                                                                       \
     }                                                                                                              \
-    attributes static void weight_gradient_##name(ck_view dy, int cout, ck_view in, int cin, int images, int hout, \
+    attributes static void gemm_weight_gradient_##name(ck_view dy, int cout, ck_view in, int cin, int images, int hout, \
                                                   int wout, int kh, int kw, int s, float *dwt, float *scratch,      \
                                                   int block) {                                                     \
         weight_gradient_body(wide, dy, cout, in, cin, images, hout, wout, kh, kw, s, dwt, scratch, block);         \
@@ -281,9 +281,9 @@ void ck_gemm_conv_forward(int isa, ck_view in, int cin, ck_view out, int cout, i
                           float *scratch, int block) {
     block = gemm_valid_block(block);
     switch (gemm_variant(isa)) {
-    case 2: forward_avx512(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block); break;
-    case 1: forward_avx2(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block); break;
-    default: forward_portable(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block);
+    case 2: gemm_forward_avx512(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block); break;
+    case 1: gemm_forward_avx2(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block); break;
+    default: gemm_forward_portable(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block);
     }
 }
 
@@ -297,9 +297,9 @@ void ck_gemm_conv_backward_input(int isa, ck_view dy, int cout, ck_view dx, int 
                 for (int y = 0; y < height; y++)
                     memset(dx.data + n * dx.image + c * dx.plane + (long)y * dx.row, 0, sizeof(float) * (size_t)width);
     switch (gemm_variant(isa)) {
-    case 2: input_gradient_avx512(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block); break;
-    case 1: input_gradient_avx2(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block); break;
-    default: input_gradient_portable(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block);
+    case 2: gemm_input_gradient_avx512(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block); break;
+    case 1: gemm_input_gradient_avx2(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block); break;
+    default: gemm_input_gradient_portable(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block);
     }
 }
 
@@ -312,9 +312,9 @@ void ck_gemm_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, in
     memset(d, 0, sizeof(float) * (size_t)block * cout16);
     memset(dwt, 0, sizeof(float) * (size_t)k4 * cout16);
     switch (gemm_variant(isa)) {
-    case 2: weight_gradient_avx512(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block); break;
-    case 1: weight_gradient_avx2(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block); break;
-    default: weight_gradient_portable(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block);
+    case 2: gemm_weight_gradient_avx512(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block); break;
+    case 1: gemm_weight_gradient_avx2(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block); break;
+    default: gemm_weight_gradient_portable(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block);
     }
     for (int co = 0; co < cout; co++)
         for (int i = 0; i < k; i++) dw[(long)co * k + i] += dwt[(long)i * cout16 + co];

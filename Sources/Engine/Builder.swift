@@ -72,6 +72,7 @@ extension NetworkBuilder {
     }
 
     public func dropout(_ x: Int, name: String = "dropout") -> Int {
+        guard dropoutSites else { return x }
         let shape = shapes[x]
         let name = uniqueName(name)
         let index = nodes.count

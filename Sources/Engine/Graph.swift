@@ -81,6 +81,11 @@ public final class NetworkBuilder {
     var parameters = ParameterTableBuilder()
     var shapes: [TensorShape]
     var nodes: [Node] = []
+    /// Whether `dropout` adds a node. A model trained without dropout is built without its sites:
+    /// a site at rate 0 would copy its input forward and its gradient back, and stand between a
+    /// convolution and the batch norm that could take its statistics from the convolution's
+    /// epilogue.
+    public var dropoutSites = true
 
     public init(input: TensorShape) { shapes = [input] }
 

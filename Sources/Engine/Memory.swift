@@ -65,8 +65,24 @@ public enum InstructionSet: Int32, Sendable, CaseIterable {
     public static var best: InstructionSet { InstructionSet(rawValue: ck_best_isa()) ?? .portable }
 }
 
-/// The peak resident memory of this process so far, in bytes (`getrusage`).
+/// The peak resident memory of this process so far, in bytes: VmHWM of /proc/self/status, the
+/// high-water mark of this program's own address space. (`getrusage`'s ru_maxrss is not: Linux
+/// carries the high-water mark of the address space a process had before `exec` into it, and a
+/// process started by posix_spawn shares its parent's until then, so a large parent — a test
+/// process — made a small benchmark's peak look hundreds of megabytes larger.) Falls back to
+/// ru_maxrss where /proc is missing.
 public func peakResidentBytes() -> Int {
+    if let file = fopen("/proc/self/status", "r") {
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasPrefix("VmHWM:") else { continue }
+            // "VmHWM:\t  123456 kB"
+            let fields = text.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+            if let kilobytes = fields.first.flatMap({ Int($0) }) { return kilobytes * 1024 }
+        }
+    }
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return usage.ru_maxrss * 1024

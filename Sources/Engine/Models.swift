@@ -14,8 +14,12 @@ public enum ModelZoo {
 
     /// Builds model `name` for inputs of `input` shape and `classes` outputs, parameters drawn
     /// from `seed`.
-    public static func make(_ name: String, input: TensorShape, classes: Int, seed: UInt64) throws -> Network {
+    /// `dropoutSites: false` builds the model without its dropout sites (for a dropout rate of 0;
+    /// the parameters are the same).
+    public static func make(_ name: String, input: TensorShape, classes: Int, seed: UInt64,
+                            dropoutSites: Bool = true) throws -> Network {
         let builder = NetworkBuilder(input: input)
+        builder.dropoutSites = dropoutSites
         let logits: Int
         switch try Architecture(name) {
         case .mlp: logits = mlp(builder, classes: classes)

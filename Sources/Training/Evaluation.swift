@@ -83,7 +83,7 @@ public enum CheckpointEvaluation {
                                             ranks: world.size, counters: IOCounters())
             let d = shard.descriptor
             let network = try ModelZoo.make(target.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
-                                            classes: d.classes, seed: target.seed)
+                                            classes: d.classes, seed: target.seed, dropoutSites: false)
             return (network, (augmenter: try BatchAugmenter(shard: shard, transforms: [], seed: target.seed), count: shard.count))
         }
 

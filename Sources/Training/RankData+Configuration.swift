@@ -23,7 +23,7 @@ extension RankData {
     /// The model of `configuration` for images and classes as `descriptor` describes them.
     static func makeNetwork(_ c: TrainingConfiguration, descriptor d: DatasetDescriptor) throws -> Network {
         let network = try ModelZoo.make(c.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
-                                        classes: d.classes, seed: c.seed)
+                                        classes: d.classes, seed: c.seed, dropoutSites: c.dropout > 0)
         network.dropoutRate = Float(c.dropout)
         return network
     }

@@ -1,7 +1,7 @@
 import Engine
 import Testing
 
-/// The blocked matrix products of strided and 1×1 convolutions (`ck_gemm_conv_*`): against the
+/// The blocked matrix products of strided convolutions (`ck_gemm_conv_*`): against the
 /// definition, central differences and the direct kernels (phases), including blocks that cross
 /// rows and images, partial last blocks, channels not a multiple of 4 or 16, and accumulated
 /// input gradients.
@@ -10,7 +10,7 @@ struct GemmConvolutionTests {
     /// (input channels, output channels, height, width, kernel, stride, padding).
     static let shapes: [(Int, Int, Int, Int, Int, Int, Int)] = [
         (3, 6, 7, 13, 3, 2, 1), (9, 17, 9, 11, 3, 2, 1), (16, 32, 8, 8, 3, 2, 1), (5, 7, 10, 9, 1, 2, 0),
-        (6, 20, 5, 7, 1, 1, 0), (4, 5, 11, 8, 3, 3, 1), (2, 3, 1, 3, 3, 2, 1),
+        (6, 20, 5, 7, 1, 3, 0), (4, 5, 11, 8, 3, 3, 1), (2, 3, 1, 3, 3, 2, 1),
     ]
 
     /// A 1×1 convolution (so that the layer under test has an input gradient), the layer under

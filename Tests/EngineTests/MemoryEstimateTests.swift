@@ -4,17 +4,14 @@ import Testing
 
 /// `Network.reservedBytes` is what `train` checks against the machine before it allocates: it must
 /// be what `reserve` really takes.
-@Suite("Memory estimates", .serialized)
+@Suite("Memory estimates")
 struct MemoryEstimateTests {
-    /// Resident bytes of this process now (/proc/self/statm, in pages).
-    static func residentBytes() throws -> Int {
-        let fields = try String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " ")
-        return Int(fields[1])! * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-
-    @Test("the estimate of a ghost batch's memory is what a step makes resident",
+    /// The estimate's arithmetic. Whether it is what a step really makes resident is checked in a
+    /// process of its own (`HostileInputCLITests.benchStepEstimate`): this test process runs other
+    /// suites in parallel, whose allocations its resident size would count.
+    @Test("the estimate of a ghost batch's memory covers the activation slots and is linear in the images",
           arguments: [("resnet20", 3, 32), ("cnn", 3, 32), ("wrn10-2", 3, 32), ("mlp", 1, 28)])
-    func reservedBytesAreResident(model: String, channels: Int, size: Int) throws {
+    func reservedBytes(model: String, channels: Int, size: Int) throws {
         let images = 128
         let network = try ModelZoo.make(model, input: TensorShape(channels: channels, height: size, width: size),
                                         classes: 10, seed: 1)
@@ -22,20 +19,13 @@ struct MemoryEstimateTests {
         let estimate = network.reservedBytes(images: images)
         let pixels = [Float](repeating: 0.5, count: images * network.inputShape.elements)
         let labels = [Int32](repeating: 1, count: images)
-        let before = try Self.residentBytes()
         _ = pixels.withUnsafeBufferPointer { x in
             labels.withUnsafeBufferPointer { y in
                 network.trainStep(images: x.baseAddress!, labels: y.baseAddress!, count: images, ghostBatchSize: images,
                                   dropout: DropoutKey(seed: 1, step: 0))
             }
         }
-        let grown = try Self.residentBytes() - before
         #expect(estimate > 1 << 20, "\(model): \(estimate) bytes")
-        // Never less than what the step makes resident (in a test process that freed memory
-        // before, the allocator may reuse resident pages, so only this direction is exact here;
-        // `bench step` in a fresh process checks the whole estimate against its peak).
-        #expect(Double(grown) < 1.1 * Double(estimate) + Double(4 << 20),
-                "\(model): estimated \(estimate) bytes, the step made \(grown) resident")
         // The activation slots as allocated, plus the layers' scratch.
         #expect(estimate >= network.activationBytes && estimate < network.activationBytes * 3 / 2 + (4 << 20),
                 "\(model): estimated \(estimate), activation slots \(network.activationBytes)")

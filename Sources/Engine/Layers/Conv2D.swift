@@ -16,8 +16,8 @@ import COpenBLAS
 /// - `im2col`: im2col and OpenBLAS sgemm per image (anything next to a matrix product).
 ///
 /// On the direct path a 3×3 convolution may run any of its three products on the Winograd kernels
-/// instead (`algorithms`, chosen by `WinogradPlanner`; see Winograd.swift), and a strided or 1×1
-/// convolution on the direct or phases path may run as blocked matrix products (`gemm`: the
+/// instead (`algorithms`, chosen by `WinogradPlanner`; see Winograd.swift), and a strided
+/// convolution on the phases path may run as blocked matrix products instead (`gemm`: the
 /// im2col columns of 64 output positions at a time, on the Winograd kernels' micro-kernels;
 /// `ck_gemm_conv_*`), which the planner chooses wherever it chooses Winograd.
 final class Conv2D: Node {

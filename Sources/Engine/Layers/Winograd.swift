@@ -109,8 +109,10 @@ extension Conv2D {
     var winogradEligible: Bool { path == .direct && kernel == 3 && stride == 1 }
 
     /// Whether the planner may run this layer as blocked matrix products: the strided
-    /// convolutions and the 1×1 ones, which Winograd does not cover.
-    var gemmEligible: Bool { (path == .phases) || (path == .direct && kernel == 1) }
+    /// convolutions, which Winograd does not cover. (1×1 stride-1 ones stay on the direct
+    /// kernels: with their few input channels the gather costs more than it saves; wrn16-4's
+    /// 16→64 shortcut took 2× as long as blocked products.)
+    var gemmEligible: Bool { path == .phases }
 
     /// Floats of the network's shared scratch this layer needs (Winograd or blocked products).
     func sharedScratchCount() -> Int {
