@@ -55,16 +55,19 @@ struct WinogradCLITests {
                 "\(result)")
     }
 
-    @Test("cnn with Winograd layers: a resumed run under mpirun -np 2 is bit-identical to an uninterrupted one")
-    func resumeIsExact() throws {
+    /// cnn: Winograd layers and dropout; resnet8: Winograd and blocked-product (strided) layers,
+    /// built without dropout sites (--dropout 0).
+    @Test("a resumed run under mpirun -np 2 is bit-identical to an uninterrupted one",
+          arguments: [("cnn", "0.1", "winograd (F4"), ("resnet8", "0", "gemm (blocks")])
+    func resumeIsExact(model: String, dropout: String, kernel: String) throws {
         if Self.hasAVX2 {
-            let kernels = try runBatchAugDist(ranks: nil, ["bench", "step", "--model", "cnn", "--batch-size", "4",
+            let kernels = try runBatchAugDist(ranks: nil, ["bench", "step", "--model", model, "--batch-size", "4",
                                                            "--iters", "1", "--profile"])
-            #expect(kernels.stdout.contains("winograd (F4"), "\(kernels)")
+            #expect(kernels.stdout.contains(kernel), "\(kernels)")
         }
-        let common = ["train", "--model", "cnn", "--batch-size", "32", "--copies", "2", "--ghost-batch-size", "16",
-                      "--dropout", "0.1", "--log-every", "100", "--eval-every", "0"]
-        let whole = scratchDirectory("wino-whole"), pieces = scratchDirectory("wino-pieces")
+        let common = ["train", "--model", model, "--batch-size", "32", "--copies", "2", "--ghost-batch-size", "16",
+                      "--dropout", dropout, "--log-every", "100", "--eval-every", "0"]
+        let whole = scratchDirectory("wino-whole-\(model)"), pieces = scratchDirectory("wino-pieces-\(model)")
         let uninterrupted = try runBatchAugDist(ranks: 2, common + ["--output", whole.path, "--max-steps", "6"])
         #expect(uninterrupted.status == 0, "\(uninterrupted)")
         let first = try runBatchAugDist(ranks: 2, common + ["--output", pieces.path, "--max-steps", "3"])
