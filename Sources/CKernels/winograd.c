@@ -163,24 +163,24 @@ INLINE void copy_patch(float patch[8][8], const float *base, long row, int heigh
 // The rows of the 8 tiles' patches of one channel, transposed: cols[r*8 + k] lane l = patch
 // element (r, k) of lane l, for r < height. `valid_rows/valid_cols(l)` give how much of a
 // non-full tile's patch lies inside the view.
-INLINE void gather_rows(const tile_group *g, const int step, const float *plane, long row, int height,
+INLINE void gather_rows(const tile_group *g, const long *corners, const int step, const float *plane, long row, int height,
                         const int vr[8], const int vc[8], float patches[8][8][8], v8 *cols) {
     for (int r = 0; r < height; r++) {
         v8 rows[8];
         if (g->run) {
-            const float *base = plane + g->in[0] + r * row;
+            const float *base = plane + corners[0] + r * row;
             for (int l = 0; l < 8; l++) rows[l] = load8(base + l * step);
         } else if (g->full) {
-            for (int l = 0; l < 8; l++) rows[l] = load8(plane + g->in[l] + r * row);
+            for (int l = 0; l < 8; l++) rows[l] = load8(plane + corners[l] + r * row);
         } else {
             if (r == 0) {
                 for (int l = 0; l < 8; l++) {
                     if (vr[l] >= height && vc[l] >= 8) continue;   // rows read in place below
-                    copy_patch(patches[l], plane + g->in[l], row, min_int(vr[l], height), min_int(vc[l], 8));
+                    copy_patch(patches[l], plane + corners[l], row, min_int(vr[l], height), min_int(vc[l], 8));
                 }
             }
             for (int l = 0; l < 8; l++)
-                rows[l] = (vr[l] >= height && vc[l] >= 8) ? load8(plane + g->in[l] + r * row) : load8(patches[l][r]);
+                rows[l] = (vr[l] >= height && vc[l] >= 8) ? load8(plane + corners[l] + r * row) : load8(patches[l][r]);
         }
         transpose8(rows, cols + r * 8);
     }
@@ -201,11 +201,11 @@ INLINE void transform_tile(const int m, const int gradient, const tile_group *g,
         vr[l] = full ? height : (g->rows[l] > 0 ? g->rows[l] + border : 0);
         vc[l] = full ? 8 : (g->columns[l] > 0 ? g->columns[l] + border : 0);
     }
-    tile_group local = *g;
-    if (gradient)
-        for (int l = 0; l < 8; l++) local.in[l] = g->out[l];
+    // The tiles' corners: in the input, or (gradient) in the output. (Not a copy of the group with
+    // its corners swapped: the vector copy of a struct just written field by field stalled on
+    // store forwarding, 12 % of the weight gradient's time.)
     v8 cols[64], h[36], out[36];
-    gather_rows(&local, m, plane, row, height, vr, vc, patches, cols);
+    gather_rows(g, gradient ? g->out : g->in, m, plane, row, height, vr, vc, patches, cols);
     for (int r = 0; r < height; r++) {
         if (gradient && m == 4) gradient_1d_4(cols + r * 8, 1, h + r * 6, 1);
         else if (gradient) gradient_1d_2(cols + r * 8, 1, h + r * 4, 1);

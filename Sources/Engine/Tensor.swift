@@ -76,6 +76,11 @@ extension ck_view {
         ck_view(data: data! + n * image, image: image, plane: plane, row: row)
     }
 
+    /// The view from channel c on (`.none` stays `.none`).
+    func advanced(channels c: Int) -> ck_view {
+        ck_view(data: data.map { $0 + c * plane }, image: image, plane: plane, row: row)
+    }
+
     /// A dense NCHW array seen as a view.
     static func dense(_ pointer: UnsafeMutablePointer<Float>, shape: TensorShape) -> ck_view {
         ck_view(data: pointer, image: shape.elements, plane: shape.height * shape.width, row: shape.width)

@@ -154,8 +154,11 @@ struct GradientCheckTests {
     func resnet8() throws {
         let input = TensorShape(channels: 3, height: 12, width: 12)
         let network = try ModelZoo.make("resnet8", input: input, classes: 4, seed: 3)
+        // The analytic gradient on the default kernels (Winograd, blocked products), the central
+        // differences on the direct ones: with ε = 5e-4, F(4×4)'s rounding in the loss differences
+        // was enough to move one probe of 130 by 6 % (layer1.0.conv2.weight[1096], 0.0257 vs 0.0273).
         let result = gradientCheck(network, images: randomImages(4, input), labels: randomLabels(4, classes: 4),
-                                   ghost: 2, epsilon: 5e-4, perTensor: 10)
+                                   ghost: 2, epsilon: 5e-4, perTensor: 10, differencesPolicy: .direct)
         // Thousands of ReLU units: many probes straddle a kink and are skipped; the rest must agree.
         #expect(result.checked > 100 && result.checked >= result.skipped, "checked \(result.checked), skipped \(result.skipped)")
         #expect(result.mismatches.isEmpty, "\(result.mismatches.prefix(8).map(\.description).joined(separator: "\n"))")

@@ -113,19 +113,32 @@ final class BatchNorm: Node {
         ck_affine_apply(pass.isa, x.view, residual, y.view, images, c, h, w, scale.pointer, shift.pointer, relu ? 1 : 0)
     }
 
+    /// Channel by channel: the sums over the channel's values in all images of the pass, the
+    /// coefficients, then dx (and the residual's gradient) of that channel. One channel's dy, y
+    /// and x (images · H · W floats each: 1 MB for 64 images of 32×32) are still in the L2 cache
+    /// when the second pass reads them again, where a pass over all channels for the sums and
+    /// another for dx read every tensor twice from memory. The same sums and products as two
+    /// whole passes, so the same bits.
     func backward(_ pass: Pass, needsGradient: [Bool], accumulate: [Bool]) {
         let x = pass.activations[inputs[0]], y = pass.activations[output], dy = pass.gradients[output]
         let channels = shape.channels
-        let (c, h, w) = dims
+        let (_, h, w) = dims
         let images = Int32(pass.images)
         let count = Float(pass.images * shape.height * shape.width)
         let outputView = relu ? y.view : .none
-        sums.zero()
-        ck_bn_backward_sums(pass.isa, dy.view, outputView, x.view, images, c, h, w, mean.pointer, sums.pointer)
         let gamma = pass.value(scaleParameter)
         let dgamma = pass.gradient(scaleParameter), dbeta = pass.gradient(shiftParameter)
+        let dx = needsGradient[0] ? pass.gradients[inputs[0]].view : .none
+        let residualWanted = hasResidual && needsGradient[1]
+        let dresidual = residualWanted ? pass.gradients[inputs[1]].view : .none
+        precondition(dx.data != nil, "\(name): the input of a batch norm always needs its gradient")
+        let channelSums = sums.pointer
         for i in 0 ..< channels {
-            let sumG = Float(sums.pointer[i]), sumGX = Float(sums.pointer[channels + i])
+            channelSums[0] = 0
+            channelSums[1] = 0
+            ck_bn_backward_sums(pass.isa, dy.view.advanced(channels: i), outputView.advanced(channels: i),
+                                x.view.advanced(channels: i), images, 1, h, w, mean.pointer + i, channelSums)
+            let sumG = Float(channelSums[0]), sumGX = Float(channelSums[1])
             let s = inverseStd[i]
             dgamma[i] += sumGX * s
             dbeta[i] += sumG
@@ -133,13 +146,11 @@ final class BatchNorm: Node {
             coefficientA[i] = gamma[i] * s
             coefficientB[i] = -gamma[i] * s * s * s * sumGX / count
             coefficientD[i] = -gamma[i] * s * sumG / count
+            ck_bn_backward_apply(pass.isa, dy.view.advanced(channels: i), outputView.advanced(channels: i),
+                                 x.view.advanced(channels: i), dx.advanced(channels: i), accumulate[0] ? 1 : 0,
+                                 dresidual.advanced(channels: i), residualWanted && accumulate[1] ? 1 : 0, images, 1,
+                                 h, w, mean.pointer + i, coefficientA.pointer + i, coefficientB.pointer + i,
+                                 coefficientD.pointer + i)
         }
-        let dx = needsGradient[0] ? pass.gradients[inputs[0]].view : .none
-        let residualWanted = hasResidual && needsGradient[1]
-        let dresidual = residualWanted ? pass.gradients[inputs[1]].view : .none
-        precondition(dx.data != nil, "\(name): the input of a batch norm always needs its gradient")
-        ck_bn_backward_apply(pass.isa, dy.view, outputView, x.view, dx, accumulate[0] ? 1 : 0,
-                             dresidual, residualWanted && accumulate[1] ? 1 : 0, images, c, h, w,
-                             mean.pointer, coefficientA.pointer, coefficientB.pointer, coefficientD.pointer)
     }
 }
