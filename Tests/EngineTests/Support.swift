@@ -112,3 +112,29 @@ func gradientCheck(_ network: Network, images: [Float], labels: [Int32], ghost: 
     }
     return (checked, skipped, mismatches)
 }
+
+/// A layer named "conv" on other kernels against the direct ones: its forward output, its weight
+/// gradient and the gradient of "pre.weight" (which the layer's input gradient reaches), each as
+/// the largest difference relative to the direct result's largest magnitude. `make` builds the
+/// network under a policy; one pass of `count` images in one ghost batch.
+func productsAgainstDirect(_ policy: ConvolutionPolicy, images: [Float], labels: [Int32], count: Int,
+                           make: (ConvolutionPolicy) -> Network)
+    -> (forward: Double, weightGradient: Double, inputGradient: Double) {
+    var forwards: [[Float]] = [], gradients: [[String: [Float]]] = []
+    for p in [ConvolutionPolicy.direct, policy] {
+        let network = make(p)
+        forwards.append(network.outputs(images, count: count, training: false)["conv"]!.values)
+        network.lossAndGradients(images, labels, ghost: count)
+        var byName: [String: [Float]] = [:]
+        for spec in network.parameters.table {
+            byName[spec.name] = Array(network.parameters.gradients.buffer[spec.range])
+        }
+        gradients.append(byName)
+    }
+    func relative(_ a: [Float], _ b: [Float]) -> Double {
+        let scale = b.map { Double(abs($0)) }.max()!
+        return zip(a, b).map { Double(abs($0 - $1)) }.max()! / scale
+    }
+    return (relative(forwards[1], forwards[0]), relative(gradients[1]["conv.weight"]!, gradients[0]["conv.weight"]!),
+            relative(gradients[1]["pre.weight"]!, gradients[0]["pre.weight"]!))
+}

@@ -65,25 +65,11 @@ struct WinogradTests {
     func againstDirect(policy: ConvolutionPolicy, bound: Double) {
         for shape in [(16, 32, 16, 16, 1), (9, 17, 9, 11, 1)] {
             let input = TensorShape(channels: 2, height: shape.2, width: shape.3)
-            let images = randomImages(4, input), labels = randomLabels(4, classes: 3)
-            var forwards: [[Float]] = [], gradients: [[String: [Float]]] = []
-            for p in [ConvolutionPolicy.direct, policy] {
-                let network = Self.network(shape, policy: p, bias: false)
-                forwards.append(network.outputs(images, count: 4, training: false)["conv"]!.values)
-                network.lossAndGradients(images, labels, ghost: 4)
-                var byName: [String: [Float]] = [:]
-                for spec in network.parameters.table {
-                    byName[spec.name] = Array(network.parameters.gradients.buffer[spec.range])
-                }
-                gradients.append(byName)
-            }
-            func relative(_ a: [Float], _ b: [Float]) -> Double {
-                let scale = b.map { Double(abs($0)) }.max()!
-                return zip(a, b).map { Double(abs($0 - $1)) }.max()! / scale
-            }
-            #expect(relative(forwards[1], forwards[0]) < bound, "forward \(shape)")
-            #expect(relative(gradients[1]["conv.weight"]!, gradients[0]["conv.weight"]!) < bound, "dw \(shape)")
-            #expect(relative(gradients[1]["pre.weight"]!, gradients[0]["pre.weight"]!) < bound, "dx \(shape)")
+            let error = productsAgainstDirect(policy, images: randomImages(4, input), labels: randomLabels(4, classes: 3),
+                                              count: 4) { Self.network(shape, policy: $0, bias: false) }
+            #expect(error.forward < bound, "forward \(shape)")
+            #expect(error.weightGradient < bound, "dw \(shape)")
+            #expect(error.inputGradient < bound, "dx \(shape)")
         }
     }
 
