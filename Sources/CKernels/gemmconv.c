@@ -46,6 +46,12 @@ static int block_runs(long first, int count, int hout, int wout, run *runs) {
     return r;
 }
 
+// Where run r's first position reads (stride s: the input under its receptive field's corner) or
+// writes (s = 1) in a view, channel 0.
+static inline long run_offset(const run *r, ck_view v, int s) {
+    return r->n * v.image + (long)r->oy * s * v.row + (long)r->ox * s;
+}
+
 // dst[0..<n] = src[0, s, 2s, …]. For s = 2 the vector loop reads src[2n − 1], one past the last
 // element it uses (inside the row or its border, or the view's slack).
 INLINE void copy_strided(float *dst, const float *src, int n, int s) {
@@ -73,7 +79,7 @@ INLINE void gather_columns(ck_view in, int cin, int kh, int kw, int s, const run
                 float *row = x + (long)k * block;
                 for (int r = 0; r < nruns; r++)
                     copy_strided(row + runs[r].j,
-                                 base + runs[r].n * in.image + (long)runs[r].oy * s * in.row + (long)runs[r].ox * s,
+                                 base + run_offset(&runs[r], in, s),
                                  runs[r].length, s);
                 if (count < block) memset(row + count, 0, sizeof(float) * (size_t)(block - count));
             }
@@ -124,8 +130,7 @@ INLINE void forward_body(const int wide, ck_view in, int cin, ck_view out, int c
             const float b = bias ? bias[co] : 0.0f, *source = y + (long)co * block;
             float sum = 0, square = 0;
             for (int r = 0; r < nruns; r++) {
-                float *target = out.data + runs[r].n * out.image + co * out.plane + (long)runs[r].oy * out.row
-                                + runs[r].ox;
+                float *target = out.data + co * out.plane + run_offset(&runs[r], out, 1);
                 const float *values = source + runs[r].j;
                 for (int i = 0; i < runs[r].length; i++) {
                     const float value = accumulate ? target[i] + (values[i] + b) : values[i] + b;
@@ -152,13 +157,8 @@ INLINE void input_gradient_body(const int wide, ck_view dy, int cout, ck_view dx
     for (long first = 0; first < positions; first += block) {
         const int count = (int)(positions - first < block ? positions - first : block);
         const int nruns = block_runs(first, count, hout, wout, runs);
-        for (int co = 0; co < cout; co++) {
-            float *row = d + (long)co * block;
-            for (int r = 0; r < nruns; r++)
-                copy_strided(row + runs[r].j, dy.data + runs[r].n * dy.image + co * dy.plane
-                             + (long)runs[r].oy * dy.row + runs[r].ox, runs[r].length, 1);
-            if (count < block) memset(row + count, 0, sizeof(float) * (size_t)(block - count));
-        }
+        // dY[co][0..<block]: the block's columns of dy, as a 1×1 stride-1 gather.
+        gather_columns(dy, cout, 1, 1, 1, runs, nruns, count, block, cout, d);
         product_rows(wide, ut, k4, cout, d, block, x);
         // Scatter X back: tap k of position (oy, ox) is input (oy·s − p + ky, ox·s − p + kx).
         int k = 0;
@@ -195,8 +195,7 @@ INLINE void weight_gradient_body(const int wide, ck_view dy, int cout, ck_view i
         gather_columns(in, cin, kh, kw, s, runs, nruns, count, block, k4, x);
         for (int r = 0; r < nruns; r++)
             for (int co = 0; co < cout; co++) {
-                const float *source = dy.data + runs[r].n * dy.image + co * dy.plane + (long)runs[r].oy * dy.row
-                                      + runs[r].ox;
+                const float *source = dy.data + co * dy.plane + run_offset(&runs[r], dy, 1);
                 float *target = d + (long)runs[r].j * cout16 + co;
                 for (int i = 0; i < runs[r].length; i++) target[(long)i * cout16] = source[i];
             }

@@ -7,54 +7,31 @@ import Testing
 /// input gradients.
 @Suite("Convolutions as blocked matrix products")
 struct GemmConvolutionTests {
-    /// (input channels, output channels, height, width, kernel, stride, padding).
-    static let shapes: [(Int, Int, Int, Int, Int, Int, Int)] = [
-        (3, 6, 7, 13, 3, 2, 1), (9, 17, 9, 11, 3, 2, 1), (16, 32, 8, 8, 3, 2, 1), (5, 7, 10, 9, 1, 2, 0),
-        (6, 20, 5, 7, 1, 3, 0), (4, 5, 11, 8, 3, 3, 1), (2, 3, 1, 3, 3, 2, 1),
+    /// Odd sizes, blocks that cross rows and images, channels not a multiple of 4 or 16, strides 2 and 3.
+    static let shapes = [
+        ConvolutionCase(3, 6, 7, 13, 3, 2, 1), ConvolutionCase(9, 17, 9, 11, 3, 2, 1), ConvolutionCase(16, 32, 8, 8, 3, 2, 1),
+        ConvolutionCase(5, 7, 10, 9, 1, 2, 0), ConvolutionCase(6, 20, 5, 7, 1, 3, 0), ConvolutionCase(4, 5, 11, 8, 3, 3, 1),
+        ConvolutionCase(2, 3, 1, 3, 3, 2, 1),
     ]
-
-    /// A 1×1 convolution (so that the layer under test has an input gradient), the layer under
-    /// test, ReLU and a linear classifier.
-    static func network(_ shape: (Int, Int, Int, Int, Int, Int, Int), policy: ConvolutionPolicy,
-                        bias: Bool = true) -> Network {
-        let (cin, cout, height, width, kernel, stride, padding) = shape
-        let builder = NetworkBuilder(input: TensorShape(channels: 2, height: height, width: width))
-        let pre = builder.conv(builder.input, outChannels: cin, kernel: 1, name: "pre")
-        let conv = builder.conv(pre, outChannels: cout, kernel: kernel, stride: stride, padding: padding, bias: bias,
-                                name: "conv")
-        let network = builder.build(name: "t", output: builder.linear(builder.relu(conv), outFeatures: 3, name: "fc"),
-                                    seed: 7)
-        network.convolutionPolicy = policy
-        return network
-    }
 
     @Test("forward equals the definition", arguments: 0 ..< 7)
     func forward(shapeIndex: Int) {
         let shape = Self.shapes[shapeIndex]
-        let network = Self.network(shape, policy: .auto)
+        let network = convolutionUnderTest(shape, policy: .auto)
         if InstructionSet.best == .avx2 {
             #expect(network.convolutionKernels.first { $0.name == "conv" }!.kernels.hasPrefix("gemm"))
         }
-        let input = TensorShape(channels: 2, height: shape.2, width: shape.3)
         // 11 images: the positions of a pass end in a partial block of 64 for every shape.
-        let images = randomImages(11, input)
-        let outputs = network.outputs(images, count: 11, training: false)
-        let pre = outputs["pre"]!
-        let expected = ReferenceTests.convolution(pre.values, pre.shape, images: 11,
-                                                  weight: Array(network.values("conv.weight")),
-                                                  bias: Array(network.values("conv.bias")), outChannels: shape.1,
-                                                  kernel: shape.4, stride: shape.5, padding: shape.6)
-        let scale = expected.map(abs).max()!
-        #expect(outputs["conv"]!.values.count == expected.count)
-        #expect(ReferenceTests.maxDifference(outputs["conv"]!.values, expected) < 1e-5 * max(scale, 1))
+        let result = convolutionAgainstDefinition(network, shape, count: 11)
+        #expect(result.sizesAgree)
+        #expect(result.difference < 1e-5 * max(result.scale, 1))
     }
 
     @Test("gradients match central differences", arguments: 0 ..< 7)
     func gradients(shapeIndex: Int) {
         let shape = Self.shapes[shapeIndex]
-        let network = Self.network(shape, policy: .auto)
-        let input = TensorShape(channels: 2, height: shape.2, width: shape.3)
-        let result = gradientCheck(network, images: randomImages(3, input), labels: randomLabels(3, classes: 3),
+        let network = convolutionUnderTest(shape, policy: .auto)
+        let result = gradientCheck(network, images: randomImages(3, shape.input), labels: randomLabels(3, classes: 3),
                                    ghost: 3, epsilon: 1e-3)
         #expect(result.checked > 20 && result.checked >= 2 * result.skipped,
                 "checked \(result.checked), skipped at kinks \(result.skipped)")
@@ -66,10 +43,12 @@ struct GemmConvolutionTests {
     /// ≤ 1e-6; the bound has a margin of 10×).
     @Test("forward, input gradient and weight gradient agree with the direct kernels")
     func againstDirect() {
-        for shape in [(16, 32, 16, 16, 3, 2, 1), (9, 17, 9, 11, 3, 2, 1), (24, 40, 12, 12, 1, 2, 0)] {
-            let input = TensorShape(channels: 2, height: shape.2, width: shape.3)
-            let error = productsAgainstDirect(.auto, images: randomImages(6, input), labels: randomLabels(6, classes: 3),
-                                              count: 6) { Self.network(shape, policy: $0, bias: false) }
+        for shape in [ConvolutionCase(16, 32, 16, 16, 3, 2, 1), ConvolutionCase(9, 17, 9, 11, 3, 2, 1),
+                      ConvolutionCase(24, 40, 12, 12, 1, 2, 0)] {
+            let error = productsAgainstDirect(.auto, images: randomImages(6, shape.input),
+                                              labels: randomLabels(6, classes: 3), count: 6) {
+                convolutionUnderTest(shape, policy: $0, bias: false)
+            }
             print("blocked products against direct, \(shape): forward \(error.forward), dw \(error.weightGradient), "
                   + "dx \(error.inputGradient)")
             #expect(error.forward < 1e-5, "forward \(shape)")
@@ -98,14 +77,10 @@ struct GemmConvolutionTests {
             #expect(gemm.convolutionKernels.filter { $0.kernels.hasPrefix("gemm") }.map(\.name) == ["left", "right"])
         }
         #expect(gemm.summary.first { $0.name == "left" }!.detail.contains("fused BN statistics"))
-        let images = randomImages(9, input), labels = randomLabels(9, classes: 3)
-        let lossG = gemm.lossAndGradients(images, labels, ghost: 9)
-        let lossD = direct.lossAndGradients(images, labels, ghost: 9)
-        #expect(abs(lossG - lossD) < 1e-4 * abs(lossD))
-        let gg = gemm.gradientsArray(), gd = direct.gradientsArray()
-        let scale = gd.map { abs($0) }.max()!
-        #expect(zip(gg, gd).map { abs($0 - $1) }.max()! < 1e-4 * scale)
-        let statistics = zip(gemm.parameters.statistics.buffer, direct.parameters.statistics.buffer)
-        #expect(statistics.allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+        let difference = stepAgainstDirect(gemm, direct, images: randomImages(9, input),
+                                           labels: randomLabels(9, classes: 3), ghost: 9)
+        #expect(difference.loss < 1e-4)
+        #expect(difference.gradients < 1e-4)
+        #expect(difference.statistics <= 1e-4)
     }
 }

@@ -138,3 +138,55 @@ func productsAgainstDirect(_ policy: ConvolutionPolicy, images: [Float], labels:
     return (relative(forwards[1], forwards[0]), relative(gradients[1]["conv.weight"]!, gradients[0]["conv.weight"]!),
             relative(gradients[1]["pre.weight"]!, gradients[0]["pre.weight"]!))
 }
+
+/// The shape of a convolution under test: channels, plane, kernel, stride, padding.
+struct ConvolutionCase {
+    var inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int
+    var input: TensorShape { TensorShape(channels: 2, height: height, width: width) }
+
+    init(_ inChannels: Int, _ outChannels: Int, _ height: Int, _ width: Int, _ kernel: Int, _ stride: Int, _ padding: Int) {
+        (self.inChannels, self.outChannels, self.height, self.width) = (inChannels, outChannels, height, width)
+        (self.kernel, self.stride, self.padding) = (kernel, stride, padding)
+    }
+}
+
+/// A 1×1 convolution "pre" from 2 channels (so that the layer under test has an input gradient),
+/// the convolution "conv" under test, ReLU and a linear classifier of 3 classes.
+func convolutionUnderTest(_ c: ConvolutionCase, policy: ConvolutionPolicy, bias: Bool = true) -> Network {
+    let builder = NetworkBuilder(input: c.input)
+    let pre = builder.conv(builder.input, outChannels: c.inChannels, kernel: 1, name: "pre")
+    let conv = builder.conv(pre, outChannels: c.outChannels, kernel: c.kernel, stride: c.stride, padding: c.padding,
+                            bias: bias, name: "conv")
+    let network = builder.build(name: "t", output: builder.linear(builder.relu(conv), outFeatures: 3, name: "fc"),
+                                seed: 7)
+    network.convolutionPolicy = policy
+    return network
+}
+
+/// Layer "conv" of `network` (from `convolutionUnderTest`) on `count` random images against the
+/// definition: the largest difference, and the largest magnitude of the expected output.
+func convolutionAgainstDefinition(_ network: Network, _ c: ConvolutionCase, count: Int)
+    -> (difference: Double, scale: Double, sizesAgree: Bool) {
+    let outputs = network.outputs(randomImages(count, c.input), count: count, training: false)
+    let pre = outputs["pre"]!
+    let expected = ReferenceTests.convolution(pre.values, pre.shape, images: count,
+                                              weight: Array(network.values("conv.weight")),
+                                              bias: Array(network.values("conv.bias")), outChannels: c.outChannels,
+                                              kernel: c.kernel, stride: c.stride, padding: c.padding)
+    return (ReferenceTests.maxDifference(outputs["conv"]!.values, expected), expected.map(abs).max()!,
+            outputs["conv"]!.values.count == expected.count)
+}
+
+/// One step of `network` and of `direct` (the same model on the direct kernels) on the same
+/// batch: the loss's relative difference, the largest gradient difference relative to the largest
+/// direct gradient, and the largest running-statistic difference relative to max(1, |value|).
+func stepAgainstDirect(_ network: Network, _ direct: Network, images: [Float], labels: [Int32], ghost: Int)
+    -> (loss: Double, gradients: Double, statistics: Double) {
+    let loss = network.lossAndGradients(images, labels, ghost: ghost)
+    let lossDirect = direct.lossAndGradients(images, labels, ghost: ghost)
+    let g = network.gradientsArray(), gd = direct.gradientsArray()
+    let scale = Double(gd.map { abs($0) }.max()!)
+    let statistics = zip(network.parameters.statistics.buffer, direct.parameters.statistics.buffer)
+        .map { Double(abs($0 - $1)) / Double(max(1, abs($1))) }.max() ?? 0
+    return (abs(loss - lossDirect) / abs(lossDirect), Double(zip(g, gd).map { abs($0 - $1) }.max()!) / scale, statistics)
+}

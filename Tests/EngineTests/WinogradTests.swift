@@ -6,50 +6,29 @@ import Testing
 /// planner's choice as a pure function of the model.
 @Suite("Winograd convolutions")
 struct WinogradTests {
-    /// (input channels, output channels, height, width, padding): odd sizes (partial tiles of
-    /// both tile sizes), channels not a multiple of the vector width or of the 4-channel blocks.
-    static let shapes: [(Int, Int, Int, Int, Int)] = [
-        (3, 6, 7, 13, 1), (9, 17, 9, 11, 1), (16, 16, 8, 8, 1), (5, 3, 5, 6, 0), (4, 5, 6, 5, 2), (2, 3, 1, 3, 1),
+    /// 3×3, stride 1, with odd sizes (partial tiles of both tile sizes) and channels not a multiple
+    /// of the vector width or of the 4-channel blocks.
+    static let shapes = [
+        ConvolutionCase(3, 6, 7, 13, 3, 1, 1), ConvolutionCase(9, 17, 9, 11, 3, 1, 1), ConvolutionCase(16, 16, 8, 8, 3, 1, 1),
+        ConvolutionCase(5, 3, 5, 6, 3, 1, 0), ConvolutionCase(4, 5, 6, 5, 3, 1, 2), ConvolutionCase(2, 3, 1, 3, 3, 1, 1),
     ]
-
-    /// A network of a 1×1 convolution (so that the input of the layer under test has a gradient),
-    /// the 3×3 layer under test, ReLU and a linear classifier.
-    static func network(_ shape: (Int, Int, Int, Int, Int), policy: ConvolutionPolicy, bias: Bool = true) -> Network {
-        let (cin, cout, height, width, padding) = shape
-        let builder = NetworkBuilder(input: TensorShape(channels: 2, height: height, width: width))
-        let pre = builder.conv(builder.input, outChannels: cin, kernel: 1, name: "pre")
-        let conv = builder.conv(pre, outChannels: cout, kernel: 3, padding: padding, bias: bias, name: "conv")
-        let network = builder.build(name: "t", output: builder.linear(builder.relu(conv), outFeatures: 3, name: "fc"),
-                                    seed: 7)
-        network.convolutionPolicy = policy
-        return network
-    }
 
     @Test("forward equals the definition", arguments: [ConvolutionPolicy.winograd, .winograd2], [0, 1, 2, 3, 4, 5])
     func forward(policy: ConvolutionPolicy, shapeIndex: Int) {
         let shape = Self.shapes[shapeIndex]
-        let network = Self.network(shape, policy: policy)
+        let network = convolutionUnderTest(shape, policy: policy)
         #expect(network.summary.first { $0.name == "conv" }!.detail.contains("winograd"))
-        let input = TensorShape(channels: 2, height: shape.2, width: shape.3)
-        let images = randomImages(3, input)
-        let outputs = network.outputs(images, count: 3, training: false)
-        let pre = outputs["pre"]!
-        let expected = ReferenceTests.convolution(pre.values, pre.shape, images: 3,
-                                                  weight: Array(network.values("conv.weight")),
-                                                  bias: Array(network.values("conv.bias")), outChannels: shape.1,
-                                                  kernel: 3, stride: 1, padding: shape.4)
-        let scale = expected.map(abs).max()!
-        #expect(outputs["conv"]!.values.count == expected.count)
-        #expect(ReferenceTests.maxDifference(outputs["conv"]!.values, expected) < 1e-5 * max(scale, 1))
+        let result = convolutionAgainstDefinition(network, shape, count: 3)
+        #expect(result.sizesAgree)
+        #expect(result.difference < 1e-5 * max(result.scale, 1))
     }
 
     @Test("gradients match central differences", arguments: [ConvolutionPolicy.winograd, .winograd2], [0, 1, 3, 4])
     func gradients(policy: ConvolutionPolicy, shapeIndex: Int) {
         let shape = Self.shapes[shapeIndex]
-        let network = Self.network(shape, policy: policy)
-        let input = TensorShape(channels: 2, height: shape.2, width: shape.3)
+        let network = convolutionUnderTest(shape, policy: policy)
         // Up to 1,683 ReLU units: a smaller step than the default keeps most probes off the kinks.
-        let result = gradientCheck(network, images: randomImages(3, input), labels: randomLabels(3, classes: 3),
+        let result = gradientCheck(network, images: randomImages(3, shape.input), labels: randomLabels(3, classes: 3),
                                    ghost: 3, epsilon: 1e-3)
         #expect(result.checked > 20 && result.checked >= 2 * result.skipped,
                 "checked \(result.checked), skipped at kinks \(result.skipped)")
@@ -63,10 +42,11 @@ struct WinogradTests {
     @Test("forward, input gradient and weight gradient agree with the direct kernels",
           arguments: [(ConvolutionPolicy.winograd, 1e-4), (.winograd2, 2e-5)])
     func againstDirect(policy: ConvolutionPolicy, bound: Double) {
-        for shape in [(16, 32, 16, 16, 1), (9, 17, 9, 11, 1)] {
-            let input = TensorShape(channels: 2, height: shape.2, width: shape.3)
-            let error = productsAgainstDirect(policy, images: randomImages(4, input), labels: randomLabels(4, classes: 3),
-                                              count: 4) { Self.network(shape, policy: $0, bias: false) }
+        for shape in [ConvolutionCase(16, 32, 16, 16, 3, 1, 1), ConvolutionCase(9, 17, 9, 11, 3, 1, 1)] {
+            let error = productsAgainstDirect(policy, images: randomImages(4, shape.input),
+                                              labels: randomLabels(4, classes: 3), count: 4) {
+                convolutionUnderTest(shape, policy: $0, bias: false)
+            }
             #expect(error.forward < bound, "forward \(shape)")
             #expect(error.weightGradient < bound, "dw \(shape)")
             #expect(error.inputGradient < bound, "dx \(shape)")
@@ -146,15 +126,11 @@ struct WinogradTests {
         }
         let winograd = make(.winograd), direct = make(.direct)
         #expect(winograd.summary.first { $0.name == "left" }!.detail.contains("fused BN statistics"))
-        let images = randomImages(4, input), labels = randomLabels(4, classes: 3)
-        let lossW = winograd.lossAndGradients(images, labels, ghost: 2)
-        let lossD = direct.lossAndGradients(images, labels, ghost: 2)
-        #expect(abs(lossW - lossD) < 1e-4 * abs(lossD))
-        let gw = winograd.gradientsArray(), gd = direct.gradientsArray()
-        let scale = gd.map { abs($0) }.max()!
-        #expect(zip(gw, gd).map { abs($0 - $1) }.max()! < 1e-4 * scale)
-        let statistics = zip(winograd.parameters.statistics.buffer, direct.parameters.statistics.buffer)
-        #expect(statistics.allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+        let difference = stepAgainstDirect(winograd, direct, images: randomImages(4, input),
+                                           labels: randomLabels(4, classes: 3), ghost: 2)
+        #expect(difference.loss < 1e-4)
+        #expect(difference.gradients < 1e-4)
+        #expect(difference.statistics <= 1e-4)
     }
 
     /// Reproducibility: the planner's choice is a function of the model alone, and two networks
