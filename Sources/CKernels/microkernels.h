@@ -35,6 +35,25 @@ INLINE v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
 INLINE void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 INLINE v16 splat16(float x) { return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
 
+// 8 × 8 transpose: c[k] lane l = r[l] lane k.
+INLINE void transpose8(const v8 r[8], v8 c[8]) {
+    v8 t[8], s[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        s[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        s[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        s[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        s[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int i = 0; i < 4; i++) {
+        c[i] = __builtin_shufflevector(s[i], s[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        c[i + 4] = __builtin_shufflevector(s[i], s[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
 // Whether the CPU runs AVX-512F: the matrix products then use 16-float vectors. Each output
 // element is the same chain of fused multiply-adds in the same order as with 8-float vectors, so
 // the results are bit-identical to the AVX2 kernels'.
@@ -46,6 +65,7 @@ __attribute__((unused)) static int has_avx512(void) {
     }
     return cached;
 }
+
 INLINE float hsum8(v8 v) {
     // A fixed order (the same on both instruction sets).
     return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));

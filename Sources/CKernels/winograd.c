@@ -92,26 +92,6 @@ INLINE void gradient_1d_4(const v8 *g, int s, v8 *o, int t) {
     o[5 * t] = g3;
 }
 
-// ---- 8 × 8 transpose: c[k] lane l = r[l] lane k -----------------------------------------------
-
-INLINE void transpose8(const v8 r[8], v8 c[8]) {
-    v8 t[8], s[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        s[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-        s[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-        s[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
-        s[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
-    }
-    for (int i = 0; i < 4; i++) {
-        c[i] = __builtin_shufflevector(s[i], s[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-        c[i + 4] = __builtin_shufflevector(s[i], s[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-    }
-}
-
 // ---- Tiles -------------------------------------------------------------------------------------
 
 // Where the 8 tiles of a group read and write. `src[l] + r * row[l]` is row r of lane l's patch

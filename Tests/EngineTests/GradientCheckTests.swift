@@ -72,6 +72,13 @@ struct GradientCheckTests {
             x = b.batchNorm(x, relu: true, name: "bn")
             return b.linear(x, outFeatures: classes, name: "fc")
         },
+        // No ReLU: 6,240 units around one would put too many probes at a kink.
+        Case(label: "batch norm backward in groups of channels (10 of 13×16: groups of 4, 4 and 2)",
+             input: .init(channels: 2, height: 13, width: 16), batch: 3, ghost: 3) { b in
+            var x = b.conv(b.input, outChannels: 10, kernel: 3, name: "conv")
+            x = b.batchNorm(x, relu: false, name: "bn")
+            return b.linear(x, outFeatures: classes, name: "fc")
+        },
         Case(label: "batch norm + residual + ReLU (a residual join)", input: .init(channels: 2, height: 4, width: 9),
              batch: 4, ghost: 2) { b in
             let a = b.conv(b.input, outChannels: 4, kernel: 3, name: "a")

@@ -82,6 +82,7 @@ void ck_affine_apply(int isa, ck_view x, ck_view residual, ck_view y, int images
 
 /// First backward pass of batch norm (with an optional ReLU after it): g = dy * [y > 0] (or dy),
 /// sums[c] += sum g, sums[channels + c] += sum g * (x - mean[c]). `y` may be NULL when no ReLU.
+/// Each row's float sum is added into sums[c] in turn (image by image, row by row).
 void ck_bn_backward_sums(int isa, ck_view dy, ck_view y, ck_view x, int images, int channels, int height, int width,
                          const float *_Nonnull mean, double *_Nonnull sums);
 
