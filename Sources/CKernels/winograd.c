@@ -143,8 +143,34 @@ INLINE void copy_patch(float patch[8][8], const float *base, long row, int heigh
 // The rows of the 8 tiles' patches of one channel, transposed: cols[r*8 + k] lane l = patch
 // element (r, k) of lane l, for r < height. `valid_rows/valid_cols(l)` give how much of a
 // non-full tile's patch lies inside the view.
-INLINE void gather_rows(const tile_group *g, const long *corners, const int step, const float *plane, long row, int height,
-                        const int vr[8], const int vc[8], float patches[8][8][8], v8 *cols) {
+INLINE void gather_rows(const int wide, const tile_group *g, const long *corners, const int step, const float *plane,
+                        long row, int height, const int vr[8], const int vc[8], float patches[8][8][8], v8 *cols) {
+    if (wide && g->run && (step == 4 || step == 2)) {
+        // Eight tiles along a row, `step` apart: element k of every tile is every step-th float
+        // from k, so each column comes out of two 16-float loads by one two-source permute
+        // (6 per row) instead of an 8 × 8 transpose (24 shuffles per row on the one shuffle port).
+        for (int r = 0; r < height; r++) {
+            const float *base = plane + corners[0] + r * row;
+            const v16 lo = load16(base), hi = load16(base + 16);
+            v8 *c = cols + r * 8;
+            if (step == 4) {
+                // Elements 4 and 5 of the last tiles lie past the first 32 floats: from base + 4.
+                const v16 lo4 = load16(base + 4), hi4 = load16(base + 20);
+                c[0] = __builtin_shufflevector(lo, hi, 0, 4, 8, 12, 16, 20, 24, 28);
+                c[1] = __builtin_shufflevector(lo, hi, 1, 5, 9, 13, 17, 21, 25, 29);
+                c[2] = __builtin_shufflevector(lo, hi, 2, 6, 10, 14, 18, 22, 26, 30);
+                c[3] = __builtin_shufflevector(lo, hi, 3, 7, 11, 15, 19, 23, 27, 31);
+                c[4] = __builtin_shufflevector(lo4, hi4, 0, 4, 8, 12, 16, 20, 24, 28);
+                c[5] = __builtin_shufflevector(lo4, hi4, 1, 5, 9, 13, 17, 21, 25, 29);
+            } else {
+                c[0] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+                c[1] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
+                c[2] = __builtin_shufflevector(lo, hi, 2, 4, 6, 8, 10, 12, 14, 16);
+                c[3] = __builtin_shufflevector(lo, hi, 3, 5, 7, 9, 11, 13, 15, 17);
+            }
+        }
+        return;
+    }
     for (int r = 0; r < height; r++) {
         v8 rows[8];
         if (g->run) {
@@ -169,7 +195,7 @@ INLINE void gather_rows(const tile_group *g, const long *corners, const int step
 // The α² transformed vectors (element e = i·α + j at v[e·stride]) of the 8 tiles of one channel:
 // V = Bᵀ d B of the (m+2)×(m+2) input patches, or, with `gradient`, dM = A g Aᵀ of the m×m
 // output-gradient tiles (whose corners are the output corners).
-INLINE void transform_tile(const int m, const int gradient, const tile_group *g, const float *plane, long row,
+INLINE void transform_tile(const int m, const int wide, const int gradient, const tile_group *g, const float *plane, long row,
                            float patches[8][8][8], float *v, long stride) {
     const int a = m + 2, height = gradient ? m : a;
     int vr[8], vc[8];
@@ -185,7 +211,7 @@ INLINE void transform_tile(const int m, const int gradient, const tile_group *g,
     // its corners swapped: the vector copy of a struct just written field by field stalled on
     // store forwarding, 12 % of the weight gradient's time.)
     v8 cols[64], h[36], out[36];
-    gather_rows(g, gradient ? g->out : g->in, m, plane, row, height, vr, vc, patches, cols);
+    gather_rows(wide, g, gradient ? g->out : g->in, m, plane, row, height, vr, vc, patches, cols);
     for (int r = 0; r < height; r++) {
         if (gradient && m == 4) gradient_1d_4(cols + r * 8, 1, h + r * 6, 1);
         else if (gradient) gradient_1d_2(cols + r * 8, 1, h + r * 4, 1);
@@ -323,7 +349,7 @@ INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_vi
         for (int gi = 0; gi < groups; gi++) {
             group_setup(&layout[gi], first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, out);
             for (int ci = 0; ci < cin; ci++)
-                transform_tile(m, 0, &layout[gi], in.data + ci * in.plane, in.row, patches,
+                transform_tile(m, wide, 0, &layout[gi], in.data + ci * in.plane, in.row, patches,
                                v + (long)ci * block + gi * 8, vstride);
         }
         for (int e = 0; e < aa; e++) {
@@ -416,14 +442,14 @@ INLINE void weights_body(const int m, const int wide, ck_view dy, int cout, ck_v
             channel_group(&g, first + k, 0, cin, m, tiles_x, per_image, hout, wout, in);
             for (int c = 0; c < cin8; c += 8) {
                 if (c > 0) next_channels(&g, c, cin, in.plane);
-                transform_tile(m, 0, &g, in.data, in.row, patches, v + (long)k * cin8 + c, vstride);
+                transform_tile(m, wide, 0, &g, in.data, in.row, patches, v + (long)k * cin8 + c, vstride);
             }
         }
         for (int gi = 0; gi < groups; gi++) {
             tile_group g;
             group_setup(&g, first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, dy);
             for (int co = 0; co < cout; co++)
-                transform_tile(m, 1, &g, dy.data + co * dy.plane, dy.row, patches, d + (long)co * block + gi * 8,
+                transform_tile(m, wide, 1, &g, dy.data + co * dy.plane, dy.row, patches, d + (long)co * block + gi * 8,
                               dstride);
         }
         for (int e = 0; e < aa; e++) {
