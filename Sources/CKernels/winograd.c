@@ -145,17 +145,19 @@ INLINE void copy_patch(float patch[8][8], const float *base, long row, int heigh
 // non-full tile's patch lies inside the view.
 INLINE void gather_rows(const int wide, const tile_group *g, const long *corners, const int step, const float *plane,
                         long row, int height, const int vr[8], const int vc[8], float patches[8][8][8], v8 *cols) {
-    if (wide && g->run && (step == 4 || step == 2)) {
-        // Eight tiles along a row, `step` apart: element k of every tile is every step-th float
-        // from k, so each column comes out of two 16-float loads by one two-source permute
-        // (6 per row) instead of an 8 × 8 transpose (24 shuffles per row on the one shuffle port).
+    if (wide && g->full && (step == 4 || step == 2) && corners[3] - corners[0] == 3 * step &&
+        corners[7] - corners[4] == 3 * step) {
+        // Tiles 0-3 and 4-7 each along a row, `step` apart (eight along one row, or two rows of
+        // four: 16-wide images under F(4×4)): element k of every tile is every step-th float from
+        // k, so each column comes out of two 16-float loads by one two-source permute (6 per
+        // row) instead of an 8 × 8 transpose (24 shuffles per row on the one shuffle port).
         for (int r = 0; r < height; r++) {
-            const float *base = plane + corners[0] + r * row;
-            const v16 lo = load16(base), hi = load16(base + 16);
+            const float *first = plane + corners[0] + r * row, *second = plane + corners[4] + r * row;
+            const v16 lo = load16(first), hi = load16(second);
             v8 *c = cols + r * 8;
             if (step == 4) {
-                // Elements 4 and 5 of the last tiles lie past the first 32 floats: from base + 4.
-                const v16 lo4 = load16(base + 4), hi4 = load16(base + 20);
+                // Elements 4 and 5 of the fourth tile of each half lie past 16 floats: from + 4.
+                const v16 lo4 = load16(first + 4), hi4 = load16(second + 4);
                 c[0] = __builtin_shufflevector(lo, hi, 0, 4, 8, 12, 16, 20, 24, 28);
                 c[1] = __builtin_shufflevector(lo, hi, 1, 5, 9, 13, 17, 21, 25, 29);
                 c[2] = __builtin_shufflevector(lo, hi, 2, 6, 10, 14, 18, 22, 26, 30);
@@ -163,10 +165,10 @@ INLINE void gather_rows(const int wide, const tile_group *g, const long *corners
                 c[4] = __builtin_shufflevector(lo4, hi4, 0, 4, 8, 12, 16, 20, 24, 28);
                 c[5] = __builtin_shufflevector(lo4, hi4, 1, 5, 9, 13, 17, 21, 25, 29);
             } else {
-                c[0] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
-                c[1] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
-                c[2] = __builtin_shufflevector(lo, hi, 2, 4, 6, 8, 10, 12, 14, 16);
-                c[3] = __builtin_shufflevector(lo, hi, 3, 5, 7, 9, 11, 13, 15, 17);
+                c[0] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 16, 18, 20, 22);
+                c[1] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 17, 19, 21, 23);
+                c[2] = __builtin_shufflevector(lo, hi, 2, 4, 6, 8, 18, 20, 22, 24);
+                c[3] = __builtin_shufflevector(lo, hi, 3, 5, 7, 9, 19, 21, 23, 25);
             }
         }
         return;

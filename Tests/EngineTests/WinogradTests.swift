@@ -7,15 +7,16 @@ import Testing
 @Suite("Winograd convolutions")
 struct WinogradTests {
     /// 3×3, stride 1, with odd sizes (partial tiles of both tile sizes) and channels not a multiple
-    /// of the vector width or of the 4-channel blocks. The last is wide enough for groups of eight
-    /// tiles along one row (read by permutes with AVX-512) next to groups that wrap to the next row.
+    /// of the vector width or of the 4-channel blocks. The last two hold groups of eight tiles
+    /// along one row, or of two rows of four (read by permutes with AVX-512), next to groups that
+    /// do not.
     static let shapes = [
         ConvolutionCase(3, 6, 7, 13, 3, 1, 1), ConvolutionCase(9, 17, 9, 11, 3, 1, 1), ConvolutionCase(16, 16, 8, 8, 3, 1, 1),
         ConvolutionCase(5, 3, 5, 6, 3, 1, 0), ConvolutionCase(4, 5, 6, 5, 3, 1, 2), ConvolutionCase(2, 3, 1, 3, 3, 1, 1),
-        ConvolutionCase(5, 6, 6, 35, 3, 1, 1),
+        ConvolutionCase(5, 6, 6, 35, 3, 1, 1), ConvolutionCase(6, 5, 10, 16, 3, 1, 1),
     ]
 
-    @Test("forward equals the definition", arguments: [ConvolutionPolicy.winograd, .winograd2], [0, 1, 2, 3, 4, 5, 6])
+    @Test("forward equals the definition", arguments: [ConvolutionPolicy.winograd, .winograd2], [0, 1, 2, 3, 4, 5, 6, 7])
     func forward(policy: ConvolutionPolicy, shapeIndex: Int) {
         let shape = Self.shapes[shapeIndex]
         let network = convolutionUnderTest(shape, policy: policy)
@@ -45,7 +46,7 @@ struct WinogradTests {
           arguments: [(ConvolutionPolicy.winograd, 1e-4), (.winograd2, 2e-5)])
     func againstDirect(policy: ConvolutionPolicy, bound: Double) {
         for shape in [ConvolutionCase(16, 32, 16, 16, 3, 1, 1), ConvolutionCase(9, 17, 9, 11, 3, 1, 1),
-                      ConvolutionCase(5, 6, 6, 35, 3, 1, 1)] {
+                      ConvolutionCase(5, 6, 6, 35, 3, 1, 1), ConvolutionCase(6, 5, 10, 16, 3, 1, 1)] {
             let error = productsAgainstDirect(policy, images: randomImages(4, shape.input),
                                               labels: randomLabels(4, classes: 3), count: 4) {
                 convolutionUnderTest(shape, policy: $0, bias: false)
