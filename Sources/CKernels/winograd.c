@@ -231,8 +231,9 @@ INLINE void transform_tile(const int m, const int wide, const int gradient, cons
 
 // Y = Aᵀ M A of the 8 tiles of one output channel (M at mp[e·stride]), + bias, written (or added)
 // to the output plane; adds the written values and their squares into *sum, *square.
-INLINE void output_tile(const int m, const tile_group *g, const float *mp, long stride, float *plane, long row,
-                        float bias, int accumulate, v8 *sum, v8 *square, float *tail_sum, float *tail_square) {
+INLINE void output_tile(const int m, const int wide, const tile_group *g, const float *mp, long stride, float *plane,
+                        long row, float bias, int accumulate, v8 *sum, v8 *square, float *tail_sum,
+                        float *tail_square) {
     const int a = m + 2;
     v8 in[36], t[24], y[16];
     for (int e = 0; e < a * a; e++) in[e] = load8(mp + e * stride);
@@ -252,6 +253,27 @@ INLINE void output_tile(const int m, const tile_group *g, const float *mp, long 
                 *sum += y[i];
                 *square += y[i] * y[i];
             }
+        }
+        if (wide && m == 4 && g->out[3] - g->out[0] == 12 && g->out[7] - g->out[4] == 12) {
+            // Tiles 0-3 and 4-7 each along a row: each half's output row is 16 contiguous floats,
+            // element 4l + j = y[4i + j] lane l, two permutes of the row's four vectors.
+            for (int i = 0; i < 4; i++) {
+                const v16 y01 = __builtin_shufflevector(y[4 * i], y[4 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                        12, 13, 14, 15);
+                const v16 y23 = __builtin_shufflevector(y[4 * i + 2], y[4 * i + 3], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                        11, 12, 13, 14, 15);
+                v16 first = __builtin_shufflevector(y01, y23, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
+                v16 second = __builtin_shufflevector(y01, y23, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23,
+                                                     31);
+                float *o = plane + i * row;
+                if (accumulate) {
+                    first += load16(o + g->out[0]);
+                    second += load16(o + g->out[4]);
+                }
+                store16(o + g->out[0], first);
+                store16(o + g->out[4], second);
+            }
+            return;
         }
         for (int i = 0; i < m; i++) {
             float *o = plane + i * row;
@@ -372,7 +394,7 @@ INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_vi
             v8 sum = splat(0), square = splat(0);
             float tail_sum = 0, tail_square = 0;
             for (int gi = 0; gi < groups; gi++) {
-                output_tile(m, &layout[gi], mp + (long)co * block + gi * 8, mstride, out.data + co * out.plane,
+                output_tile(m, wide, &layout[gi], mp + (long)co * block + gi * 8, mstride, out.data + co * out.plane,
                             out.row, bias ? bias[co] : 0.0f, accumulate, &sum, &square, &tail_sum, &tail_square);
             }
             if (sums) {
