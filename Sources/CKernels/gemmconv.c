@@ -276,10 +276,10 @@ INLINE void weight_gradient_body(const int wide, ck_view dy, int cout, ck_view i
             int cb = 0;
             if (wide)
                 for (; cb + 32 <= cout16; cb += 32)
-                    reduce_tile16(x + (long)kb * block, block, d + cb, cout16, count, 2, dwt + (long)kb * cout16 + cb,
-                                  cout16);
+                    reduce_tile16(x + (long)kb * block, block, d + cb, cout16, count, 2, 4,
+                                  dwt + (long)kb * cout16 + cb, cout16);
             for (; cb < cout16; cb += 16)
-                if (wide) reduce_tile16(x + (long)kb * block, block, d + cb, cout16, count, 1,
+                if (wide) reduce_tile16(x + (long)kb * block, block, d + cb, cout16, count, 1, 4,
                                         dwt + (long)kb * cout16 + cb, cout16);
                 else reduce_tile(x + (long)kb * block, block, d + cb, cout16, count, 2, dwt + (long)kb * cout16 + cb,
                                  cout16);

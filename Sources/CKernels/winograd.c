@@ -479,20 +479,31 @@ INLINE void weights_body(const int m, const int wide, ck_view dy, int cout, ck_v
         for (int e = 0; e < aa; e++) {
             const float *ve = v + e * vstride, *de = d + e * dstride;
             float *ue = du + (long)e * cout4 * cin8;
+            // With AVX-512, the 16 input channels after the blocks of 32 (all of them in a
+            // 16-channel layer) go eight output channels at a time (below).
+            const int tail16 = wide && cin8 % 32 == 16, split = tail16 ? cin8 - 16 : cin8;
             for (int cb = 0; cb < cout; cb += 4) {
                 // Rows of dM past cout are never written: only blocks of 4 valid rows are read
                 // unless cout is not a multiple of 4, then the padding rows hold zeros (below).
                 int ib = 0;
                 if (wide) {
-                    for (; ib + 32 <= cin8; ib += 32)
-                        reduce_tile16(de + (long)cb * block, block, ve + ib, cin8, count, 2, ue + (long)cb * cin8 + ib,
-                                      cin8);
+                    for (; ib + 32 <= split; ib += 32)
+                        reduce_tile16(de + (long)cb * block, block, ve + ib, cin8, count, 2, 4,
+                                      ue + (long)cb * cin8 + ib, cin8);
                 }
-                for (; ib + 16 <= cin8; ib += 16)
+                for (; ib + 16 <= split; ib += 16)
                     reduce_tile(de + (long)cb * block, block, ve + ib, cin8, count, 2, ue + (long)cb * cin8 + ib, cin8);
-                if (ib < cin8)
+                if (ib < split)
                     reduce_tile(de + (long)cb * block, block, ve + ib, cin8, count, 1, ue + (long)cb * cin8 + ib, cin8);
             }
+            if (tail16)
+                for (int cb = 0; cb < cout; cb += 8) {
+                    float *target = ue + (long)cb * cin8 + split;
+                    if (cb + 8 <= cout4)
+                        reduce_tile16(de + (long)cb * block, block, ve + split, cin8, count, 1, 8, target, cin8);
+                    else
+                        reduce_tile16(de + (long)cb * block, block, ve + split, cin8, count, 1, 4, target, cin8);
+                }
         }
     }
 }
