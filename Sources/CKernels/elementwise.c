@@ -26,20 +26,20 @@ void ck_affine_apply(int isa, ck_view x, ck_view residual, ck_view y, int images
 }
 
 void ck_bn_backward_sums(int isa, ck_view dy, ck_view y, ck_view x, int images, int channels, int height, int width,
-                         const float *mean, double *sums) {
-    if (isa == CK_ISA_AVX2) bn_backward_sums_avx2(dy, y, x, images, channels, height, width, mean, sums);
-    else bn_backward_sums_portable(dy, y, x, images, channels, height, width, mean, sums);
+                         const float *mean, const float *scale, const float *shift, double *sums) {
+    if (isa == CK_ISA_AVX2) bn_backward_sums_avx2(dy, y, x, images, channels, height, width, mean, scale, shift, sums);
+    else bn_backward_sums_portable(dy, y, x, images, channels, height, width, mean, scale, shift, sums);
 }
 
 void ck_bn_backward_apply(int isa, ck_view dy, ck_view y, ck_view x, ck_view dx, int accumulate_dx, ck_view dres,
                           int accumulate_res, int images, int channels, int height, int width, const float *mean,
-                          const float *a, const float *b, const float *d) {
+                          const float *a, const float *b, const float *d, const float *scale, const float *shift) {
     if (isa == CK_ISA_AVX2)
         bn_backward_apply_avx2(dy, y, x, dx, accumulate_dx, dres, accumulate_res, images, channels, height, width,
-                               mean, a, b, d);
+                               mean, a, b, d, scale, shift);
     else
         bn_backward_apply_portable(dy, y, x, dx, accumulate_dx, dres, accumulate_res, images, channels, height, width,
-                                   mean, a, b, d);
+                                   mean, a, b, d, scale, shift);
 }
 
 void ck_relu_backward(int isa, ck_view dy, ck_view y, ck_view dx, int accumulate, int images, int channels, int height,

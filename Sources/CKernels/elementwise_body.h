@@ -57,11 +57,12 @@ KERNEL static void NAME(affine_apply)(ck_view x, ck_view residual, ck_view y, in
 // small planes, 8 × 8 floats, then cost a cache miss each). The rows' sums still reach each
 // channel's double in the order image, row.
 KERNEL static void NAME(bn_backward_sums)(ck_view dy, ck_view y, ck_view x, int images, int channels, int height,
-                                          int width, const float *mean, double *sums) {
+                                          int width, const float *mean, const float *scale, const float *shift,
+                                          double *sums) {
 #pragma clang fp reassociate(on)
     for (int n = 0; n < images; n++) {
         for (int c = 0; c < channels; c++) {
-            const float m = mean[c];
+            const float m = mean[c], sc = scale ? scale[c] : 0.0f, sh = scale ? shift[c] : 0.0f;
             double s = sums[c], sx = sums[channels + c];
             for (int r = 0; r < height; r++) {
                 const float *restrict g = ROW(dy, n, c, r);
@@ -71,6 +72,19 @@ KERNEL static void NAME(bn_backward_sums)(ck_view dy, ck_view y, ck_view x, int 
                     const float *restrict o = ROW(y, n, c, r);
                     for (int i = 0; i < width; i++) {
                         const float gi = o[i] > 0 ? g[i] : 0.0f;
+                        rs += gi;
+                        rsx += gi * (p[i] - m);
+                    }
+                } else if (scale) {
+                    for (int i = 0; i < width; i++) {
+                        float gi;
+                        {
+                            // The ReLU's input as affine_apply computed it: the same expression,
+                            // not reassociated (x·sc > −sh would round differently).
+#pragma clang fp reassociate(off)
+                            const float pre = p[i] * sc + sh;
+                            gi = pre > 0 ? g[i] : 0.0f;
+                        }
                         rs += gi;
                         rsx += gi * (p[i] - m);
                     }
@@ -91,29 +105,33 @@ KERNEL static void NAME(bn_backward_sums)(ck_view dy, ck_view y, ck_view x, int 
 
 // One row of the second batch-norm backward pass; the flags are constants at each call site
 // below, so every combination compiles to its own branch-free vector loop.
+// `masked`: 0 no ReLU, 1 ReLU mask from its output o, 2 from its input p·sc + sh (as affine_apply
+// computed it).
 KERNEL static inline __attribute__((always_inline)) void NAME(bn_apply_row)(
     const float *restrict g, const float *restrict o, const float *restrict p, float *restrict q,
-    float *restrict e, int width, float m, float ac, float bc, float dc,
+    float *restrict e, int width, float m, float ac, float bc, float dc, float sc, float sh,
     const int masked, const int accumulate_dx, const int residual, const int accumulate_res) {
     for (int i = 0; i < width; i++) {
-        const float gi = masked ? (o[i] > 0 ? g[i] : 0.0f) : g[i];
+        const float pre = p[i] * sc + sh;
+        const float gi = masked == 1 ? (o[i] > 0 ? g[i] : 0.0f) : masked == 2 ? (pre > 0 ? g[i] : 0.0f) : g[i];
         const float v = ac * gi + bc * (p[i] - m) + dc;
         q[i] = accumulate_dx ? q[i] + v : v;
         if (residual) e[i] = accumulate_res ? e[i] + gi : gi;
     }
 }
 
-#define BN_APPLY_ROW(M, A, R, AR) NAME(bn_apply_row)(g, o, p, q, e, width, mc, ac, bc, dc, M, A, R, AR)
+#define BN_APPLY_ROW(M, A, R, AR) NAME(bn_apply_row)(g, o, p, q, e, width, mc, ac, bc, dc, sc, sh, M, A, R, AR)
 
 KERNEL static void NAME(bn_backward_apply)(ck_view dy, ck_view y, ck_view x, ck_view dx, int accumulate_dx,
                                            ck_view dres, int accumulate_res, int images, int channels, int height,
                                            int width, const float *mean, const float *a, const float *b,
-                                           const float *d) {
-    const int masked = y.data != 0, residual = dres.data != 0;
+                                           const float *d, const float *scale, const float *shift) {
+    const int masked = y.data ? 1 : scale ? 2 : 0, residual = dres.data != 0;
     const int variant = masked << 3 | (accumulate_dx != 0) << 2 | residual << 1 | (residual && accumulate_res);
     for (int n = 0; n < images; n++) {
         for (int c = 0; c < channels; c++) {
             const float mc = mean[c], ac = a[c], bc = b[c], dc = d[c];
+            const float sc = scale ? scale[c] : 0.0f, sh = scale ? shift[c] : 0.0f;
             for (int r = 0; r < height; r++) {
                 const float *g = ROW(dy, n, c, r);
                 const float *o = masked ? ROW(y, n, c, r) : g;
@@ -132,7 +150,13 @@ KERNEL static void NAME(bn_backward_apply)(ck_view dy, ck_view y, ck_view x, ck_
                 case 11: BN_APPLY_ROW(1, 0, 1, 1); break;
                 case 12: BN_APPLY_ROW(1, 1, 0, 0); break;
                 case 14: BN_APPLY_ROW(1, 1, 1, 0); break;
-                default: BN_APPLY_ROW(1, 1, 1, 1); break;
+                case 15: BN_APPLY_ROW(1, 1, 1, 1); break;
+                case 16: BN_APPLY_ROW(2, 0, 0, 0); break;
+                case 18: BN_APPLY_ROW(2, 0, 1, 0); break;
+                case 19: BN_APPLY_ROW(2, 0, 1, 1); break;
+                case 20: BN_APPLY_ROW(2, 1, 0, 0); break;
+                case 22: BN_APPLY_ROW(2, 1, 1, 0); break;
+                default: BN_APPLY_ROW(2, 1, 1, 1); break;
                 }
             }
         }

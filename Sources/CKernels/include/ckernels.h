@@ -80,11 +80,14 @@ void ck_channel_sums(int isa, ck_view x, int images, int channels, int height, i
 void ck_affine_apply(int isa, ck_view x, ck_view residual, ck_view y, int images, int channels, int height, int width,
                      const float *_Nonnull scale, const float *_Nonnull shift, int relu);
 
-/// First backward pass of batch norm (with an optional ReLU after it): g = dy * [y > 0] (or dy),
-/// sums[c] += sum g, sums[channels + c] += sum g * (x - mean[c]). `y` may be NULL when no ReLU.
-/// Each row's float sum is added into sums[c] in turn (image by image, row by row).
+/// First backward pass of batch norm (with an optional ReLU after it): g = dy * [y > 0], or
+/// dy * [x * scale[c] + shift[c] > 0] (the ReLU's input recomputed as `ck_affine_apply` computed
+/// it, so the same mask without reading y: when y data is NULL and `scale` non-NULL), or dy (both
+/// NULL: no ReLU); sums[c] += sum g, sums[channels + c] += sum g * (x - mean[c]). Each row's float
+/// sum is added into sums[c] in turn (image by image, row by row).
 void ck_bn_backward_sums(int isa, ck_view dy, ck_view y, ck_view x, int images, int channels, int height, int width,
-                         const float *_Nonnull mean, double *_Nonnull sums);
+                         const float *_Nonnull mean, const float *_Nullable scale, const float *_Nullable shift,
+                         double *_Nonnull sums);
 
 /// Second backward pass: g as above;
 /// dx (=|+=) a[c] * g + b[c] * (x - mean[c]) + d[c]  (the folded batch-norm input gradient), and,
@@ -93,7 +96,7 @@ void ck_bn_backward_apply(int isa, ck_view dy, ck_view y, ck_view x, ck_view dx,
                           ck_view dresidual, int accumulate_residual,
                           int images, int channels, int height, int width,
                           const float *_Nonnull mean, const float *_Nonnull a, const float *_Nonnull b,
-                          const float *_Nonnull d);
+                          const float *_Nonnull d, const float *_Nullable scale, const float *_Nullable shift);
 
 /// dx (=|+=) dy * [y > 0]: ReLU backward over views.
 void ck_relu_backward(int isa, ck_view dy, ck_view y, ck_view dx, int accumulate, int images, int channels,

@@ -128,7 +128,12 @@ final class BatchNorm: Node {
         let (_, h, w) = dims
         let images = Int32(pass.images)
         let elements = Float(pass.images * shape.height * shape.width)
-        let outputView = relu ? y.view : .none
+        // Without a residual, the ReLU's mask is recomputed from x (x·scale + shift > 0, the same
+        // expression as the forward's) instead of read from y: one tensor fewer in both passes.
+        let maskFromInput = relu && !hasResidual
+        let outputView = relu && !maskFromInput ? y.view : .none
+        let maskScale = maskFromInput ? UnsafePointer(scale.pointer) : nil
+        let maskShift = maskFromInput ? UnsafePointer(shift.pointer) : nil
         let gamma = pass.value(scaleParameter)
         let dgamma = pass.gradient(scaleParameter), dbeta = pass.gradient(shiftParameter)
         let dx = needsGradient[0] ? pass.gradients[inputs[0]].view : .none
@@ -142,7 +147,7 @@ final class BatchNorm: Node {
             for i in 0 ..< 2 * members { channelSums[i] = 0 }
             ck_bn_backward_sums(pass.isa, dy.view.advanced(channels: first), outputView.advanced(channels: first),
                                 x.view.advanced(channels: first), images, Int32(members), h, w, mean.pointer + first,
-                                channelSums)
+                                maskScale.map { $0 + first }, maskShift.map { $0 + first }, channelSums)
             for j in 0 ..< members {
                 let i = first + j
                 let sumG = Float(channelSums[j]), sumGX = Float(channelSums[members + j])
@@ -159,7 +164,7 @@ final class BatchNorm: Node {
                                  accumulate[0] ? 1 : 0, dresidual.advanced(channels: first),
                                  residualWanted && accumulate[1] ? 1 : 0, images, Int32(members), h, w,
                                  mean.pointer + first, coefficientA.pointer + first, coefficientB.pointer + first,
-                                 coefficientD.pointer + first)
+                                 coefficientD.pointer + first, maskScale.map { $0 + first }, maskShift.map { $0 + first })
         }
     }
 

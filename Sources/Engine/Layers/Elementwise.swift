@@ -80,7 +80,8 @@ final class Add: Node {
         if da.data != nil {
             ck_bn_backward_apply(pass.isa, dy, mask, pass.activations[inputs[0]].view, da, accumulate[0] ? 1 : 0,
                                  db, needsGradient[1] && accumulate[1] ? 1 : 0, Int32(pass.images), c, h, w,
-                                 identity.zeros.pointer, identity.ones.pointer, identity.zeros.pointer, identity.zeros.pointer)
+                                 identity.zeros.pointer, identity.ones.pointer, identity.zeros.pointer, identity.zeros.pointer,
+                                 nil, nil)
         } else if db.data != nil {
             ck_relu_backward_or_copy(pass.isa, dy, mask, db, accumulate[1], pass.images, shape)
         }
