@@ -1,0 +1,68 @@
+// Blocked-product convolutions (gemmconv.c) of two revisions, A and B, in one process: forward,
+// input gradient and weight gradient of one strided layer on 64 images, alternated call by call
+// with cold caches. Built by run.sh, which renames each revision's ck_gemm_conv_* to A_* / B_*.
+//   gemm CIN COUT SIZE STRIDE KERNEL
+#include "common.h"
+
+#define DECLARE(P)                                                                                          \
+    long P##_weights_count(int cout, int cin, int kh, int kw, int transpose);                                \
+    void P##_pack(const float *w, int cout, int cin, int kh, int kw, int transpose, float *u);             \
+    long P##_scratch_count(int cin, int cout, int kh, int kw, int block);                                    \
+    void P##_forward(int isa, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,   \
+                     int kh, int kw, int stride, const float *u, const float *bias, int accumulate,         \
+                     double *sums, float *scratch, int block);                                               \
+    void P##_backward_input(int isa, ck_view dy, int cout, ck_view dx, int cin, int images, int height,     \
+                            int width, int hout, int wout, int kh, int kw, int stride, int padding,        \
+                            int accumulate, const float *ut, float *scratch, int block);                    \
+    void P##_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin, int images, int hout,     \
+                              int wout, int kh, int kw, int stride, float *dw, float *scratch, int block);
+DECLARE(A)
+DECLARE(B)
+
+int main(int argc, char **argv) {
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s CIN COUT SIZE STRIDE KERNEL\n", argv[0]);
+        return 2;
+    }
+    const int cin = atoi(argv[1]), cout = atoi(argv[2]), size = atoi(argv[3]), s = atoi(argv[4]),
+              k = atoi(argv[5]);
+    const int images = 64, block = 64, pad = (k - 1) / 2, hout = (size + 2 * pad - k) / s + 1;
+    const long plane = (long)(size + 2) * (size + 2), oplane = (long)hout * hout;
+    // Input and its gradient with a zero border of 1 (as the engine's activations), dense outputs.
+    float *in = filled(images * cin * plane), *dx = filled(images * cin * plane);
+    float *out = filled(images * cout * oplane), *dy = filled(images * cout * oplane);
+    const ck_view inv = {in + (size + 2) + 1 - pad * (size + 2) - pad, cin * plane, plane, size + 2};
+    const ck_view dxv = {dx + (size + 2) + 1, cin * plane, plane, size + 2};
+    const ck_view outv = {out, cout * oplane, oplane, hout}, dyv = {dy, cout * oplane, oplane, hout};
+    float *w = filled((long)cout * cin * k * k), *dw = filled((long)cout * cin * k * k);
+    float *u = filled(A_weights_count(cout, cin, k, k, 0)), *ut = filled(A_weights_count(cout, cin, k, k, 1));
+    A_pack(w, cout, cin, k, k, 0, u);
+    A_pack(w, cout, cin, k, k, 1, ut);
+    float *scratch = filled(A_scratch_count(cin, cout, k, k, block));
+    double sums[2048] = {0}, t[2][3][ROUNDS];
+    for (int r = 0; r < ROUNDS; r++)
+        for (int v = 0; v < 2; v++) {
+            double start;
+            flush_caches();
+            start = now();
+            (v ? B_forward : A_forward)(1, inv, cin, outv, cout, images, hout, hout, k, k, s, u, NULL, 0, sums,
+                                        scratch, block);
+            t[v][0][r] = now() - start;
+            flush_caches();
+            start = now();
+            (v ? B_backward_input : A_backward_input)(1, dyv, cout, dxv, cin, images, size, size, hout, hout, k, k, s,
+                                                      pad, 1, ut, scratch, block);
+            t[v][1][r] = now() - start;
+            flush_caches();
+            start = now();
+            (v ? B_backward_weights : A_backward_weights)(1, dyv, cout, inv, cin, images, hout, hout, k, k, s, dw,
+                                                          scratch, block);
+            t[v][2][r] = now() - start;
+        }
+    printf("%d->%d %dx%d %dx%d/%d:", cin, cout, size, size, k, k, s);
+    report("forward", t[0][0], t[1][0]);
+    report("input gradient", t[0][1], t[1][1]);
+    report("weight gradient", t[0][2], t[1][2]);
+    printf("\n");
+    return 0;
+}

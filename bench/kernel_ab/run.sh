@@ -1,0 +1,53 @@
+#!/bin/bash
+# Kernel A/B benchmarks on one core, cold caches, alternated call by call in one process (the
+# figures of docs/PERFORMANCE.md, "Issue 14, second pass"):
+#
+#   bench/kernel_ab/run.sh REV_A REV_B     blocked products and Winograd of two revisions
+#   bench/kernel_ab/run.sh batchnorm       batch-norm backward variants of the working tree
+#
+# Needs clang (the Swift toolchain's) and the repository's git history; builds into a temporary
+# directory. Each line: medians over 21 rounds of both times (ms) and of the per-round ratio A/B
+# (> 1: B faster).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cc=${CC:-$(dirname "$(readlink -f "$(command -v swift)")")/clang}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+core=${CORE:-1}
+flags="-O3 -I$repo/Sources/CKernels/include"
+
+if [ "${1:-}" = batchnorm ]; then
+    "$cc" $flags "$here/batchnorm.c" "$repo/Sources/CKernels/elementwise.c" -o "$work/batchnorm"
+    for shape in "16 32" "32 16" "64 8"; do taskset -c "$core" "$work/batchnorm" groups $shape; done
+    for shape in "16 32" "32 16" "64 8"; do taskset -c "$core" "$work/batchnorm" mask $shape; done
+    exit 0
+fi
+[ $# -eq 2 ] || { echo "usage: $0 REV_A REV_B | batchnorm" >&2; exit 2; }
+
+# Each revision's kernels with their public names prefixed A_ / B_.
+for side in A B; do
+    rev=$([ $side = A ] && echo "$1" || echo "$2")
+    mkdir -p "$work/$side"
+    git -C "$repo" archive "$rev" Sources/CKernels | tar -x -C "$work/$side"
+    src="$work/$side/Sources/CKernels"
+    rename=""
+    for name in weights_count pack scratch_count forward backward_input backward_weights; do
+        rename="$rename -Dck_gemm_conv_$name=${side}_$name"
+    done
+    "$cc" $flags -I"$src" -I"$src/include" $rename -c "$src/gemmconv.c" -o "$work/$side-gemm.o"
+    rename=""
+    for name in weights_count scratch_count transform_weights forward backward_weights; do
+        rename="$rename -Dck_winograd_$name=${side}_$name"
+    done
+    "$cc" $flags -I"$src" -I"$src/include" $rename -c "$src/winograd.c" -o "$work/$side-winograd.o"
+done
+conv="$work/A/Sources/CKernels/conv.c"   # ck_best_isa and the direct kernels the others call
+"$cc" $flags "$here/gemm.c" "$work/A-gemm.o" "$work/B-gemm.o" "$conv" -o "$work/gemm"
+"$cc" $flags "$here/winograd.c" "$work/A-winograd.o" "$work/B-winograd.o" "$conv" -o "$work/winograd"
+echo "blocked products (A = $1, B = $2)"
+for shape in "16 32 32 2 3" "32 64 16 2 3" "64 128 32 2 3" "64 128 32 2 1" "128 256 16 2 1"; do
+    taskset -c "$core" "$work/gemm" $shape
+done
+echo "Winograd F(4x4, 3x3) (A = $1, B = $2)"
+for shape in "16 16 32" "32 32 16" "64 64 8"; do taskset -c "$core" "$work/winograd" $shape; done
