@@ -134,7 +134,7 @@ KERNEL static void NAME(bn_backward_apply)(ck_view dy, ck_view y, ck_view x, ck_
             const float sc = scale ? scale[c] : 0.0f, sh = scale ? shift[c] : 0.0f;
             for (int r = 0; r < height; r++) {
                 const float *g = ROW(dy, n, c, r);
-                const float *o = masked ? ROW(y, n, c, r) : g;
+                const float *o = masked == 1 ? ROW(y, n, c, r) : g;   // no y when the mask comes from x
                 const float *p = ROW(x, n, c, r);
                 float *q = ROW(dx, n, c, r);
                 float *e = residual ? ROW(dres, n, c, r) : q;

@@ -104,6 +104,7 @@ typedef struct {
     int lanes;        // tiles in this group
     int full;         // all 8 tiles full
     int run;          // full, and lane l's corner is lane 0's + l·step (tiles along one row)
+    int halves;       // full, and tiles 0-3 and 4-7 each along a row, step apart (implied by run)
     int step;
 } tile_group;
 
@@ -130,6 +131,8 @@ INLINE void group_setup(tile_group *g, long first, long tiles, int m, int tiles_
     }
     g->step = m;
     g->run = g->full && g->in[7] - g->in[0] == 7 * m && g->out[7] - g->out[0] == 7 * m;
+    g->halves = g->full && g->in[3] - g->in[0] == 3 * m && g->in[7] - g->in[4] == 3 * m &&
+                g->out[3] - g->out[0] == 3 * m && g->out[7] - g->out[4] == 3 * m;
 }
 
 // Loads `height` rows of `width` valid values (of `extent` ≤ 8) of lane l's patch at `base`
@@ -145,8 +148,7 @@ INLINE void copy_patch(float patch[8][8], const float *base, long row, int heigh
 // non-full tile's patch lies inside the view.
 INLINE void gather_rows(const int wide, const tile_group *g, const long *corners, const int step, const float *plane,
                         long row, int height, const int vr[8], const int vc[8], float patches[8][8][8], v8 *cols) {
-    if (wide && g->full && (step == 4 || step == 2) && corners[3] - corners[0] == 3 * step &&
-        corners[7] - corners[4] == 3 * step) {
+    if (wide && g->halves && (step == 4 || step == 2)) {
         // Tiles 0-3 and 4-7 each along a row, `step` apart (eight along one row, or two rows of
         // four: 16-wide images under F(4×4)): element k of every tile is every step-th float from
         // k, so each column comes out of two 16-float loads by one two-source permute (6 per
@@ -254,7 +256,7 @@ INLINE void output_tile(const int m, const int wide, const tile_group *g, const 
                 *square += y[i] * y[i];
             }
         }
-        if (wide && m == 4 && g->out[3] - g->out[0] == 12 && g->out[7] - g->out[4] == 12) {
+        if (wide && m == 4 && g->halves) {
             // Tiles 0-3 and 4-7 each along a row: each half's output row is 16 contiguous floats,
             // element 4l + j = y[4i + j] lane l, two permutes of the row's four vectors.
             for (int i = 0; i < 4; i++) {
@@ -415,6 +417,7 @@ INLINE void channel_group(tile_group *g, long p, int first_channel, int cin, int
     const int rows = min_int(m, hout - ty * m), columns = min_int(m, wout - tx * m);
     g->full = rows == m && columns == m;
     g->run = 0;
+    g->halves = 0;
     g->step = 0;
     g->lanes = 0;
     for (int l = 0; l < 8; l++) {

@@ -114,14 +114,14 @@ final class BatchNorm: Node {
     }
 
     /// A group of channels at a time: the sums over the group's values in all images of the pass,
-    /// the coefficients, then dx (and the residual's gradient) of the group. The group's dy, y and
-    /// x (images · group · H · W floats each: 256 kB for 64 images) are still in the L2 cache when
-    /// the second pass reads them again, where a pass over all channels for the sums and another
-    /// for dx read every tensor twice from memory. A group spans about 4 kB of each image's
-    /// channels (one 32×32 plane, four of 16×16, sixteen of 8×8): one channel of small planes
-    /// alone is 64 scattered pieces of 256 bytes, each a cache miss (8×8 planes went 2.3–2.5×
-    /// faster in groups of 16, cold caches). The same sums and products as two whole passes, so
-    /// the same bits.
+    /// the coefficients, then dx (and the residual's gradient) of the group. The tensors the group
+    /// reads (dy, x, and y for a residual layer's mask; images · group · H · W floats each: 256 kB
+    /// for 64 images) are still in the L2 cache when the second pass reads them again, where a pass
+    /// over all channels for the sums and another for dx read every tensor twice from memory. A
+    /// group spans about 4 kB of each image's channels (one 32×32 plane, four of 16×16, sixteen of
+    /// 8×8): one channel of small planes alone is 64 scattered pieces of 256 bytes, each a cache
+    /// miss (8×8 planes: 1.7× faster in groups of 16, cold caches, `bench/kernel_ab/run.sh
+    /// batchnorm`). The same sums and products as two whole passes, so the same bits.
     func backward(_ pass: Pass, needsGradient: [Bool], accumulate: [Bool]) {
         let x = pass.activations[inputs[0]], y = pass.activations[output], dy = pass.gradients[output]
         let channels = shape.channels
