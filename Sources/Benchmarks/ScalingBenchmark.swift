@@ -13,9 +13,11 @@ import JSON
 /// First rank 0 trains alone while the other ranks sleep (leaving it the machine), then all ranks
 /// train together. Each phase builds its own ranks' shards, model and optimiser, takes `warmup` untimed steps,
 /// then `steps` timed ones; a step's time is rank 0's wall time from the start of augmentation to
-/// the end of the update. Before the gradient all-reduce the ranks meet in a barrier, so that the
-/// time rank 0 waits for a slower rank (load imbalance, noise from the machine) and the time of the
-/// all-reduce itself are reported apart; both are part of the step time.
+/// the end of the update. Before a gradient all-reduce after backward the ranks meet in a barrier,
+/// so that the time rank 0 waits for a slower rank (load imbalance, noise from the machine) and
+/// the time of the all-reduce itself are reported apart; both are part of the step time. (While
+/// the buckets are all-reduced during backward there is no barrier: the main thread may not call
+/// MPI while the communication thread does, and the waiting is then part of the exposed time.)
 public struct ScalingBenchmark {
     public struct Configuration: Sendable {
         public var model: String
@@ -30,13 +32,16 @@ public struct ScalingBenchmark {
         public var steps: Int
         public var warmup: Int
         public var seed: UInt64
-        /// The all-reduce's buckets (`DataParallelStep.useBuckets`; 0: one bucket after backward).
+        /// The all-reduce's buckets (`GradientBuckets`; 0: one bucket) and whether they are
+        /// all-reduced during backward.
         public var bucketBytes: Int
+        public var overlap: Overlap
 
         public init(model: String, dataset: DatasetKind, directory: String?, transforms: [Transform], batchPerRank: Int,
                     copies: Int, ghostBatchSize: Int?, algorithm: AllreduceAlgorithm, steps: Int, warmup: Int,
-                    seed: UInt64, bucketBytes: Int = 0) {
+                    seed: UInt64, bucketBytes: Int = 0, overlap: Overlap = .auto) {
             self.bucketBytes = bucketBytes
+            self.overlap = overlap
             self.model = model
             self.dataset = dataset
             self.directory = directory
@@ -62,6 +67,8 @@ public struct ScalingBenchmark {
         /// What the step waited for the all-reduce after backward (all of it with one bucket).
         public var exposedSeconds: Double
         public var buckets: Int
+        /// Whether the buckets were all-reduced during backward in the timed steps.
+        public var overlapped: Bool
         public var waitSeconds: Double
         public var dataSeconds: Double
         public var updateSeconds: Double
@@ -111,13 +118,15 @@ public struct ScalingBenchmark {
             return (data, network)
         }
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
+        let buckets = GradientBuckets(gradientRanges: network.gradientRanges, count: network.parameters.count,
+                                      bucketBytes: c.bucketBytes)
         let step = DataParallelStep(network: network, optimizer: SGD(parameters: network.parameters), ranks: [data],
-                                    communicator: communicator, algorithm: c.algorithm, seed: c.seed)
-        step.separatesWaiting = true
-        step.useBuckets(bytes: c.bucketBytes) { _ in c.algorithm }
+                                    communicator: communicator,
+                                    reduction: GradientReduction(buckets: buckets, overlap: c.overlap) { _ in c.algorithm },
+                                    seed: c.seed)
         let stepsPerEpoch = try data.prepare(batchPerRank: c.batchPerRank)
         let hyper = SGD.Hyperparameters(learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4)
-        var samples: [(total: Double, outcome: DataParallelStep.Outcome)] = []
+        var samples: [(total: Double, wait: Double, outcome: DataParallelStep.Outcome)] = []
         var epoch = -1
         for index in 0 ..< c.warmup + c.steps {
             if index % stepsPerEpoch == 0 {
@@ -125,17 +134,27 @@ public struct ScalingBenchmark {
                 data.begin(epoch: epoch)
             }
             let start = ContinuousClock.now
-            let outcome = try step(epoch: epoch, step: index % stepsPerEpoch, globalStep: index, copies: c.copies, batchSize: c.batchPerRank * communicator.size,
-                                   imagesPerRank: images, ghostBatchSize: ghost, hyperparameters: hyper)
-            if index >= c.warmup { samples.append(((ContinuousClock.now - start).seconds, outcome)) }
+            // The training step's four phases, with a timed barrier before the all-reduce.
+            var outcome = try step.computeLocalGradient(epoch: epoch, step: index % stepsPerEpoch, globalStep: index,
+                                                        copies: c.copies, imagesPerRank: images, ghostBatchSize: ghost)
+            var wait = 0.0
+            if communicator.size > 1 && !step.overlapsCommunication {
+                let waitStart = ContinuousClock.now
+                try communicator.barrier()
+                wait = (ContinuousClock.now - waitStart).seconds
+            }
+            try step.reduceGradient(&outcome)
+            step.update(&outcome, copies: c.copies, batchSize: c.batchPerRank * communicator.size, hyperparameters: hyper)
+            try step.sumOverRanks(&outcome)
+            if index >= c.warmup { samples.append(((ContinuousClock.now - start).seconds, wait, outcome)) }
         }
         return Phase(ranks: communicator.size, imagesPerStep: images * communicator.size,
                      stepSeconds: median(samples.map(\.total)),
                      computeSeconds: median(samples.map(\.outcome.computeSeconds)),
                      allreduceSeconds: median(samples.map(\.outcome.communicationSeconds)),
                      exposedSeconds: median(samples.map(\.outcome.exposedCommunicationSeconds)),
-                     buckets: step.buckets.count,
-                     waitSeconds: median(samples.map(\.outcome.waitSeconds)),
+                     buckets: buckets.count, overlapped: step.overlapsCommunication,
+                     waitSeconds: median(samples.map(\.wait)),
                      dataSeconds: median(samples.map(\.outcome.dataSeconds)),
                      updateSeconds: median(samples.map(\.outcome.updateSeconds)),
                      gradientBytes: network.parameters.values.count * MemoryLayout<Float>.size)
@@ -173,7 +192,7 @@ public struct ScalingReport {
                 .add("batch_per_rank", batchPerRank).add("copies", copies).add("allreduce", algorithm.rawValue)
                 .add("images_per_second", p.imagesPerSecond).add("step_seconds", p.stepSeconds)
                 .add("compute_seconds", p.computeSeconds).add("allreduce_seconds", p.allreduceSeconds)
-                .add("exposed_comm_seconds", p.exposedSeconds).add("buckets", p.buckets)
+                .add("exposed_comm_seconds", p.exposedSeconds).add("buckets", p.buckets).add("overlap", p.overlapped)
                 .add("wait_seconds", p.waitSeconds).add("data_seconds", p.dataSeconds).add("update_seconds", p.updateSeconds)
                 .add("allreduce_fraction", p.allreduceFraction).add("gradient_bytes", p.gradientBytes)
             if let s = speedup(p) { line = line.add("speedup", s).add("efficiency", s / Double(p.ranks)) }
@@ -186,7 +205,8 @@ public struct ScalingReport {
             + "\(algorithm.rawValue) all-reduce of \(phases.first.map { ByteSize.format($0.gradientBytes) } ?? "?"); "
             + "medians over the timed steps"
         var table = TextTable(header: ["ranks", "images/s", "speedup", "efficiency", "step ms", "compute ms", "wait ms",
-                                       "all-reduce ms", "all-reduce %", "buckets", "exposed ms", "data ms", "update ms"],
+                                       "all-reduce ms", "all-reduce %", "buckets", "overlap", "exposed ms", "data ms",
+                                       "update ms"],
                               alignment: .right)
         for p in phases {
             let s = speedup(p)
@@ -194,7 +214,8 @@ public struct ScalingReport {
                 "\(p.ranks)", fixed(p.imagesPerSecond, 1), s.map { fixed($0, 3) + "×" } ?? "-",
                 s.map { fixed(100 * $0 / Double(p.ranks), 1) + "%" } ?? "-",
                 ms(p.stepSeconds), ms(p.computeSeconds), ms(p.waitSeconds), ms(p.allreduceSeconds),
-                percent(p.allreduceFraction), "\(p.buckets)", ms(p.exposedSeconds), ms(p.dataSeconds), ms(p.updateSeconds),
+                percent(p.allreduceFraction), "\(p.buckets)", p.ranks > 1 ? (p.overlapped ? "on" : "off") : "-",
+                ms(p.exposedSeconds), ms(p.dataSeconds), ms(p.updateSeconds),
             ])
         }
         return note + "\n" + table.render()

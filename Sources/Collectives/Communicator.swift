@@ -21,6 +21,11 @@ public protocol Communicator: AnyObject {
     /// The result is bitwise identical on every rank, whatever the algorithm.
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, algorithm: AllreduceAlgorithm) throws
 
+    /// The same sum, waited for as `waiting` says (the same bits either way). Implementations
+    /// without a notion of polling (the default) ignore `waiting`.
+    func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, algorithm: AllreduceAlgorithm,
+                      waiting: Waiting) throws
+
     /// Replaces `buffer` on every rank by the element-wise sum over all ranks.
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
 
@@ -61,6 +66,11 @@ extension Communicator {
     public var isRoot: Bool { rank == 0 }
 
     public var allowsCallsFromAnotherThread: Bool { true }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, algorithm: AllreduceAlgorithm,
+                             waiting: Waiting) throws {
+        try allreduceSum(buffer, algorithm: algorithm)
+    }
 
     public func allreduceSum(_ array: inout [Float], algorithm: AllreduceAlgorithm = .ring) throws {
         try array.withUnsafeMutableBufferPointer { try allreduceSum($0, algorithm: algorithm) }

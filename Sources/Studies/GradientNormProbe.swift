@@ -78,8 +78,11 @@ public enum GradientNormProbe {
             return (data, network)
         }
         try world.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
+        // One all-reduce of the whole gradient after backward, with the ring.
+        let whole = GradientBuckets(gradientRanges: network.gradientRanges, count: network.parameters.count, bucketBytes: 0)
         let step = DataParallelStep(network: network, optimizer: SGD(parameters: network.parameters), ranks: [data],
-                                    communicator: world, algorithm: .ring, seed: seed)
+                                    communicator: world, reduction: GradientReduction(buckets: whole, overlap: .off) { _ in .ring },
+                                    seed: seed)
         var measurements: [Measurement] = []
         for kind in kinds {
             let perRank = kind.batchSize / ranks

@@ -69,11 +69,53 @@ public final class MPICommunicator: SplittableCommunicator, PointToPoint {
     }
 
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, algorithm: AllreduceAlgorithm) throws {
+        try allreduceSum(buffer, algorithm: algorithm, waiting: .busy)
+    }
+
+    /// `.mpi` is `MPI_Iallreduce` waited for as `waiting` says, whatever the waiting, so that a
+    /// bucket all-reduced during backward adds in the same order as one all-reduced after it.
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, algorithm: AllreduceAlgorithm,
+                             waiting: Waiting) throws {
+        guard size > 1, buffer.count > 0 else { return }
         switch algorithm {
         case .ring:
-            try ring(buffer, over: self)
+            try ring(buffer, over: Paced(communicator: self, waiting: waiting))
         case .mpi:
-            try allreduce(buffer, datatype: cmpi_float(), op: cmpi_op_sum())
+            var request: MPI_Request? = nil
+            try check(MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, try Self.count(buffer.count), cmpi_float(),
+                                     cmpi_op_sum(), handle, &request), "MPI_Iallreduce", rank: rank)
+            try complete(&request, waiting: waiting, "MPI_Iallreduce")
+        }
+    }
+
+    /// Polls `request` until it completes: without pause (`MPI_Wait`) when busy, and patiently
+    /// (`Poller`) otherwise.
+    func complete(_ request: inout MPI_Request?, waiting: Waiting, _ call: StaticString) throws {
+        guard case .patient(let pace) = waiting else {
+            try check(MPI_Wait(&request, cmpi_status_ignore()), call, rank: rank)
+            return
+        }
+        var poller = Poller(pace: pace)
+        var done: Int32 = 0
+        while true {
+            try check(MPI_Test(&request, &done, cmpi_status_ignore()), call, rank: rank)
+            if done != 0 { return }
+            poller.pause()
+        }
+    }
+
+    /// Like `wait(_:)`, as `waiting` says.
+    func wait(_ requests: inout [Request], waiting: Waiting) throws {
+        guard case .patient(let pace) = waiting else { return try wait(&requests) }
+        let count = Int32(requests.count)
+        var poller = Poller(pace: pace)
+        var done: Int32 = 0
+        while true {
+            try requests.withUnsafeMutableBufferPointer {
+                try check(MPI_Testall(count, $0.baseAddress, &done, cmpi_statuses_ignore()), "MPI_Testall", rank: rank)
+            }
+            if done != 0 { return }
+            poller.pause()
         }
     }
 
@@ -171,6 +213,48 @@ public final class MPICommunicator: SplittableCommunicator, PointToPoint {
             throw CommunicatorUsageError("a message of \(n) elements exceeds MPI's count limit of \(Int32.max)")
         }
         return Int32(n)
+    }
+}
+
+/// This communicator's point-to-point calls, waited for as `waiting` says: what the ring runs over.
+private struct Paced: PointToPoint {
+    let communicator: MPICommunicator
+    let waiting: Waiting
+
+    var rank: Int { communicator.rank }
+    var size: Int { communicator.size }
+
+    func startSend(_ bytes: UnsafeRawBufferPointer, to destination: Int, tag: Int32) throws -> MPI_Request? {
+        try communicator.startSend(bytes, to: destination, tag: tag)
+    }
+
+    func startReceive(into buffer: UnsafeMutableRawBufferPointer, from source: Int, tag: Int32) throws -> MPI_Request? {
+        try communicator.startReceive(into: buffer, from: source, tag: tag)
+    }
+
+    func wait(_ requests: inout [MPI_Request?]) throws { try communicator.wait(&requests, waiting: waiting) }
+}
+
+/// The pauses of a patient wait: `spins` polls without pause (a message that is nearly there
+/// costs no sleep), then sleeps between polls that double from `shortest` to `longest` for as
+/// long as the pace allows them. Each wake-up takes the core from backward for a context switch,
+/// so the pauses grow: a bucket that waits for a slower rank wakes a few dozen times, not
+/// thousands; the longest pause bounds how late a finished message is noticed.
+struct Poller {
+    let pace: Pace
+    private var polls = 0
+    private var nanoseconds = Self.shortest
+    static let spins = 64
+    static let shortest = 20_000, longest = 1_000_000
+
+    init(pace: Pace) { self.pace = pace }
+
+    mutating func pause() {
+        polls += 1
+        guard polls > Self.spins, pace.allowsPauses else { return }
+        var interval = timespec(tv_sec: 0, tv_nsec: nanoseconds)
+        nanosleep(&interval, nil)
+        nanoseconds = min(2 * nanoseconds, Self.longest)
     }
 }
 

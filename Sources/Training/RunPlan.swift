@@ -21,6 +21,7 @@ struct RunPlan {
     let allreduce: AllreduceChoice
     /// The all-reduce's bucket size in bytes (0: one bucket).
     let bucketBytes: Int
+    let overlap: Overlap
 
     init(_ c: TrainingConfiguration, worldSize: Int) throws {
         configuration = c
@@ -58,6 +59,10 @@ struct RunPlan {
         } catch {
             throw fail("bucket-size", "must be a size such as 256K or 1M, or 0 for one bucket, got '\(c.bucketSize)'")
         }
+        guard let overlap = Overlap(rawValue: c.overlap) else {
+            throw fail("overlap", "must be \(Overlap.names.joined(separator: ", ")), got '\(c.overlap)'")
+        }
+        self.overlap = overlap
 
         if let output = c.output, output.allSatisfy(\.isWhitespace) {
             throw fail("output", "must name a directory, got '\(output)' (an empty name would write into the current directory)")

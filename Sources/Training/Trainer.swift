@@ -128,9 +128,9 @@ public final class Trainer {
         allreduce = try AllreduceDecision(plan.allreduce, counts: buckets.ranges.map(\.count), resumingFrom: checkpoint,
                                           on: communicator)
         stepper = DataParallelStep(network: network, optimizer: optimizer, ranks: loaded, communicator: communicator,
-                                   algorithm: allreduce.policy.algorithm(forCount: network.parameters.count),
+                                   reduction: GradientReduction(buckets: buckets, overlap: plan.overlap,
+                                                                algorithm: allreduce.policy.algorithm(forCount:)),
                                    seed: configuration.seed)
-        stepper.useBuckets(bytes: plan.bucketBytes) { [allreduce] in allreduce.policy.algorithm(forCount: $0) }
         try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.values.buffer), root: 0)
 
         // Output directory (rank 0 writes; everyone learns whether it worked).
@@ -192,15 +192,17 @@ public final class Trainer {
                                           batchSize: settings.batchSize, imagesPerRank: imagesPerRank,
                                           ghostBatchSize: ghost, hyperparameters: hyper)
                 globalStep += 1
-                guard outcome.lossSum.isFinite && outcome.gradientNorm.isFinite else {
-                    let what = outcome.lossSum.isFinite
-                        ? "the gradient norm became \(outcome.gradientNorm) (loss \(outcome.lossSum / max(outcome.samples, 1)))"
-                        : "the loss became \(outcome.lossSum)"
+                guard outcome.totals.lossSum.isFinite && outcome.gradientNorm.isFinite else {
+                    let what = outcome.totals.lossSum.isFinite
+                        ? "the gradient norm became \(outcome.gradientNorm) (loss \(outcome.totals.lossSum / max(outcome.totals.samples, 1)))"
+                        : "the loss became \(outcome.totals.lossSum)"
                     throw TrainingFailure("\(what) at step \(globalStep) (epoch \(epoch), step \(step + 1) of \(steps)); "
                         + "stopped without writing a checkpoint: " + lastGoodState())
                 }
+                if let decision = outcome.overlapDecision { console.line("overlap (auto): \(decision.summary)") }
                 var stepTotals = Totals()
-                (stepTotals.loss, stepTotals.correct, stepTotals.samples) = (outcome.lossSum, outcome.correct, outcome.samples)
+                (stepTotals.loss, stepTotals.correct, stepTotals.samples) =
+                    (outcome.totals.lossSum, outcome.totals.correct, outcome.totals.samples)
                 stepTotals.dataSeconds = outcome.dataSeconds
                 stepTotals.communicationSeconds = outcome.communicationSeconds
                 stepTotals.exposedCommunicationSeconds = outcome.exposedCommunicationSeconds
@@ -329,10 +331,9 @@ public final class Trainer {
             + (output.map { ", output \($0.path)" } ?? ""))
         if world.size > 1 {
             console.line("all-reduce (\(c.allreduce)): \(allreduce.summary)")
-            let buckets = stepper.buckets
-            console.line("gradient in \(buckets.count) bucket\(buckets.count == 1 ? "" : "s") (--bucket-size \(c.bucketSize))"
-                + (stepper.overlapsCommunication ? ", all-reduced during backward"
-                    : buckets.count > 1 ? ", all-reduced after backward (MPI allows no second thread)" : ""))
+            let buckets = stepper.reduction.buckets
+            console.line("gradient in \(buckets.count) bucket\(buckets.count == 1 ? "" : "s") (--bucket-size \(c.bucketSize)), "
+                + "all-reduced \(stepper.overlapDescription)")
         }
     }
 }

@@ -39,6 +39,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var allreduce = "auto"
     /// The all-reduce's bucket size ("256K", "1M"; "0": the whole gradient in one all-reduce after backward).
     public var bucketSize = "256K"
+    /// Whether the buckets are all-reduced during backward: auto (where the all-reduce is a
+    /// noticeable part of the step), on or off. The same bits either way.
+    public var overlap = "auto"
     public var seed: UInt64 = 1
     public var output: String? = nil
     public var checkpointEvery = 1
@@ -51,7 +54,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case dataset, model, epochs, copies, augment, dropout, momentum, nesterov, regime, allreduce, seed, output, resume
+        case dataset, model, epochs, copies, augment, dropout, momentum, nesterov, regime, allreduce, overlap, seed, output, resume
         case dataDirectory = "data-dir"
         case batchSize = "batch-size"
         case ghostBatchSize = "ghost-batch-size"
@@ -107,12 +110,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     /// The options that may change when a run is resumed: where the run reads and writes, how
     /// often it logs, evaluates and checkpoints, when it stops, which all-reduce adds the gradients
-    /// and in which buckets (the same sum; with more than two ranks, rounded in another order) and whether the ranks are
+    /// and in which buckets (the same sum; with more than two ranks, rounded in another order), whether during backward, and whether the ranks are
     /// simulated (their number must match anyway). Every other option changes the computation, and
     /// a resumed run must keep it: a new option is locked unless it is added here.
     static let mayChangeOnResume: Set<CodingKeys> = [
         .dataDirectory, .output, .resume, .checkpointEvery, .evalEvery, .logEvery, .maxSteps, .allreduce, .simulateRanks,
-        .bucketSize,
+        .bucketSize, .overlap,
     ]
 
     /// A value as it is written in JSON, for messages.

@@ -30,6 +30,8 @@ struct ScalingBench: ParsableCommand {
     @Option(help: "Gradient all-reduce: ring or mpi.") var allreduce = "ring"
     @Option(help: "All-reduce the gradient in buckets of this size, started during backward (0: one all-reduce after it).")
     var bucketSize = "256K"
+    @Option(help: "All-reduce the buckets during backward: auto (decided after the first steps, as train does), on or off.")
+    var overlap: String = Overlap.auto.rawValue
     @Option(help: "Timed steps per phase.") var steps = 30
     @Option(help: "Untimed steps before them.") var warmup = 3
     @Flag(help: "One JSON object per phase instead of the table.") var json = false
@@ -44,6 +46,9 @@ struct ScalingBench: ParsableCommand {
         }
         do { _ = try ModelZoo.Architecture(model) } catch { throw ValidationError("--model: \(error)") }
         do { _ = try ByteSize.parse(bucketSize) } catch { throw ValidationError("--bucket-size: \(error)") }
+        guard Overlap(rawValue: overlap) != nil else {
+            throw ValidationError("--overlap must be \(Overlap.names.joined(separator: ", ")), got '\(overlap)'")
+        }
         _ = try transforms()
     }
 
@@ -52,7 +57,7 @@ struct ScalingBench: ParsableCommand {
             model: model, dataset: dataset, directory: dataDirectory, transforms: try transforms(),
             batchPerRank: batchSize, copies: copies, ghostBatchSize: ghostBatchSize,
             algorithm: AllreduceAlgorithm(rawValue: allreduce)!, steps: steps, warmup: warmup, seed: 1,
-            bucketBytes: try ByteSize.parse(bucketSize)))
+            bucketBytes: try ByteSize.parse(bucketSize), overlap: Overlap(rawValue: overlap)!))
         try runJob { world in
             let phases = try benchmark.run(on: world)
             guard world.isRoot else { return }

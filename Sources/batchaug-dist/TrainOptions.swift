@@ -36,6 +36,8 @@ struct TrainOptions: ParsableArguments, Encodable {
     var allreduce: String?
     @Option(help: "All-reduce the gradient in buckets of this size, each started during backward once its layers are done (0: one all-reduce after backward; default 256K).")
     var bucketSize: String?
+    @Option(help: "All-reduce the buckets during backward: auto (when the all-reduce takes 2 % or more of a step's forward and backward), on or off; the same bits either way (default auto).")
+    var overlap: String?
     @Option(help: "Seed of everything random, 0 to 2^64-1 (default 1).") var seed: UInt64?
     @Option(help: "Directory for config.json, results.csv, metrics.jsonl and checkpoints (default runs/<model>-<dataset>-<time>).")
     var output: String?
