@@ -44,20 +44,10 @@ build_release() {
         || die "swift build failed"
 }
 
-# One rank per core; each rank runs OpenBLAS on one thread; mpirun may run as root (containers,
-# CI); ob1 starts faster on one machine. Anything already set by the user is kept.
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
-# OpenBLAS picks its kernels by CPU model at load time; a model newer than the library (Debian 12's
-# 0.3.21 on recent Xeons) falls back to the generic "Prescott" kernels, 3-30x slower for sgemm.
-# Choose by instruction set instead, unless the user chose: the flags the kernels need are what matters.
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ -r /proc/cpuinfo ]; then
-    flags="$(grep -m1 '^flags' /proc/cpuinfo)"
-    case " $flags " in
-        *" avx512f "*" avx512vl "*|*" avx512vl "*" avx512f "*) export OPENBLAS_CORETYPE=SkylakeX ;;
-        *" avx2 "*) export OPENBLAS_CORETYPE=Haswell ;;
-    esac
-    unset flags
-fi
+# mpirun may run as root (containers, CI); ob1 starts faster on one machine. Anything already set by
+# the user is kept. OpenBLAS's threads and kernels are the binary's own decision (it sets them
+# and executes itself again where the environment differs: `batchaug-dist info` shows them), so
+# plain `mpirun batchaug-dist …` computes what launch/run computes.
 export OMPI_MCA_pml="${OMPI_MCA_pml:-ob1}"
 if [ "$(id -u)" = 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -65,8 +55,8 @@ fi
 
 # The environment every rank needs, as mpirun -x options (remote hosts do not inherit it).
 rank_environment() {
-    local names=(OPENBLAS_NUM_THREADS OMPI_MCA_pml)
-    [ -n "${OPENBLAS_CORETYPE:-}" ] && names+=(OPENBLAS_CORETYPE)
+    local names=(OMPI_MCA_pml)
+    [ -n "${OPENBLAS_CORETYPE:-}" ] && names+=(OPENBLAS_CORETYPE)   # the user's own choice, passed on
     local name
     for name in "${names[@]}"; do printf -- '-x\n%s\n' "$name"; done
 }

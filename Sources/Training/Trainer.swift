@@ -15,11 +15,14 @@ public struct JobDescription: Sendable {
     public var mpi: String
     public var blas: String
     public var hosts: [String]
-    public init(version: String, mpi: String, blas: String, hosts: [String]) {
+    /// Each rank's kernels (the same on every rank of a cluster of alike machines).
+    public var kernels: [KernelSet]
+    public init(version: String, mpi: String, blas: String, hosts: [String], kernels: [KernelSet] = [.current]) {
         self.version = version
         self.mpi = mpi
         self.blas = blas
         self.hosts = hosts
+        self.kernels = kernels
     }
 }
 

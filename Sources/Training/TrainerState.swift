@@ -56,6 +56,7 @@ extension Trainer {
             "versions": .object([
                 "batchaug-dist": .string(job.version), "mpi": .string(job.mpi), "openblas": .string(job.blas),
             ]),
+            JobDescription.kernelsKey: job.kernelRecord,
         ])
         try Data((try description.jsonText() + "\n").utf8).write(to: directory.appendingPathComponent("config.json"),
                                                                   options: .atomic)
@@ -91,7 +92,8 @@ extension Trainer {
                     encoding: configuration, toolVersion: job.version,
                     extra: ["parameter_checksum": .string(String(parameterChecksum(), radix: 16)),
                             "step_in_epoch": .number(stepInEpoch),
-                            "dataset": .string(configuration.dataset)].merging(try allreduce.record()) { $1 })
+                            "dataset": .string(configuration.dataset),
+                            JobDescription.kernelsKey: job.kernelRecord].merging(try allreduce.record()) { $1 })
                 try CheckpointStore.write(directory: CheckpointStore.directory(in: output), info: info,
                                           tensors: checkpointTensors(rankStatistics: rankStatistics))
             } catch {
@@ -173,6 +175,11 @@ extension Trainer {
             for skipped in checkpoint.passedOver {
                 console.line("warning: resuming from an older checkpoint; the newer one is unusable: \(skipped)")
             }
+            if let recorded = info.extra[JobDescription.kernelsKey], recorded != job.kernelRecord {
+                console.line("note: the checkpoint was written on other kernels (\(Self.render(recorded))) than this run's "
+                    + "(\(Self.render(job.kernelRecord))): it continues, but its last bits will differ from a run "
+                    + "that went on with the checkpoint's kernels")
+            }
         }
         try world.broadcast(UnsafeMutableRawBufferPointer(store.values.buffer), root: 0)
         try world.broadcast(UnsafeMutableRawBufferPointer(optimizer.velocity.buffer), root: 0)
@@ -181,5 +188,27 @@ extension Trainer {
         // Each rank's own running statistics (all ranks', from rank 0; they are small).
         try world.broadcast(&rankStatistics, root: 0)
         stepper.statistics.restore(everyRank: (0 ..< plan.ranks).map { Array(rankStatistics[$0 * count ..< ($0 + 1) * count]) })
+    }
+}
+
+extension JobDescription {
+    /// The key of the kernel set in config.json and checkpoint.json.
+    static let kernelsKey = "kernels"
+
+    /// The kernels as recorded: "SkylakeX/avx512" when every rank computes with the same, else
+    /// each rank's in rank order (their gradients are summed, so every one of them shapes the bits).
+    var kernelRecord: JSONValue {
+        let records = kernels.map(\.record)
+        return Set(records).count <= 1 ? .string(records.first ?? KernelSet.current.record) : .array(records.map(JSONValue.string))
+    }
+}
+
+extension Trainer {
+    static func render(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let text): text
+        case .array(let items): items.map(render).joined(separator: ", ")
+        default: (try? value.jsonText()) ?? "?"
+        }
     }
 }

@@ -18,6 +18,7 @@ struct BatchAugDist: ParsableCommand {
     )
 
     static func main() {
+        KernelEnvironment.settle()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -46,6 +46,7 @@ extension JobDescription {
     /// What config.json records about this job: versions and every rank's host. Collective.
     static func of(_ world: MPICommunicator) throws -> JobDescription {
         JobDescription(version: BuildInfo.version, mpi: MPIRuntime.libraryVersion, blas: BLAS.description,
-                       hosts: try world.allgather(try MPIRuntime.processorName()))
+                       hosts: try world.allgather(try MPIRuntime.processorName()),
+                       kernels: try world.allgather(KernelSet.current.record).map { KernelSet(record: $0) ?? .current })
     }
 }

@@ -80,9 +80,7 @@ public final class NamespaceCluster: @unchecked Sendable {
     }
 
     /// `launch/run -np RANKS -- ARGS…` with the built binary on this machine's shared memory: the
-    /// reference for a run on the cluster, started by the same launcher, so that both get the same
-    /// ranks' environment (the OpenBLAS kernels `launch/common.sh` chooses: other kernels give
-    /// other bits).
+    /// reference for a run on the cluster, started by the same launcher.
     public static func runLocally(ranks: Int, _ arguments: [String], timeout: Double = 600) throws -> ProcessOutcome {
         try runProcess("/bin/bash", [launcher, "--binary", builtExecutable, "-np", "\(ranks)", "--"] + arguments,
                        environment: ["OPENBLAS_NUM_THREADS": "1"], timeout: timeout)

@@ -16,13 +16,15 @@ public struct ProcessOutcome: CustomStringConvertible, Sendable {
 
 /// Runs a program with no standard input, drains both output pipes while it runs (a full pipe
 /// would block the child), and kills it after `timeout` seconds, so that a hang fails the test
-/// instead of stalling CI.
+/// instead of stalling CI. The child's environment is this process's, without the variables
+/// named in `removing`, with `environment` set over it.
 public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                       timeout: Double) throws -> ProcessOutcome {
+                       removing: Set<String> = [], timeout: Double) throws -> ProcessOutcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.environment = ProcessInfo.processInfo.environment.filter { !removing.contains($0.key) }
+        .merging(environment) { $1 }
     process.standardInput = FileHandle.nullDevice
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
