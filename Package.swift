@@ -37,12 +37,15 @@ let package = Package(
         // JSON values (exact 64-bit integers) and JSON lines, written through JSONEncoder.
         .target(name: "JSON"),
 
+        // Contiguous, nearly equal pieces of a range: the ring's segments, the ranks' shards.
+        .target(name: "Partitions"),
+
         // Counter-based random numbers (Philox): every random draw of a run is a pure function of
         // (seed, what it is for, indices), so runs are reproducible and resumable bit for bit.
         .target(name: "Randomness"),
 
         // Loaders for the official dataset formats, validation, sharding and epoch orders.
-        .target(name: "Datasets", dependencies: ["CZlib", "Formatting", "Randomness"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "Formatting", "Partitions", "Randomness"]),
 
         // Transforms and the batch augmenter: M copies of each sample, each its own transform.
         .target(name: "Augmentation", dependencies: ["Datasets", "Formatting", "Randomness"]),
@@ -57,7 +60,7 @@ let package = Package(
         // The Communicator seam and the ring all-reduce, written once over point-to-point
         // calls; agreement on failures; replica checksums. No MPI here: an in-process
         // communicator runs the same collectives in unit tests.
-        .target(name: "Collectives", dependencies: ["Formatting"]),
+        .target(name: "Collectives", dependencies: ["Formatting", "Partitions"]),
 
         // MPI as one implementation of `Communicator`.
         .target(name: "SwiftMPI", dependencies: ["CMPI", "Collectives", "Formatting"]),
@@ -115,7 +118,8 @@ let package = Package(
         .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "TestSupport"]),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Partitions", "TestSupport"]),
+        .testTarget(name: "PartitionsTests", dependencies: ["Partitions"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Collectives"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),

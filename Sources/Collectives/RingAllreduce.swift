@@ -1,7 +1,9 @@
+import Partitions
+
 /// A bandwidth-optimal ring all-reduce (sum, in place, Float), written over `PointToPoint`.
 ///
 /// The buffer is cut into `size` segments whose lengths differ by at most one
-/// (`RingPartition`). In the reduce-scatter phase (size − 1 steps) rank r sends segment
+/// (`EvenPartition`). In the reduce-scatter phase (size − 1 steps) rank r sends segment
 /// (r − s) mod N to rank r + 1 and adds segment (r − s − 1) mod N, received from rank r − 1,
 /// into its own copy; afterwards rank r holds the complete sum of segment (r + 1) mod N. In the
 /// all-gather phase (size − 1 steps) those sums travel once around the ring and overwrite the
@@ -60,24 +62,24 @@ public final class RingAllreduce {
         // (`sumInRingOrder` below restates the order of the additions; change both together.)
         let ranks = transport.size
         guard ranks > 1, buffer.count > 0, let base = buffer.baseAddress else { return }
-        let partition = RingPartition(count: buffer.count, parts: ranks)
+        let partition = EvenPartition(count: buffer.count, parts: ranks)
         let rank = transport.rank
         let next = (rank + 1) % ranks
         let previous = (rank + ranks - 1) % ranks
         let chunk = settings.chunkElements
-        let longest = partition.range(of: 0).count + (buffer.count % ranks == 0 ? 0 : 1)
+        let longest = partition.range(wrapping: 0).count + (buffer.count % ranks == 0 ? 0 : 1)
         reserveScratch(slots: min(settings.depth, longest.divided(roundingUpBy: chunk)), elements: min(chunk, longest))
 
         for step in 0 ..< ranks - 1 {                       // reduce-scatter
             try exchange(base: base,
-                         send: partition.range(of: rank - step), to: next,
-                         receive: partition.range(of: rank - step - 1), from: previous,
+                         send: partition.range(wrapping: rank - step), to: next,
+                         receive: partition.range(wrapping: rank - step - 1), from: previous,
                          reduce: true, over: transport)
         }
         for step in 0 ..< ranks - 1 {                       // all-gather
             try exchange(base: base,
-                         send: partition.range(of: rank + 1 - step), to: next,
-                         receive: partition.range(of: rank - step), from: previous,
+                         send: partition.range(wrapping: rank + 1 - step), to: next,
+                         receive: partition.range(wrapping: rank - step), from: previous,
                          reduce: false, over: transport)
         }
     }
@@ -181,9 +183,9 @@ extension RingAllreduce {
         precondition(ranks >= 1 && contributions.allSatisfy { $0.count == result.count },
                      "sumInRingOrder: one buffer of the result's size per rank")
         guard let destination = result.baseAddress else { return }
-        let partition = RingPartition(count: result.count, parts: ranks)
+        let partition = EvenPartition(count: result.count, parts: ranks)
         for k in 0 ..< ranks {
-            let segment = partition.range(of: k)
+            let segment = partition.range(wrapping: k)
             guard !segment.isEmpty else { continue }
             let target = destination + segment.lowerBound
             let first = contributions[k].baseAddress! + segment.lowerBound
@@ -200,24 +202,6 @@ extension RingAllreduce {
 @inline(__always)
 func addInPlace(_ destination: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, count: Int) {
     for i in 0 ..< count { destination[i] += source[i] }
-}
-
-/// The split of `count` elements into `parts` contiguous segments whose lengths differ by at most
-/// one: segment i is `i·count/parts ..< (i+1)·count/parts`. Segment indices wrap modulo `parts`.
-public struct RingPartition: Sendable, Equatable {
-    public let count: Int
-    public let parts: Int
-
-    public init(count: Int, parts: Int) {
-        precondition(count >= 0 && parts > 0)
-        self.count = count
-        self.parts = parts
-    }
-
-    public func range(of segment: Int) -> Range<Int> {
-        let i = ((segment % parts) + parts) % parts
-        return (i * count / parts) ..< ((i + 1) * count / parts)
-    }
 }
 
 extension Range where Bound == Int {

@@ -1,27 +1,24 @@
-/// Which records each rank owns: rank r of N owns `r·n/N ..< (r+1)·n/N` of a split of n records.
-/// The shards are contiguous (so a rank reads one run of bytes per file), disjoint, cover the
-/// split, and their sizes differ by at most one — the same arithmetic as `RingPartition`.
-public struct ShardPartition: Sendable, Equatable {
-    /// Records in the whole split.
-    public let count: Int
-    /// The number of ranks.
-    public let ranks: Int
+import Partitions
 
-    public init(count: Int, ranks: Int) {
-        precondition(count >= 0 && ranks > 0)
-        self.count = count
-        self.ranks = ranks
-    }
+/// Which records each rank owns: rank r of N owns `r·n/N ..< (r+1)·n/N` of a split of n records
+/// (`EvenPartition`). The shards are contiguous (so a rank reads one run of bytes per file),
+/// disjoint, cover the split, and their sizes differ by at most one.
+public struct ShardPartition: Sendable, Equatable {
+    private let partition: EvenPartition
+
+    public init(count: Int, ranks: Int) { partition = EvenPartition(count: count, parts: ranks) }
+
+    /// Records in the whole split.
+    public var count: Int { partition.count }
+    /// The number of ranks.
+    public var ranks: Int { partition.parts }
 
     /// The global indices owned by `rank`.
-    public func range(of rank: Int) -> Range<Int> {
-        precondition(rank >= 0 && rank < ranks, "rank \(rank) is not in 0..<\(ranks)")
-        return (rank * count / ranks) ..< ((rank + 1) * count / ranks)
-    }
+    public func range(of rank: Int) -> Range<Int> { partition.range(of: rank) }
 
     /// The size of every rank's shard, in rank order.
-    public var sizes: [Int] { (0 ..< ranks).map { range(of: $0).count } }
+    public var sizes: [Int] { partition.sizes }
 
     /// The size of the smallest shard, ⌊n/N⌋: what bounds the steps of an epoch.
-    public var smallestShard: Int { count / ranks }
+    public var smallestShard: Int { partition.smallest }
 }

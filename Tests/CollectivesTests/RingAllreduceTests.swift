@@ -1,4 +1,5 @@
 import Collectives
+import Partitions
 import Testing
 import TestSupport
 
@@ -82,27 +83,12 @@ struct RingAllreduceTests {
         let count = 6000
         let results = try Self.ringResults(ranks: ranks, count: count, chunkBytes: 1 << 10)
         for (rank, result) in results.enumerated() {
-            let partition = RingPartition(count: count, parts: ranks)
+            let partition = EvenPartition(count: count, parts: ranks)
             // reduce-scatter sends segments r, r−1, …, r−N+2; all-gather sends r+1, r, …, r−N+3.
             let segments = (0 ..< ranks - 1).map { rank - $0 } + (0 ..< ranks - 1).map { rank + 1 - $0 }
-            let expected = segments.map { partition.range(of: $0).count * 4 }.reduce(0, +)
+            let expected = segments.map { partition.range(wrapping: $0).count * 4 }.reduce(0, +)
             #expect(result.bytesSent == expected)
             #expect(abs(Double(result.bytesSent) - 2 * Double(ranks - 1) / Double(ranks) * Double(count * 4)) <= Double(8 * ranks))
-        }
-    }
-
-    @Test("partition: balanced, disjoint and complete")
-    func partition() {
-        for parts in 1 ... 9 {
-            for count in [0, 1, 2, 5, 8, 9, 17, 1000, 1_048_579] {
-                let p = RingPartition(count: count, parts: parts)
-                let ranges = (0 ..< parts).map { p.range(of: $0) }
-                #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == count)
-                for i in 1 ..< parts { #expect(ranges[i].lowerBound == ranges[i - 1].upperBound) }
-                let sizes = ranges.map(\.count)
-                #expect(sizes.max()! - sizes.min()! <= 1, "count \(count) over \(parts) parts: \(sizes)")
-                #expect(p.range(of: -1) == ranges[parts - 1] && p.range(of: parts) == ranges[0])
-            }
         }
     }
 }
