@@ -39,7 +39,13 @@ public struct TrainingSummary: Sendable {
 /// A problem that stops every rank of the job together (see `CollectiveFailure`).
 public struct TrainingFailure: CollectiveFailure, Sendable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    public let exitStatus: ExitStatus
+    public init(_ description: String, _ exitStatus: ExitStatus = .failed) {
+        self.description = description
+        self.exitStatus = exitStatus
+    }
+    /// The options, a file or the data are wrong.
+    static func refused(_ description: String) -> TrainingFailure { TrainingFailure(description, .refused) }
 }
 
 /// Distributed data-parallel training with batch augmentation.
@@ -97,7 +103,7 @@ public final class Trainer {
         do {
             plan = try RunPlan(configuration, worldSize: communicator.size)
         } catch let error as ConfigurationError {
-            throw TrainingFailure(error.description)
+            throw TrainingFailure.refused(error.description)
         }
         let hosted = plan.simulated ? Array(0 ..< plan.ranks) : [communicator.rank]
 
@@ -120,7 +126,7 @@ public final class Trainer {
                                  seed: configuration.seed, trainSamples: configuration.trainSamples, counters: counters)
                 }
             } catch {
-                throw TrainingFailure("\(error)" + (host.map { " (on host \($0))" } ?? ""))
+                throw TrainingFailure("\(error)" + (host.map { " (on host \($0))" } ?? ""), error.exitStatus == .failed ? .refused : error.exitStatus)
             }
         }
 
@@ -164,7 +170,9 @@ public final class Trainer {
         let c = configuration
         let totalEpochs = plan.epochs
         describeRun()
-        var stopped = false
+        StopSignals.install(plan.stopSignals)
+        if c.collectiveTimeout > 0 { try world.watchForHangs(timeout: c.collectiveTimeout) }
+        var stopped = false, stoppedBySignal = false, finished = false
         for epoch in startEpoch ..< totalEpochs where !stopped {
             let settings = plan.settings(epoch: epoch)
             let perRank = plan.batchPerRank(epoch: epoch)
@@ -188,19 +196,21 @@ public final class Trainer {
                 let lr = plan.schedule.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps)
                 lastLearningRate = lr
                 let stepStart = ContinuousClock.now
+                world.note(activity: "step \(globalStep + 1) (epoch \(epoch), step \(step + 1) of \(steps))")
                 let hyper = SGD.Hyperparameters(learningRate: Float(lr), momentum: Float(settings.momentum),
                                                 weightDecay: Float(settings.weightDecay), nesterov: c.nesterov,
                                                 clipNorm: c.gradientClip.map(Float.init))
                 let outcome = try stepper(epoch: epoch, step: step, globalStep: globalStep, copies: settings.copies,
                                           batchSize: settings.batchSize, imagesPerRank: imagesPerRank,
-                                          ghostBatchSize: ghost, hyperparameters: hyper)
+                                          ghostBatchSize: ghost, hyperparameters: hyper,
+                                          requestsStop: StopSignals.pending != nil)
                 globalStep += 1
                 guard outcome.totals.lossSum.isFinite && outcome.gradientNorm.isFinite else {
                     let what = outcome.totals.lossSum.isFinite
                         ? "the gradient norm became \(outcome.gradientNorm) (loss \(outcome.totals.lossSum / max(outcome.totals.samples, 1)))"
                         : "the loss became \(outcome.totals.lossSum)"
                     throw TrainingFailure("\(what) at step \(globalStep) (epoch \(epoch), step \(step + 1) of \(steps)); "
-                        + "stopped without writing a checkpoint: " + lastGoodState())
+                        + "stopped without writing a checkpoint: " + lastGoodState(), .diverged)
                 }
                 if let decision = outcome.overlapDecision { console.line("overlap (auto): \(decision.summary)") }
                 var stepTotals = Totals()
@@ -216,7 +226,7 @@ public final class Trainer {
                 epochTotals.add(stepTotals)
                 interval.add(stepTotals)
                 console.progress(epoch: epoch, step: step + 1, steps: steps)
-                let reachedLimit = c.maxSteps.map { globalStep >= $0 } ?? false
+                let reachedLimit = (c.maxSteps.map { globalStep >= $0 } ?? false) || outcome.stopRequested
                 if (step + 1) % c.logEvery == 0 || step + 1 == steps || reachedLimit {
                     try logInterval(interval, epoch: epoch, step: step + 1, steps: steps, learningRate: lr,
                                     remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
@@ -224,13 +234,18 @@ public final class Trainer {
                 }
                 if reachedLimit {
                     stopped = true
+                    stoppedBySignal = outcome.stopRequested
                     break
                 }
             }
+            // Stopped by a signal, the job has little time left (Slurm's grace before SIGKILL): the
+            // checkpoint, not the test set.
             try finishEpoch(epoch, totals: epochTotals, seconds: (ContinuousClock.now - epochStart).seconds, learningRate: lastLearningRate,
                             settings: settings, last: epoch == totalEpochs - 1 || stopped,
-                            stepsDone: step + 1, steps: steps)
+                            stepsDone: step + 1, steps: steps, evaluates: !stoppedBySignal)
+            finished = epoch == totalEpochs - 1 && step + 1 == steps
         }
+        if stoppedBySignal && !finished { throw TrainingStopped(description: stopMessage()) }
         if stopped { console.line("stopped after \(globalStep) steps (--max-steps)") }
         lock = nil
         return TrainingSummary(epochs: records, steps: globalStep, parameterChecksum: parameterChecksum(),
@@ -240,14 +255,15 @@ public final class Trainer {
     // MARK: - Epoch end
 
     private func finishEpoch(_ epoch: Int, totals: Totals, seconds: Double, learningRate: Double,
-                             settings: EpochSettings, last: Bool, stepsDone: Int, steps: Int) throws {
+                             settings: EpochSettings, last: Bool, stepsDone: Int, steps: Int, evaluates: Bool = true) throws {
         let c = configuration
+        world.note(activity: "the end of epoch \(epoch) after step \(globalStep): replica check, evaluation, checkpoint")
         // Replicas must be identical; a difference is a bug or a broken node, not something to train through.
         if let mismatch = try world.firstMismatch(among: UnsafeRawBufferPointer(network.parameters.values.buffer)) {
             throw TrainingFailure("after epoch \(epoch) the parameters of rank \(mismatch.rank) differ from rank 0's "
                 + "(checksums \(String(mismatch.checksum, radix: 16)) vs \(String(mismatch.rootChecksum, radix: 16)))")
         }
-        let evaluate = last || (c.evalEvery > 0 && (epoch + 1) % c.evalEvery == 0)
+        let evaluate = evaluates && (last || (c.evalEvery > 0 && (epoch + 1) % c.evalEvery == 0))
         // Decided from the configuration, which every rank holds; `output` exists on rank 0 only, and a
         // decision taken from it would leave the other ranks out of the collectives below.
         let checkpoint = c.output != nil && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery == 0))
@@ -286,6 +302,17 @@ public final class Trainer {
 
     /// FNV-1a of the parameters' bytes (for the replica check, checkpoints and the summary).
     func parameterChecksum() -> UInt64 { fnv1a(UnsafeRawBufferPointer(network.parameters.values.buffer)) }
+
+    /// What a run stopped by a signal says: which signal (where this rank received it), where it
+    /// stands, and the command that continues it.
+    private func stopMessage() -> String {
+        let signal = StopSignals.pending.map(StopSignals.name) ?? "a stop signal (sent to another rank)"
+        let directory = configuration.output ?? "OUTPUT"
+        return "stopped by \(signal) after step \(globalStep); the checkpoint in "
+            + "\(CheckpointStore.directory(in: URL(fileURLWithPath: directory)).path) holds it (exit status "
+            + "\(ExitStatus.stopped.rawValue)). Continue with: batchaug-dist train --resume \(directory) "
+            + "(or run the same command again if it uses --resume-or-start)"
+    }
 
     /// Where the last good state is, for a run stopped by a non-finite loss (rank 0 has the output).
     private func lastGoodState() -> String {

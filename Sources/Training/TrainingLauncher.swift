@@ -24,9 +24,10 @@ public enum TrainingLauncher {
 
     /// The merged configuration, and the checkpoint to resume from (rank 0 only): the defaults,
     /// then the checkpoint's configuration when resuming, then the file, then `options`.
-    public static func resolve(configurationFile: String?, options: [String: JSONValue],
+    public static func resolve(configurationFile: String?, options given: [String: JSONValue],
                                worldSize: Int? = nil) throws -> (configuration: TrainingConfiguration, checkpoint: Checkpoint?) {
         let fileOptions = try configurationFile.map(readOptions) ?? [:]
+        let options = try resumingOrStarting(given, fileOptions: fileOptions)
         var base = TrainingConfiguration()
         var checkpoint: Checkpoint? = nil
         var saved: TrainingConfiguration? = nil
@@ -82,6 +83,23 @@ public enum TrainingLauncher {
             try checkRanks(of: checkpoint, against: merged.simulateRanks > 1 ? merged.simulateRanks : worldSize)
         }
         return (merged, checkpoint)
+    }
+
+    /// `--resume-or-start DIR` as `--resume DIR` when DIR holds a run (its config.json or a
+    /// checkpoint), else as `--output DIR`: a job script that is requeued runs the same command again.
+    static func resumingOrStarting(_ options: [String: JSONValue], fileOptions: [String: JSONValue]) throws
+        -> [String: JSONValue] {
+        let key = TrainingConfiguration.CodingKeys.resumeOrStart.rawValue
+        guard case let .string(path)? = options[key] ?? fileOptions[key] else { return options }
+        for other in ["resume", "output"] where options[other] != nil || fileOptions[other] != nil {
+            throw ConfigurationError(option: key, problem: "names the run directory itself: leave out --\(other)")
+        }
+        let run = URL(fileURLWithPath: path)
+        let holdsRun = FileManager.default.fileExists(atPath: run.appendingPathComponent("config.json").path)
+            || (try? CheckpointStore.latest(in: run)) != nil
+        var resolved = options
+        resolved[holdsRun ? "resume" : "output"] = .string(path)
+        return resolved
     }
 
     /// The first option a resumed run must keep (all but `TrainingConfiguration.mayChangeOnResume`)

@@ -36,6 +36,12 @@ struct TrainOptions: ParsableArguments, Encodable {
     var allreduce: String?
     @Option(help: "All-reduce the gradient in buckets of this size, each started during backward once its layers are done (0: one all-reduce after backward; default 256K).")
     var bucketSize: String?
+    @Option(help: "Resume the run in this directory if it holds one, else start a new run there (a requeued job script runs the same command again).")
+    var resumeOrStart: String?
+    @Option(help: "Signals that stop the run after the current step with a checkpoint, exit status 75 (default TERM,USR1; none).")
+    var stopSignals: String?
+    @Option(help: "Seconds a collective may wait before the job ends naming the ranks that made no progress (default 600; 0: no bound).")
+    var collectiveTimeout: Double?
     @Option(help: "All-reduce the buckets during backward: auto (when the all-reduce takes 2 % or more of a step's forward and backward), on or off; the same bits either way (default auto).")
     var overlap: String?
     @Option(help: "Seed of everything random, 0 to 2^64-1 (default 1).") var seed: UInt64?
