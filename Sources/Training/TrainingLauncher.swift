@@ -2,6 +2,7 @@ import Checkpoints
 import Collectives
 import Foundation
 import JSON
+import RunReport
 
 /// Turns the command line into one configuration for every rank.
 ///
@@ -99,7 +100,8 @@ public enum TrainingLauncher {
     /// The files a run writes into its output directory (besides its checkpoint): what a run that
     /// died before its first checkpoint leaves, and what starting it again removes.
     public static func isRunFile(_ name: String) -> Bool {
-        ["config.json", "results.csv", "metrics.jsonl", "report.html", "tensorboard", RunLock.fileName].contains(name)
+        [RunFiles.configuration, RunFiles.results, RunFiles.metrics, RunFiles.report, LiveViews.tensorboardDirectory,
+         RunLock.fileName].contains(name)
             || (name.hasPrefix("report-") && name.hasSuffix(".svg")) || name.hasPrefix(".write-test-")
     }
 
@@ -111,7 +113,7 @@ public enum TrainingLauncher {
     /// a dead end.
     static func restartOfDeadEnd(_ run: URL) throws -> TrainingConfiguration? {
         let files = FileManager.default
-        let recorded = run.appendingPathComponent("config.json")
+        let recorded = run.appendingPathComponent(RunFiles.configuration)
         guard files.fileExists(atPath: recorded.path) else { return nil }
         do {
             _ = try CheckpointStore.latest(in: run)
