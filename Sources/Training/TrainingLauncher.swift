@@ -71,7 +71,7 @@ public enum TrainingLauncher {
             let formatter = DateFormatter()
             formatter.dateFormat = "yyyyMMdd-HHmmss"
             formatter.locale = Locale(identifier: "en_US_POSIX")
-            merged.output = "runs/\(merged.model)-\(merged.dataset)-\(formatter.string(from: Date()))"
+            merged.output = defaultOutput(model: merged.model, dataset: merged.dataset, time: formatter.string(from: Date()))
         }
         if let saved, let difference = try lockedDifference(saved: saved, requested: merged) {
             throw ConfigurationError(
@@ -83,6 +83,11 @@ public enum TrainingLauncher {
             try checkRanks(of: checkpoint, against: merged.simulateRanks > 1 ? merged.simulateRanks : worldSize)
         }
         return (merged, checkpoint)
+    }
+
+    /// Where a run writes when no --output is given (`time`: when it starts, yyyyMMdd-HHmmss).
+    public static func defaultOutput(model: String, dataset: String, time: String) -> String {
+        "runs/\(model)-\(dataset)-\(time)"
     }
 
     /// The first option a resumed run must keep (all but `TrainingConfiguration.mayChangeOnResume`)
