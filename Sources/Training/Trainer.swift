@@ -6,6 +6,7 @@ import Datasets
 import Engine
 import Formatting
 import Foundation
+import RunReport
 import Schedules
 
 /// Facts about the job recorded in config.json (versions, hosts) — gathered by the caller, which
@@ -28,7 +29,8 @@ public struct JobDescription: Sendable {
 
 /// How a run ended, for the caller and for tests.
 public struct TrainingSummary: Sendable {
-    public var epochs: [EpochRecord]
+    /// The epoch records (the rows of results.csv).
+    public var epochs: [MetricRecord]
     public var steps: Int
     /// FNV-1a of the final parameters' bytes (identical on every rank).
     public var parameterChecksum: UInt64
@@ -88,7 +90,7 @@ public final class Trainer {
         get { (startEpoch, startStep, globalStep) }
         set { (startEpoch, startStep, globalStep) = newValue }
     }
-    private var records: [EpochRecord] = []
+    private var records: [MetricRecord] = []
 
     public var configuration: TrainingConfiguration { plan.configuration }
 
@@ -187,8 +189,10 @@ public final class Trainer {
             let firstStep = epoch == startEpoch ? min(startStep, steps) : 0
 
             let epochStart = ContinuousClock.now
-            var epochTotals = Totals()
-            var interval = Totals()
+            // The epoch's steps, for its record; those from `intervalStart` on, for the next step record.
+            var figures: [StepFigures] = []
+            figures.reserveCapacity(steps - firstStep)
+            var intervalStart = 0
             var lastLearningRate = 0.0
             var step = firstStep - 1
             while step + 1 < steps {
@@ -213,24 +217,14 @@ public final class Trainer {
                         + "stopped without writing a checkpoint: " + lastGoodState(), .diverged)
                 }
                 if let decision = outcome.overlapDecision { console.line("overlap (auto): \(decision.summary)") }
-                var stepTotals = Totals()
-                (stepTotals.loss, stepTotals.correct, stepTotals.samples) =
-                    (outcome.totals.lossSum, outcome.totals.correct, outcome.totals.samples)
-                stepTotals.dataSeconds = outcome.dataSeconds
-                stepTotals.communicationSeconds = outcome.communicationSeconds
-                stepTotals.exposedCommunicationSeconds = outcome.exposedCommunicationSeconds
-                stepTotals.gradientNorm = Double(outcome.gradientNorm)
-                stepTotals.steps = 1
-                stepTotals.seconds = (ContinuousClock.now - stepStart).seconds
-                stepTotals.images = Double(settings.copies * settings.batchSize)
-                epochTotals.add(stepTotals)
-                interval.add(stepTotals)
+                figures.append(StepFigures(outcome: outcome, seconds: (ContinuousClock.now - stepStart).seconds,
+                                           images: Double(settings.copies * settings.batchSize)))
                 console.progress(epoch: epoch, step: step + 1, steps: steps)
                 let reachedLimit = (c.maxSteps.map { globalStep >= $0 } ?? false) || outcome.stopRequested
                 if (step + 1) % c.logEvery == 0 || step + 1 == steps || reachedLimit {
-                    try logInterval(interval, epoch: epoch, step: step + 1, steps: steps, learningRate: lr,
+                    try logInterval(figures[intervalStart...], epoch: epoch, step: step + 1, steps: steps, learningRate: lr,
                                     remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
-                    interval = Totals()
+                    intervalStart = figures.count
                 }
                 if reachedLimit {
                     stopped = true
@@ -240,7 +234,7 @@ public final class Trainer {
             }
             // Stopped by a signal, the job has little time left (Slurm's grace before SIGKILL): the
             // checkpoint, not the test set.
-            try finishEpoch(epoch, totals: epochTotals, seconds: (ContinuousClock.now - epochStart).seconds, learningRate: lastLearningRate,
+            try finishEpoch(epoch, figures: figures[...], seconds: (ContinuousClock.now - epochStart).seconds, learningRate: lastLearningRate,
                             settings: settings, last: epoch == totalEpochs - 1 || stopped,
                             stepsDone: step + 1, steps: steps, evaluates: !stoppedBySignal)
             finished = epoch == totalEpochs - 1 && step + 1 == steps
@@ -254,7 +248,7 @@ public final class Trainer {
 
     // MARK: - Epoch end
 
-    private func finishEpoch(_ epoch: Int, totals: Totals, seconds: Double, learningRate: Double,
+    private func finishEpoch(_ epoch: Int, figures: ArraySlice<StepFigures>, seconds: Double, learningRate: Double,
                              settings: EpochSettings, last: Bool, stepsDone: Int, steps: Int, evaluates: Bool = true) throws {
         let c = configuration
         world.note(activity: "the end of epoch \(epoch) after step \(globalStep): replica check, evaluation, checkpoint")
@@ -269,20 +263,17 @@ public final class Trainer {
         let checkpoint = c.output != nil && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery == 0))
         var validation: (loss: Double, error: Double)? = nil
         if evaluate { validation = try stepper.statistics.withMean { _ in try self.evaluate() } }
-        let record = EpochRecord(
-            epoch: epoch, step: globalStep, learningRate: learningRate, batchSize: settings.batchSize,
-            copies: settings.copies, trainLoss: totals.loss / max(totals.samples, 1),
-            trainError: 1 - totals.correct / max(totals.samples, 1), validationLoss: validation?.loss,
-            validationError: validation?.error, gradientNorm: totals.gradientNorm / Double(max(totals.steps, 1)),
-            epochSeconds: seconds, imagesPerSecond: totals.images / max(seconds, 1e-9),
-            communicationSeconds: totals.communicationSeconds,
-            exposedCommunicationSeconds: totals.exposedCommunicationSeconds, dataSeconds: totals.dataSeconds)
+        let record = MetricRecord(.epoch, MetricInputs(
+            steps: figures, epoch: epoch, globalStep: globalStep, learningRate: learningRate, seconds: seconds,
+            batchSize: settings.batchSize, copies: settings.copies, validation: validation))
         records.append(record)
         writeMetrics { try $0.write(record) }
-        var summary = "epoch \(epoch) done: train loss \(fixed(record.trainLoss, 4)) error \(percent(record.trainError))"
+        var summary = "epoch \(epoch) done: train loss \(fixed(record.number(.trainLoss), 4)) "
+            + "error \(percent(record.number(.trainError)))"
         if let validation { summary += ", test loss \(fixed(validation.loss, 4)) error \(percent(validation.error))" }
-        summary += ", \(fixed(record.imagesPerSecond, 0)) img/s, \(fixed(seconds, 1)) s"
-            + " (all-reduce \(percent(totals.communicationSeconds / max(seconds, 1e-9))), data \(percent(totals.dataSeconds / max(seconds, 1e-9))))"
+        summary += ", \(fixed(record.number(.imagesPerSecond), 0)) img/s, \(fixed(seconds, 1)) s"
+            + " (all-reduce \(percent(record.number(.communicationSeconds) / max(seconds, 1e-9))), "
+            + "data \(percent(record.number(.dataSeconds) / max(seconds, 1e-9))))"
         console.line(summary)
         if checkpoint {
             try stepper.statistics.withMean { perRank in
@@ -333,20 +324,16 @@ public final class Trainer {
         do { try write(metrics) } catch { world.abort(message: "\(error)", code: 1) }
     }
 
-    private func logInterval(_ t: Totals, epoch: Int, step: Int, steps: Int, learningRate: Double,
+    private func logInterval(_ figures: ArraySlice<StepFigures>, epoch: Int, step: Int, steps: Int, learningRate: Double,
                              remainingSteps: Int) throws {
         guard world.isRoot else { return }
-        let record = StepRecord(
-            epoch: epoch, step: globalStep, loss: t.loss / max(t.samples, 1), error: 1 - t.correct / max(t.samples, 1),
-            learningRate: learningRate, gradientNorm: t.gradientNorm / Double(max(t.steps, 1)),
-            imagesPerSecond: t.images / max(t.seconds, 1e-9), stepSeconds: t.seconds / Double(max(t.steps, 1)),
-            communicationSeconds: t.communicationSeconds / Double(max(t.steps, 1)),
-            exposedCommunicationSeconds: t.exposedCommunicationSeconds / Double(max(t.steps, 1)),
-            dataSeconds: t.dataSeconds / Double(max(t.steps, 1)))
+        let record = MetricRecord(.step, MetricInputs(steps: figures, epoch: epoch, globalStep: globalStep,
+                                                      learningRate: learningRate))
         writeMetrics { try $0.write(record) }
-        let eta = Double(remainingSteps) * record.stepSeconds
-        console.line("epoch \(epoch)/\(plan.epochs)  step \(step)/\(steps)  loss \(fixed(record.loss, 4))  "
-            + "error \(percent(record.error))  lr \(significant(learningRate, digits: 4))  \(fixed(record.imagesPerSecond, 0)) img/s  "
+        let eta = Double(remainingSteps) * record.number(.stepSeconds)
+        console.line("epoch \(epoch)/\(plan.epochs)  step \(step)/\(steps)  loss \(fixed(record.number(.loss), 4))  "
+            + "error \(percent(record.number(.error)))  lr \(significant(learningRate, digits: 4))  "
+            + "\(fixed(record.number(.imagesPerSecond), 0)) img/s  "
             + "ETA \(formatDuration(eta))")
     }
 
@@ -367,21 +354,3 @@ public final class Trainer {
         }
     }
 }
-
-/// Sums over steps (and over ranks, once reduced).
-struct Totals {
-    var loss = 0.0, correct = 0.0, samples = 0.0
-    var gradientNorm = 0.0
-    var steps = 0
-    var seconds = 0.0, images = 0.0
-    var communicationSeconds = 0.0, exposedCommunicationSeconds = 0.0, dataSeconds = 0.0
-
-    mutating func add(_ other: Totals) {
-        loss += other.loss; correct += other.correct; samples += other.samples
-        gradientNorm += other.gradientNorm; steps += other.steps
-        seconds += other.seconds; images += other.images
-        communicationSeconds += other.communicationSeconds; dataSeconds += other.dataSeconds
-        exposedCommunicationSeconds += other.exposedCommunicationSeconds
-    }
-}
-

@@ -5,6 +5,7 @@ import Datasets
 import Engine
 import Foundation
 import JSON
+import RunReport
 
 /// The run's state on disk: the output directory, config.json and checkpoints.
 extension Trainer {
@@ -22,7 +23,7 @@ extension Trainer {
         // Locked before the checks below: of two runs started together, one gets the directory.
         let lock = try RunLock(directory: url, option: resuming ? "resume" : "output")
         if !resuming {
-            for name in ["config.json", "results.csv", CheckpointStore.directoryName]
+            for name in [RunFiles.configuration, RunFiles.results, CheckpointStore.directoryName]
             where files.fileExists(atPath: url.appendingPathComponent(name).path) {
                 throw TrainingFailure.refused("--output \(path) already holds a run (\(name)): choose another directory, "
                                       + "or continue that run with --resume \(path)")
@@ -58,7 +59,7 @@ extension Trainer {
             ]),
             JobDescription.kernelsKey: job.kernelRecord,
         ])
-        try Data((try description.jsonText() + "\n").utf8).write(to: directory.appendingPathComponent("config.json"),
+        try Data((try description.jsonText() + "\n").utf8).write(to: directory.appendingPathComponent(RunFiles.configuration),
                                                                   options: .atomic)
     }
 

@@ -2,6 +2,7 @@ import Checkpoints
 import Collectives
 import Foundation
 import JSON
+import RunReport
 
 /// Turns the command line into one configuration for every rank.
 ///
@@ -71,7 +72,7 @@ public enum TrainingLauncher {
             let formatter = DateFormatter()
             formatter.dateFormat = "yyyyMMdd-HHmmss"
             formatter.locale = Locale(identifier: "en_US_POSIX")
-            merged.output = "runs/\(merged.model)-\(merged.dataset)-\(formatter.string(from: Date()))"
+            merged.output = defaultOutput(model: merged.model, dataset: merged.dataset, time: formatter.string(from: Date()))
         }
         if let saved, let difference = try lockedDifference(saved: saved, requested: merged) {
             throw ConfigurationError(
@@ -102,6 +103,11 @@ public enum TrainingLauncher {
         return resolved
     }
 
+    /// Where a run writes when no --output is given (`time`: when it starts, yyyyMMdd-HHmmss).
+    public static func defaultOutput(model: String, dataset: String, time: String) -> String {
+        "runs/\(model)-\(dataset)-\(time)"
+    }
+
     /// The first option a resumed run must keep (all but `TrainingConfiguration.mayChangeOnResume`)
     /// whose value differs between a saved run's configuration and a requested one, with both
     /// values as JSON text; nil if none does.
@@ -117,7 +123,8 @@ public enum TrainingLauncher {
     /// The files a run writes into its output directory (besides its checkpoint): what a run that
     /// died before its first checkpoint leaves, and what starting it again removes.
     public static func isRunFile(_ name: String) -> Bool {
-        ["config.json", "results.csv", "metrics.jsonl", "report.html", "tensorboard", RunLock.fileName].contains(name)
+        [RunFiles.configuration, RunFiles.results, RunFiles.metrics, RunFiles.report, LiveViews.tensorboardDirectory,
+         RunLock.fileName].contains(name)
             || (name.hasPrefix("report-") && name.hasSuffix(".svg")) || name.hasPrefix(".write-test-")
     }
 
@@ -129,7 +136,7 @@ public enum TrainingLauncher {
     /// a dead end.
     static func restartOfDeadEnd(_ run: URL) throws -> TrainingConfiguration? {
         let files = FileManager.default
-        let recorded = run.appendingPathComponent("config.json")
+        let recorded = run.appendingPathComponent(RunFiles.configuration)
         guard files.fileExists(atPath: recorded.path) else { return nil }
         do {
             _ = try CheckpointStore.latest(in: run)
