@@ -39,6 +39,11 @@ extension Metric {
         .seconds(.communicationSeconds, \.outcome.communicationSeconds),
         .seconds(.dataSeconds, \.outcome.dataSeconds),
         .seconds("exposed_comm_seconds", \.outcome.exposedCommunicationSeconds),
+        // Each rank's own seconds of the epoch (metrics.jsonl only): producing batches, forward,
+        // backward and the update; and waiting for the gradient all-reduce after backward, which
+        // is where the others wait for a slow rank (`Stragglers`).
+        Metric("rank_compute_seconds", epoch: .perRank { $0.ranks.map(\.compute) }),
+        Metric("rank_wait_seconds", epoch: .perRank { $0.ranks.map(\.wait) }),
     ]
 
     /// The mean over the steps of the gradient's L2 norm (the optimiser's).
@@ -82,6 +87,8 @@ struct MetricInputs {
     /// Epoch records: the epoch's B and M, and its test-set loss and error if it was evaluated.
     var batchSize = 0, copies = 0
     var validation: (loss: Double, error: Double)? = nil
+    /// Epoch records: every rank's own seconds, in rank order (empty for one process).
+    var ranks: [RankSeconds] = []
 
     /// A step record's inputs: the steps' own time.
     init(steps: ArraySlice<StepFigures>, epoch: Int, globalStep: Int, learningRate: Double) {
@@ -92,9 +99,10 @@ struct MetricInputs {
 
     /// An epoch record's inputs.
     init(steps: ArraySlice<StepFigures>, epoch: Int, globalStep: Int, learningRate: Double, seconds: Double,
-         batchSize: Int, copies: Int, validation: (loss: Double, error: Double)?) {
+         batchSize: Int, copies: Int, validation: (loss: Double, error: Double)?, ranks: [RankSeconds] = []) {
         self.init(steps: steps, epoch: epoch, globalStep: globalStep, learningRate: learningRate)
         (self.seconds, self.batchSize, self.copies, self.validation) = (seconds, batchSize, copies, validation)
+        self.ranks = ranks
     }
 
     /// The sum of `figure` over the steps, in step order.
@@ -129,6 +137,13 @@ struct Metric: Sendable {
     struct Value: Sendable {
         let compute: @Sendable (MetricInputs) -> JSONValue
         let tensorBoard: String?
+        /// Whether an epoch value is a column of results.csv (a number); lists are in metrics.jsonl only.
+        var inResults = true
+
+        /// One number per rank, in rank order (metrics.jsonl only).
+        static func perRank(_ values: @escaping @Sendable (MetricInputs) -> [Double]) -> Value {
+            Value(compute: { .array(values($0).map(JSONValue.double)) }, tensorBoard: nil, inResults: false)
+        }
 
         static func integer(tensorBoard: String? = nil, _ value: @escaping @Sendable (MetricInputs) -> Int) -> Value {
             Value(compute: { .number(value($0)) }, tensorBoard: tensorBoard)
@@ -144,10 +159,13 @@ struct Metric: Sendable {
         }
     }
 
-    /// The metrics of `kind`'s records, in order (for results.csv, those of epoch records are its columns).
+    /// The metrics of `kind`'s records, in order.
     static func names(of kind: RecordKind) -> [MetricName] {
         table.filter { $0.value(in: kind) != nil }.map(\.name)
     }
+
+    /// The columns of results.csv: the numbers of epoch records, in order.
+    static var resultsColumns: [MetricName] { table.filter { $0.epoch?.inResults == true }.map(\.name) }
 }
 
 /// One record of a run's metrics: an epoch's (a row of results.csv, an "epoch" line of
@@ -159,12 +177,14 @@ public struct MetricRecord: Sendable, Equatable {
     public struct Field: Sendable, Equatable {
         public let name: MetricName
         public let value: JSONValue
+        /// Whether it is a column of results.csv (epoch records).
+        public let inResults: Bool
     }
 
     init(_ kind: RecordKind, _ inputs: MetricInputs) {
         self.kind = kind
         fields = Metric.table.compactMap { metric in
-            metric.value(in: kind).map { Field(name: metric.name, value: $0.compute(inputs)) }
+            metric.value(in: kind).map { Field(name: metric.name, value: $0.compute(inputs), inResults: $0.inResults) }
         }
     }
 
@@ -188,4 +208,12 @@ public struct MetricRecord: Sendable, Equatable {
     var line: JSONLine {
         JSONLine([(RunFiles.recordKind, .string(kind.rawValue))] + fields.map { ($0.name.rawValue, $0.value) })
     }
+}
+
+/// One rank's own seconds of an epoch: busy (batches, forward, backward, update) and waiting for
+/// the gradient all-reduce after backward.
+public struct RankSeconds: Sendable, Equatable {
+    public var compute: Double
+    public var wait: Double
+    public init(compute: Double, wait: Double) { (self.compute, self.wait) = (compute, wait) }
 }

@@ -25,7 +25,7 @@ final class MetricsFiles {
             try Self.truncate(metrics, keepingEpochsThrough: keepThrough, stepsThrough: resumedStep, isCSV: false)
         }
         if !fileManager.fileExists(atPath: results.path) {
-            let header = Metric.names(of: .epoch).map(\.rawValue).joined(separator: ",")
+            let header = Metric.resultsColumns.map(\.rawValue).joined(separator: ",")
             try Data((header + "\n").utf8).write(to: results)
         }
         if !fileManager.fileExists(atPath: metrics.path) { try Data().write(to: metrics) }
@@ -43,7 +43,7 @@ final class MetricsFiles {
     /// Appends an epoch record to results.csv and metrics.jsonl, a step record to metrics.jsonl.
     func write(_ record: MetricRecord) throws {
         if record.kind == .epoch {
-            let row = record.fields.map { Self.csvCell($0.value) }.joined(separator: ",") + "\n"
+            let row = record.fields.filter(\.inResults).map { Self.csvCell($0.value) }.joined(separator: ",") + "\n"
             try append(row, to: resultsHandle, file: results)
         }
         try append(record.line.render() + "\n", to: metricsHandle, file: metrics)

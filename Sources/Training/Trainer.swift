@@ -263,9 +263,10 @@ public final class Trainer {
         let checkpoint = c.output != nil && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery == 0))
         var validation: (loss: Double, error: Double)? = nil
         if evaluate { validation = try stepper.statistics.withMean { _ in try self.evaluate() } }
+        let ranks = try rankSeconds(figures)
         let record = MetricRecord(.epoch, MetricInputs(
             steps: figures, epoch: epoch, globalStep: globalStep, learningRate: learningRate, seconds: seconds,
-            batchSize: settings.batchSize, copies: settings.copies, validation: validation))
+            batchSize: settings.batchSize, copies: settings.copies, validation: validation, ranks: ranks))
         records.append(record)
         writeMetrics { try $0.write(record) }
         var summary = "epoch \(epoch) done: train loss \(fixed(record.number(.trainLoss), 4)) "
@@ -275,12 +276,24 @@ public final class Trainer {
             + " (all-reduce \(percent(record.number(.communicationSeconds) / max(seconds, 1e-9))), "
             + "data \(percent(record.number(.dataSeconds) / max(seconds, 1e-9))))"
         console.line(summary)
+        if let straggler = Stragglers.report(epoch: epoch, ranks: ranks, hosts: job.hosts) { console.line(straggler) }
         if checkpoint {
             try stepper.statistics.withMean { perRank in
                 try saveCheckpoint(completedEpochs: stepsDone == steps ? epoch + 1 : epoch,
                                    stepInEpoch: stepsDone == steps ? 0 : stepsDone, rankStatistics: perRank)
             }
         }
+    }
+
+    /// Every rank's own busy and waiting seconds of the epoch's steps, in rank order (collective;
+    /// one entry for one process, whose simulated ranks share one clock).
+    private func rankSeconds(_ figures: ArraySlice<StepFigures>) throws -> [RankSeconds] {
+        let busy = figures.reduce(0) { $0 + $1.outcome.dataSeconds + $1.outcome.computeSeconds + $1.outcome.updateSeconds }
+        let waited = figures.reduce(0) { $0 + $1.outcome.exposedCommunicationSeconds }
+        let mine = [busy, waited]
+        var all = [Double](repeating: 0, count: 2 * world.size)
+        try mine.withUnsafeBytes { send in try all.withUnsafeMutableBytes { try world.allgather(send, into: $0) } }
+        return (0 ..< world.size).map { RankSeconds(compute: all[2 * $0], wait: all[2 * $0 + 1]) }
     }
 
     /// Test loss and error over the whole test set, with the running statistics averaged over

@@ -72,7 +72,8 @@ public enum TrainingLauncher {
             let formatter = DateFormatter()
             formatter.dateFormat = "yyyyMMdd-HHmmss"
             formatter.locale = Locale(identifier: "en_US_POSIX")
-            merged.output = defaultOutput(model: merged.model, dataset: merged.dataset, time: formatter.string(from: Date()))
+            merged.output = unused(defaultOutput(model: merged.model, dataset: merged.dataset,
+                                                 time: formatter.string(from: Date())))
         }
         if let saved, let difference = try lockedDifference(saved: saved, requested: merged) {
             throw ConfigurationError(
@@ -106,6 +107,19 @@ public enum TrainingLauncher {
     /// Where a run writes when no --output is given (`time`: when it starts, yyyyMMdd-HHmmss).
     public static func defaultOutput(model: String, dataset: String, time: String) -> String {
         "runs/\(model)-\(dataset)-\(time)"
+    }
+
+    /// `stem`, or `stem-2`, `stem-3`, … the first that does not exist: two runs started in the same
+    /// second without --output (a script, a test) each get a directory of their own.
+    public static func unused(_ stem: String,
+                              exists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }) -> String {
+        var candidate = stem
+        var suffix = 2
+        while exists(candidate) {
+            candidate = "\(stem)-\(suffix)"
+            suffix += 1
+        }
+        return candidate
     }
 
     /// The first option a resumed run must keep (all but `TrainingConfiguration.mayChangeOnResume`)

@@ -204,6 +204,38 @@ struct ClusterCLITests {
         }
     }
 
+    @Test("a host slowed by a busy core is named as the straggler; metrics.jsonl holds every rank's busy and waiting seconds")
+    func straggler() throws {
+        let output = scratchDirectory("straggler")
+        try withCluster(hosts: 2) { cluster in
+            // node2 runs on core 1: a process spinning there halves its rank's speed.
+            let hog = Process()
+            hog.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            hog.arguments = ["-c", "1", "/bin/sh", "-c", "while :; do :; done"]
+            try hog.run()
+            defer { hog.terminate(); hog.waitUntilExit() }
+            let outcome = try cluster.run(["train", "--model", "cnn", "--batch-size", "64", "--epochs", "2",
+                                           "--train-samples", "1920", "--eval-every", "0", "--log-every", "10",
+                                           "--output", output.path], timeout: 300)
+            #expect(outcome.status == 0, "\(outcome)")
+            let lines = outcome.stdout.split(separator: "\n").filter { $0.hasPrefix("straggler in epoch ") }
+            #expect(!lines.isEmpty && lines.allSatisfy { $0.contains("rank 1 (host node2) was busy") }, "\(outcome)")
+        }
+        let epochs = try String(contentsOf: output.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["type"] as? String == "epoch" }
+        #expect(epochs.count == 2)
+        for epoch in epochs {
+            let busy = try #require(epoch["rank_compute_seconds"] as? [Double], "\(epoch)")
+            let waited = try #require(epoch["rank_wait_seconds"] as? [Double], "\(epoch)")
+            #expect(busy.count == 2 && waited.count == 2 && busy[1] > busy[0] && waited[0] > waited[1], "\(epoch)")
+        }
+        // results.csv keeps its columns of numbers.
+        let header = try String(contentsOf: output.appendingPathComponent("results.csv"), encoding: .utf8)
+            .split(separator: "\n").first ?? ""
+        #expect(!header.contains("rank_"), "\(header)")
+    }
+
     @Test("a host without the data directory stops every rank with one message naming it")
     func missingDataOnOneHost() throws {
         try withCluster(hosts: 2) { cluster in

@@ -84,4 +84,39 @@ struct StopCLITests {
         let timeout = try runBatchAugDist(ranks: 2, ["train", "--max-steps", "1", "--collective-timeout=-1"])
         #expect(timeout.status == 2 && timeout.stderr.contains("--collective-timeout"), "\(timeout)")
     }
+
+    @Test("launch/run --restarts 1 resumes a run whose rank was killed, saying why, and ends bit-identical to an uninterrupted run; a refused run is not restarted")
+    func restarts() throws {
+        let reference = scratchDirectory("restart-reference"), output = scratchDirectory("restart-killed")
+        let options = ["train", "--model", "mlp", "--epochs", "4", "--train-samples", "3200", "--batch-size", "32",
+                       "--log-every", "10", "--eval-every", "0"]
+        let launch: @Sendable ([String]) throws -> ProcessOutcome = { arguments in
+            try runProcess("/bin/bash", [NamespaceCluster.launcher, "--binary", builtExecutable, "-np", "2", "--restarts", "1",
+                                         "--"] + arguments, timeout: 400)
+        }
+        let uninterrupted = try launch(options + ["--output", reference.path])
+        #expect(uninterrupted.status == 0, "\(uninterrupted)")
+
+        let finished = Finished()
+        Thread { finished.set(try? launch(options + ["--output", output.path])) }.start()
+        let checkpoint = output.appendingPathComponent("checkpoint/checkpoint.json")
+        var waited = 0.0
+        while !FileManager.default.fileExists(atPath: checkpoint.path) && waited < 240 && !finished.isSet {
+            Thread.sleep(forTimeInterval: 0.05)
+            waited += 0.05
+        }
+        let victims = rankProcesses(rank: 1, marker: output.path)
+        try #require(victims.count == 1 && !finished.isSet, "no single rank 1 to kill: \(victims)")
+        kill(victims[0], SIGKILL)
+        let outcome = try #require(finished.wait(seconds: 300), "launch/run did not end")
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(outcome.stderr.contains("restart 1 of 1: resuming \(output.path) from its last checkpoint"), "\(outcome)")
+        #expect(outcome.stdout.contains("resuming at epoch"), "\(outcome)")
+        #expect(try model(output) == model(reference), "the restarted run does not end where the uninterrupted one does")
+
+        let refused = try launch(["train", "--batch-size", "3", "--output", scratchDirectory("restart-refused").path])
+        #expect(refused.status == 2, "\(refused)")
+        #expect(refused.stderr.contains("refused: the options, a file or the data are wrong")
+                && !refused.stderr.contains("restart 1"), "\(refused)")
+    }
 }

@@ -29,6 +29,14 @@ struct ConfigurationTests {
         try c.validate(ranks: 2)
     }
 
+    @Test("a default output directory that exists already (a run started in the same second) is not reused")
+    func defaultOutputIsFresh() {
+        let taken: Set<String> = ["runs/cnn-synthetic-20261206-050528", "runs/cnn-synthetic-20261206-050528-2"]
+        #expect(TrainingLauncher.unused("runs/cnn-synthetic-20261206-050528", exists: taken.contains)
+                    == "runs/cnn-synthetic-20261206-050528-3")
+        #expect(TrainingLauncher.unused("runs/x", exists: taken.contains) == "runs/x")
+    }
+
     @Test("flags override the file, the file overrides the defaults")
     func precedence() throws {
         let file = try writeFile(#"{"model": "mlp", "copies": 4, "lr": 0.05, "regime": "0:lr=0.05;3:copies=8"}"#)

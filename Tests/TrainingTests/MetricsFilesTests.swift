@@ -15,6 +15,8 @@ struct MetricsFilesTests {
                           "exposed_comm_seconds"]
     static let stepKeys = ["type", "epoch", "step", "loss", "error", "lr", "grad_norm", "images_per_second", "step_seconds",
                            "comm_seconds", "data_seconds", "exposed_comm_seconds"]
+    /// Keys of an epoch record that results.csv does not have: one value per rank.
+    static let perRankKeys = ["rank_compute_seconds", "rank_wait_seconds"]
 
     /// A line's keys and values as written, in order (the lines are flat objects of numbers, strings
     /// and nulls; the numbers are read from their text, exactly, as JSONSerialization does not on Linux).
@@ -49,7 +51,13 @@ struct MetricsFilesTests {
             + Array(repeating: "step", count: 4) + ["epoch"])
         let fields = lines.map(Self.fields)
         for (fields, object) in zip(fields, objects) {
-            #expect(fields.map(\.key) == (object["type"] as? String == "step" ? Self.stepKeys : ["type"] + Self.columns))
+            #expect(fields.map(\.key) == (object["type"] as? String == "step" ? Self.stepKeys : ["type"] + Self.columns + Self.perRankKeys))
+            if object["type"] as? String == "epoch" {
+                for key in Self.perRankKeys {
+                    let seconds = try #require(object[key] as? [Double], "\(key): \(object)")
+                    #expect(seconds.count == 1 && seconds[0] >= 0, "\(key): \(seconds), one rank")
+                }
+            }
         }
         let records = fields.map { Dictionary(uniqueKeysWithValues: $0) }
         let steps = records.filter { $0["type"] == "\"step\"" }
