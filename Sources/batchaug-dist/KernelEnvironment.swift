@@ -27,8 +27,13 @@ enum KernelEnvironment {
         guard !missing.isEmpty else { return }
         for (name, value) in missing { setenv(name, value, 1) }
         setenv(marker, missing.keys.sorted().joined(separator: ","), 1)
+        // The executable by its own path, not /proc/self/exe: the process keeps its name
+        // ("batchaug-dist" in ps, top and pkill, not "exe").
+        var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &path, path.count - 1)
+        let executable = length > 0 ? String(decoding: path[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/proc/self/exe"
         _ = CommandLine.unsafeArgv.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: Int(CommandLine.argc) + 1) {
-            execv("/proc/self/exe", $0)
+            execv(executable, $0)
         }
         // Not reached unless exec failed (no /proc): carry on with the kernels OpenBLAS chose,
         // which config.json and the checkpoints record.

@@ -213,9 +213,9 @@ struct ClusterCLITests {
             hog.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
             hog.arguments = ["-c", "1", "/bin/sh", "-c", "while :; do :; done"]
             try hog.run()
-            defer { hog.terminate(); hog.waitUntilExit() }
+            defer { kill(hog.processIdentifier, SIGKILL); hog.waitUntilExit() }  // SIGTERM did not end the spinning shell here
             let outcome = try cluster.run(["train", "--model", "cnn", "--batch-size", "64", "--epochs", "2",
-                                           "--train-samples", "1920", "--eval-every", "0", "--log-every", "10",
+                                           "--train-samples", "5760", "--eval-every", "0", "--log-every", "30",
                                            "--output", output.path], timeout: 300)
             #expect(outcome.status == 0, "\(outcome)")
             let lines = outcome.stdout.split(separator: "\n").filter { $0.hasPrefix("straggler in epoch ") }

@@ -27,7 +27,12 @@ struct StopCLITests {
         }
         let targets = target(output.path)
         try #require(!targets.isEmpty && !finished.isSet, "nothing to signal (the run ended or never started)")
-        for pid in targets { kill(pid, signal) }
+        for pid in targets {
+            // The ranks keep their name after choosing their kernels (re-exec): what ps, top and pkill show.
+            let name = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+            #expect(name.trimmingCharacters(in: .whitespacesAndNewlines) == "batchaug-dist", "process \(pid) is named \(name)")
+            kill(pid, signal)
+        }
         return try #require(finished.wait(seconds: 120), "the run did not end within 120 s of the signal")
     }
 
