@@ -20,20 +20,10 @@
 // One body written with clang vector extensions is compiled twice: with AVX2+FMA (contracted
 // multiply-adds) and portable.
 
-#include "ckernels.h"
-#include <math.h>
-#include <string.h>
-
 #include "microkernels.h"
 
-static inline int min_int(int a, int b) { return a < b ? a : b; }
-
-// Tiles per block: at most this many, a multiple of 16 (the product's two vectors of 8 tiles).
+// Tiles per block: at most this many (`valid_block`).
 #define CK_WINOGRAD_MAX_BLOCK 256
-static int valid_block(int block) {
-    block = block / 16 * 16;
-    return block < 16 ? 16 : block > CK_WINOGRAD_MAX_BLOCK ? CK_WINOGRAD_MAX_BLOCK : block;
-}
 
 // ---- 1-D transforms (vectors = 8 tiles), inputs and outputs with strides --------------------
 
@@ -354,8 +344,6 @@ INLINE void output_tile(const int m, const int wide, const tile_group *g, const 
 
 // ---- Bodies ---------------------------------------------------------------------------------------
 
-static inline int round_up(int x, int k) { return (x + k - 1) / k * k; }
-
 INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
                          const float *u, const float *bias, int accumulate, double *sums, float *scratch, int block) {
     const int a = m + 2, aa = a * a, cout4 = round_up(cout, 4);
@@ -400,8 +388,8 @@ INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_vi
                             out.row, bias ? bias[co] : 0.0f, accumulate, &sum, &square, &tail_sum, &tail_square);
             }
             if (sums) {
-                sums[co] += (double)hsum8(sum) + tail_sum;
-                sums[cout + co] += (double)hsum8(square) + tail_square;
+                sums[co] += (double)HSUM8(sum) + tail_sum;
+                sums[cout + co] += (double)HSUM8(square) + tail_square;
             }
         }
     }
@@ -511,44 +499,22 @@ INLINE void weights_body(const int m, const int wide, ck_view dy, int cout, ck_v
     }
 }
 
-AVX2 static void forward_avx2(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
-                              const float *u, const float *bias, int accumulate, double *sums, float *scratch,
-                              int block) {
-    if (m == 4) forward_body(4, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-    else forward_body(2, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-}
+#define WINOGRAD_VARIANTS(name, wide, attributes)                                                             \
+    attributes static void forward_##name(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout,    \
+                                          int wout, const float *u, const float *bias, int accumulate, double *sums, \
+                                          float *scratch, int block) {                                               \
+        if (m == 4)                                                                                                  \
+            forward_body(4, wide, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block); \
+        else                                                                                                         \
+            forward_body(2, wide, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block); \
+    }                                                                                                                \
+    attributes static void weights_##name(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout,    \
+                                          int wout, float *du, float *scratch, int block) {                          \
+        if (m == 4) weights_body(4, wide, dy, cout, in, cin, images, hout, wout, du, scratch, block);                \
+        else weights_body(2, wide, dy, cout, in, cin, images, hout, wout, du, scratch, block);                       \
+    }
 
-static void forward_portable(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
-                             const float *u, const float *bias, int accumulate, double *sums, float *scratch,
-                             int block) {
-    if (m == 4) forward_body(4, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-    else forward_body(2, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-}
-
-AVX2 static void weights_avx2(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
-                              float *du, float *scratch, int block) {
-    if (m == 4) weights_body(4, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else weights_body(2, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-}
-
-static void weights_portable(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
-                             float *du, float *scratch, int block) {
-    if (m == 4) weights_body(4, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else weights_body(2, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-}
-
-AVX512 static void forward_avx512(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
-                              const float *u, const float *bias, int accumulate, double *sums, float *scratch,
-                              int block) {
-    if (m == 4) forward_body(4, 1, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-    else forward_body(2, 1, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-}
-
-AVX512 static void weights_avx512(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
-                              float *du, float *scratch, int block) {
-    if (m == 4) weights_body(4, 1, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else weights_body(2, 1, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-}
+FOR_EACH_VARIANT(WINOGRAD_VARIANTS)
 
 // ---- Weight-side transforms (once per step, and once per weight-gradient pass) ------------------
 
@@ -644,25 +610,20 @@ INLINE void finish_weights_body(const int m, const float *du, int cout, int cin,
     }
 }
 
-AVX2 static void transform_weights_avx2(int m, const float *w, int cout, int cin, int flip, float *u) {
-    if (m == 4) transform_weights_body(4, w, cout, cin, flip, u);
-    else transform_weights_body(2, w, cout, cin, flip, u);
-}
+// The weight-side transforms in two variants (no products: nothing for AVX-512 to widen).
+#define WEIGHT_TRANSFORM_VARIANTS(name, attributes)                                                           \
+    attributes static void transform_weights_##name(int m, const float *w, int cout, int cin, int flip,       \
+                                                    float *u) {                                               \
+        if (m == 4) transform_weights_body(4, w, cout, cin, flip, u);                                         \
+        else transform_weights_body(2, w, cout, cin, flip, u);                                                \
+    }                                                                                                         \
+    attributes static void finish_weights_##name(int m, const float *du, int cout, int cin, float *dw) {      \
+        if (m == 4) finish_weights_body(4, du, cout, cin, dw);                                                \
+        else finish_weights_body(2, du, cout, cin, dw);                                                       \
+    }
 
-static void transform_weights_portable(int m, const float *w, int cout, int cin, int flip, float *u) {
-    if (m == 4) transform_weights_body(4, w, cout, cin, flip, u);
-    else transform_weights_body(2, w, cout, cin, flip, u);
-}
-
-AVX2 static void finish_weights_avx2(int m, const float *du, int cout, int cin, float *dw) {
-    if (m == 4) finish_weights_body(4, du, cout, cin, dw);
-    else finish_weights_body(2, du, cout, cin, dw);
-}
-
-static void finish_weights_portable(int m, const float *du, int cout, int cin, float *dw) {
-    if (m == 4) finish_weights_body(4, du, cout, cin, dw);
-    else finish_weights_body(2, du, cout, cin, dw);
-}
+WEIGHT_TRANSFORM_VARIANTS(portable, )
+WEIGHT_TRANSFORM_VARIANTS(avx2, AVX2)
 
 // ---- Public entry points ------------------------------------------------------------------------
 
@@ -671,7 +632,7 @@ long ck_winograd_weights_count(int m, int cout, int cin) {
 }
 
 long ck_winograd_scratch_count(int m, int cin, int cout, int block) {
-    block = valid_block(block);
+    block = valid_block(block, CK_WINOGRAD_MAX_BLOCK);
     const long aa = (long)(m + 2) * (m + 2);
     const long forward = aa * ((cin + round_up(cout, 4)) * block + 32);
     const long input_gradient = aa * ((cout + round_up(cin, 4)) * block + 32);
@@ -685,25 +646,20 @@ void ck_winograd_transform_weights(int m, const float *w, int cout, int cin, int
     // Every entry is written (0 for the output channels past the last block of 4).
     const int outs = transpose_flip ? cin : cout, ins = transpose_flip ? cout : cin;
     memset(u, 0, sizeof(float) * (size_t)ck_winograd_weights_count(m, outs, ins));
-    if (ck_best_isa() == CK_ISA_AVX2) transform_weights_avx2(m, w, cout, cin, transpose_flip, u);
-    else transform_weights_portable(m, w, cout, cin, transpose_flip, u);
+    CALL_FOR_ISA(ck_best_isa(), transform_weights, m, w, cout, cin, transpose_flip, u);
 }
 
 void ck_winograd_forward(int isa, int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
                          const float *u, const float *bias, int accumulate, double *channel_sums, float *scratch,
                          int block) {
-    block = valid_block(block);
-    if (isa == CK_ISA_AVX2 && has_avx512())
-        forward_avx512(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
-    else if (isa == CK_ISA_AVX2)
-        forward_avx2(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
-    else
-        forward_portable(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
+    block = valid_block(block, CK_WINOGRAD_MAX_BLOCK);
+    CALL_FOR_ISA_WIDE(isa, forward, m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums,
+                      scratch, block);
 }
 
 void ck_winograd_backward_weights(int isa, int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout,
                                   int wout, float *dw, float *scratch, int block) {
-    block = valid_block(block);
+    block = valid_block(block, CK_WINOGRAD_MAX_BLOCK);
     const int a = m + 2, aa = a * a, cin8 = round_up(cin, 8), cout4 = round_up(cout, 4);
     float *du = scratch + (long)aa * ((cin8 + cout4) * block + 32);
     memset(du, 0, sizeof(float) * (size_t)aa * cout4 * cin8);
@@ -712,9 +668,6 @@ void ck_winograd_backward_weights(int isa, int m, ck_view dy, int cout, ck_view 
     for (int e = 0; e < aa; e++)
         memset(scratch + aa * ((long)cin8 * block + 16) + e * dstride + (long)cout * block, 0,
                sizeof(float) * (size_t)(cout4 - cout) * block);
-    if (isa == CK_ISA_AVX2 && has_avx512()) weights_avx512(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else if (isa == CK_ISA_AVX2) weights_avx2(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else weights_portable(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    if (isa == CK_ISA_AVX2) finish_weights_avx2(m, du, cout, cin, dw);
-    else finish_weights_portable(m, du, cout, cin, dw);
+    CALL_FOR_ISA_WIDE(isa, weights, m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    CALL_FOR_ISA(isa, finish_weights, m, du, cout, cin, dw);
 }
