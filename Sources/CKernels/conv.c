@@ -2,13 +2,15 @@
 // flipped weights) and the weight gradient.
 //
 // Forward tile: 4 output channels x 2 vectors of 8 output pixels = 8 accumulators. Per tap: 2
-// vector loads of input, 4 broadcasts of weights, 8 FMAs. This measured 94-98 GFLOP/s on one Zen 3
-// core for resnet20's three stage shapes (above OpenBLAS sgemm's 84-91 there); the 4x3 tile with
-// 12 accumulators spilled a register under clang and ran at 40.
+// vector loads of input, 4 broadcasts of weights, 8 FMAs. (A 4x3 tile with 12 accumulators
+// spilled a register under clang.)
 //
 // Weight-gradient tile: 4 output channels x 3 horizontal taps of one input channel, vectors running
-// over pixels (of several images when a plane is small, so the 12 horizontal sums are amortised):
-// 81-86 GFLOP/s on resnet20's stages, where 4 outputs x 2 inputs at one tap reached 40-58.
+// over pixels (of several images when a plane is small, so the 12 horizontal sums are amortised);
+// chosen over 4 outputs x 2 inputs at one tap.
+//
+// What these tiles and the alternatives measured: docs/PERFORMANCE.md, section "Where the kernel
+// figures in the code went".
 
 #include "internal.h"
 #include <immintrin.h>
@@ -300,7 +302,7 @@ AVX2 static void conv_dw_avx2(ck_view dy, int cout, ck_view in, int cin, int ima
     const int tail = wout - (per_row - 1) * 8;   // lanes of each row's last vector
     const __m256i tail_mask = lane_mask(tail);
     // Images per pass: about 64 pixel vectors, enough to amortise the horizontal sums while the
-    // pass's gradient and input planes stay in L1 (measured: 81-86 GFLOP/s on resnet20's stages).
+    // pass's gradient and input planes stay in L1.
     const int vectors_per_image = hout * per_row;
     int chunk = (64 + vectors_per_image - 1) / vectors_per_image;
     if (chunk < 1) chunk = 1;
@@ -352,8 +354,8 @@ void ck_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin
 
 // ---- Strided convolutions as sums over phases ------------------------------------------------
 
-// Split and merge are one strided pass each; compiled for AVX2 clang vectorises the interleaved
-// loads and stores (0.65 ms -> see docs/PERFORMANCE.md for the stage-2 split of resnet20).
+// Split and merge are one strided pass each; compiled for AVX2, clang vectorises the interleaved
+// loads and stores.
 #define PHASE_SPLIT_BODY                                                                                   \
     const long plane = (long)phase_height * phase_width;                                                   \
     const long image = (long)stride * stride * channels * plane;                                           \

@@ -59,9 +59,9 @@ INLINE void copy_strided(float *dst, const float *src, int n, int s) {
 // Asks the cache for what `gather_columns` will read for the block of positions from `next` (the
 // receptive fields of its runs), so that those loads overlap the current block's product: where a
 // block is a few rows of an image, it reads a piece of every channel's plane, which the hardware
-// prefetcher does not follow, and the gather stalled on them (blocks of 32×32 inputs: 1.1-1.3×
-// faster with this). A block of whole images reads one stream the hardware follows; there this
-// only costs instructions (0.95×), so it is not done.
+// prefetcher does not follow, and the gather stalled on them. A block of whole images reads one
+// stream the hardware follows; there this only costs instructions, so it is not done. (The
+// measurements: docs/PERFORMANCE.md, section "Where the kernel figures in the code went".)
 INLINE void prefetch_block(ck_view in, int cin, int kh, int kw, int s, long next, long positions, int block, int hout,
                            int wout) {
     if (next >= positions || (long)hout * wout <= block) return;
@@ -138,7 +138,8 @@ INLINE void forward_body(const int wide, ck_view in, int cin, ck_view out, int c
         gather_columns(in, cin, kh, kw, s, runs, nruns, count, block, k4, x);
         product_rows(wide, u, cout4, k4, x, block, y);
         // The block's rows written out, eight positions at a time; the statistics in eight lanes
-        // (a scalar chain of additions took as long as the product at 32 output channels).
+        // (not a scalar chain of additions, which took as long as the product: docs/PERFORMANCE.md,
+        // section "Where the kernel figures in the code went").
         for (int co = 0; co < cout; co++) {
             const float b = bias ? bias[co] : 0.0f, *source = y + (long)co * block;
             v8 lane_sum = splat(0), lane_square = splat(0);

@@ -8,17 +8,25 @@
 // Tiles of all images of a pass are numbered together and processed in blocks of `block` tiles:
 // the input transform writes V[e][ci][tile] (e = one of the α² transformed elements), then for
 // every e a matrix product over the channels, M[e][co][tiles] = U[e][co][ci] · V[e][ci][tiles]
-// (the micro-kernel of conv.c: 4 output channels × 2 vectors of 8 tiles), then the output
-// transform scatters M back into the output planes. The weight gradient's product reduces over
-// the tiles instead: dU[e][co][ci] += Σ_tile dM[e][co][tile] · V[e][ci][tile].
+// (product_tile of microkernels.h: 4 output channels × 2 vectors of 8 tiles, or × 4 vectors of
+// 16 with AVX-512), then the output transform scatters M back into the output planes. The weight
+// gradient's product reduces over the tiles instead, with the input channels in the vector lanes
+// (V laid out [e][tile][ci]): dU[e][co][ci] += Σ_tile dM[e][co][tile] · V[e][tile][ci]
+// (reduce_tile, or reduce_tile16 with 4 or 8 output channels at a time).
 //
-// Transforms work on 8 tiles at once, one tile per vector lane: each row of 8 tiles is loaded
-// (8 floats from the tile's corner) and transposed, so tiles may sit anywhere (across rows and
+// Transforms work on 8 tiles at once, one tile per vector lane (or, for the weight gradient's
+// input transform, 8 input channels of one tile): each patch row of the 8 lanes is loaded (8
+// floats from the tile's corner) and transposed, so tiles may sit anywhere (across rows and
 // images, whatever the plane size). Tiles that reach past the valid region (image sizes not a
-// multiple of m) are copied into a zero-filled patch first.
+// multiple of m) are copied into a zero-filled patch first. With AVX-512, where tiles 0-3 and
+// 4-7 of a group each lie along one row, m apart (`tile_group.halves`: eight tiles along a row, or
+// two rows of four), the forward and output-gradient transforms gather each column by 16-float
+// loads and a two-source permute instead of the transpose, and F(4×4) writes each half's output
+// row by two permutes.
 //
-// One body written with clang vector extensions is compiled twice: with AVX2+FMA (contracted
-// multiply-adds) and portable.
+// One body written with clang vector extensions is compiled three times (FOR_EACH_VARIANT,
+// internal.h): portable, AVX2+FMA (contracted multiply-adds) and AVX-512F, which gives the AVX2
+// variant's bits. The weight-side transforms (once per step or pass) have no AVX-512 variant.
 
 #include "microkernels.h"
 
@@ -93,9 +101,8 @@ typedef struct {
     int columns[8];
     int lanes;        // tiles in this group
     int full;         // all 8 tiles full
-    int run;          // full, and lane l's corner is lane 0's + l·step (tiles along one row)
-    int halves;       // full, and tiles 0-3 and 4-7 each along a row, step apart (implied by run)
-    int step;
+    int run;          // full, and lane l's corner is lane 0's + l·m (tiles along one row)
+    int halves;       // full, and tiles 0-3 and 4-7 each along a row, m apart (implied by run)
 } tile_group;
 
 INLINE void group_setup(tile_group *g, long first, long tiles, int m, int tiles_x, int per_image, int hout,
@@ -119,30 +126,30 @@ INLINE void group_setup(tile_group *g, long first, long tiles, int m, int tiles_
         g->columns[l] = min_int(m, wout - tx * m);
         if (g->rows[l] < m || g->columns[l] < m) g->full = 0;
     }
-    g->step = m;
     g->run = g->full && g->in[7] - g->in[0] == 7 * m && g->out[7] - g->out[0] == 7 * m;
     g->halves = g->full && g->in[3] - g->in[0] == 3 * m && g->in[7] - g->in[4] == 3 * m &&
                 g->out[3] - g->out[0] == 3 * m && g->out[7] - g->out[4] == 3 * m;
 }
 
-// Loads `height` rows of `width` valid values (of `extent` ≤ 8) of lane l's patch at `base`
-// into patch rows of 8 floats, zero elsewhere.
+// Copies `height` rows of `width` values from `base` (rows `row` apart) into the rows of an 8 × 8
+// patch, zero elsewhere.
 INLINE void copy_patch(float patch[8][8], const float *base, long row, int height, int width) {
     memset(patch, 0, sizeof(float) * 64);
     for (int r = 0; r < height; r++)
         for (int k = 0; k < width; k++) patch[r][k] = base[r * row + k];
 }
 
-// The rows of the 8 tiles' patches of one channel, transposed: cols[r*8 + k] lane l = patch
-// element (r, k) of lane l, for r < height. `valid_rows/valid_cols(l)` give how much of a
-// non-full tile's patch lies inside the view.
+// The rows of the 8 lanes' patches of one channel (corners at `corners[l]`, tiles `step` = m
+// apart), transposed: cols[r*8 + k] lane l = patch element (r, k) of lane l, for r < height.
+// `vr[l]` × `vc[l]` is how much of a non-full lane's patch lies inside the view.
 INLINE void gather_rows(const int wide, const tile_group *g, const long *corners, const int step, const float *plane,
                         long row, int height, const int vr[8], const int vc[8], float patches[8][8][8], v8 *cols) {
     if (wide && g->halves && (step == 4 || step == 2)) {
         // Tiles 0-3 and 4-7 each along a row, `step` apart (eight along one row, or two rows of
-        // four: 16-wide images under F(4×4)): element k of every tile is every step-th float from
-        // k, so each column comes out of two 16-float loads by one two-source permute (6 per
-        // row) instead of an 8 × 8 transpose (24 shuffles per row on the one shuffle port).
+        // four: 16-wide images under F(4×4), 8-wide under F(2×2)): element k of every tile is every
+        // step-th float from k, so each column comes out of 16-float loads by one two-source
+        // permute (6 per row under F(4×4), 4 under F(2×2)) instead of an 8 × 8 transpose (24
+        // shuffles per row on the one shuffle port).
         for (int r = 0; r < height; r++) {
             const float *first = plane + corners[0] + r * row, *second = plane + corners[4] + r * row;
             const v16 lo = load16(first), hi = load16(second);
@@ -203,7 +210,7 @@ INLINE void transform_tile(const int m, const int wide, const int gradient, cons
     }
     // The tiles' corners: in the input, or (gradient) in the output. (Not a copy of the group with
     // its corners swapped: the vector copy of a struct just written field by field stalled on
-    // store forwarding, 12 % of the weight gradient's time.)
+    // store forwarding; docs/PERFORMANCE.md, section "Where the kernel figures in the code went".)
     v8 cols[64], h[36], out[36];
     gather_rows(wide, g, gradient ? g->out : g->in, m, plane, row, height, vr, vc, patches, cols);
     for (int r = 0; r < height; r++) {
@@ -222,7 +229,9 @@ INLINE void transform_tile(const int m, const int wide, const int gradient, cons
 }
 
 // Y = Aᵀ M A of the 8 tiles of one output channel (M at mp[e·stride]), + bias, written (or added)
-// to the output plane; adds the written values and their squares into *sum, *square.
+// to the output plane; adds the written values and their squares into *sum, *square lane by lane
+// (a full group, only without `accumulate`), or into *tail_sum, *tail_square one by one (the
+// valid part of a group with partial tiles; the caller uses them only without `accumulate`).
 INLINE void output_tile(const int m, const int wide, const tile_group *g, const float *mp, long stride, float *plane,
                         long row, float bias, int accumulate, v8 *sum, v8 *square, float *tail_sum,
                         float *tail_square) {
@@ -406,7 +415,6 @@ INLINE void channel_group(tile_group *g, long p, int first_channel, int cin, int
     g->full = rows == m && columns == m;
     g->run = 0;
     g->halves = 0;
-    g->step = 0;
     g->lanes = 0;
     for (int l = 0; l < 8; l++) {
         const int c = first_channel + l;
