@@ -40,10 +40,9 @@ public struct CalibrationBenchmark {
             let timings = ConvolutionCalibration.measure(inChannels: shape.inChannels, outChannels: shape.outChannels,
                                                          height: shape.height, width: shape.width, images: images,
                                                          repetitions: repetitions)
-            let planned = ConvolutionCalibration.planned(inChannels: shape.inChannels, outChannels: shape.outChannels,
-                                                         height: shape.height, width: shape.width)
+            let planned = ConvolutionCalibration.planned(inChannels: shape.inChannels, outChannels: shape.outChannels)
             typealias Field = KeyPath<ConvolutionCalibration.Timing, Double>
-            let products: [(String, Field, Field, Int)] = [
+            let products: [(String, Field, Field, ConvolutionKernel)] = [
                 ("forward", \.forward, \.forwardError, planned.forward),
                 ("input gradient", \.inputGradient, \.inputGradientError, planned.inputGradient),
                 ("weight gradient", \.weightGradient, \.weightGradientError, planned.weightGradient),
@@ -53,7 +52,7 @@ public struct CalibrationBenchmark {
                                 width: shape.width, product: product,
                                 seconds: timings.map { ($0.kernel, $0[keyPath: path]) },
                                 errors: timings.dropFirst().map { $0[keyPath: error] },
-                                planned: choice == 0 ? "direct" : "F\(choice)"))
+                                planned: choice.description))
             }
         }
         return rows

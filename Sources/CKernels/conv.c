@@ -2,22 +2,19 @@
 // flipped weights) and the weight gradient.
 //
 // Forward tile: 4 output channels x 2 vectors of 8 output pixels = 8 accumulators. Per tap: 2
-// vector loads of input, 4 broadcasts of weights, 8 FMAs. This measured 94-98 GFLOP/s on one Zen 3
-// core for resnet20's three stage shapes (above OpenBLAS sgemm's 84-91 there); the 4x3 tile with
-// 12 accumulators spilled a register under clang and ran at 40.
+// vector loads of input, 4 broadcasts of weights, 8 FMAs. (A 4x3 tile with 12 accumulators
+// spilled a register under clang.)
 //
 // Weight-gradient tile: 4 output channels x 3 horizontal taps of one input channel, vectors running
-// over pixels (of several images when a plane is small, so the 12 horizontal sums are amortised):
-// 81-86 GFLOP/s on resnet20's stages, where 4 outputs x 2 inputs at one tap reached 40-58.
+// over pixels (of several images when a plane is small, so the 12 horizontal sums are amortised);
+// chosen over 4 outputs x 2 inputs at one tap.
+//
+// What these tiles and the alternatives measured: docs/PERFORMANCE.md, section "Where the kernel
+// figures in the code went".
 
-#include "ckernels.h"
+#include "internal.h"
 #include <immintrin.h>
 #include <stdint.h>
-#include <string.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
-
-static inline int min_int(int a, int b) { return a < b ? a : b; }
 
 int ck_best_isa(void) {
     static int cached = -1;
@@ -73,11 +70,11 @@ static void conv_forward_portable(ck_view in, int cin, ck_view out, int cout, in
             const int lane = co % 4;
             double s = 0, ss = 0;
             for (int y = 0; y < hout; y++) {
-                float *o = out.data + n * out.image + co * out.plane + y * out.row;
+                float *o = view_row(out, n, co, y);
                 for (int x = 0; x < wout; x++) {
                     float acc = 0;
                     for (int ci = 0; ci < cin; ci++) {
-                        const float *p = in.data + n * in.image + ci * in.plane + y * in.row + x;
+                        const float *p = view_row(in, n, ci, y) + x;
                         const float *wp = wblock + (long)ci * kk * 4 + lane;
                         for (int ky = 0; ky < kh; ky++)
                             for (int kx = 0; kx < kw; kx++) acc += wp[(ky * kw + kx) * 4] * p[ky * in.row + kx];
@@ -100,13 +97,6 @@ static const int32_t lane_mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0
 
 AVX2 static inline __m256i lane_mask(int lanes) {
     return _mm256_loadu_si256((const __m256i *)(lane_mask_table + 8 - lanes));
-}
-
-AVX2 static inline float hsum256(__m256 v) {
-    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
-    a = _mm_add_ss(a, _mm_movehdup_ps(a));
-    return _mm_cvtss_f32(a);
 }
 
 // The 4x2 tile over all input channels and taps. The kernel height and width are compile-time
@@ -132,9 +122,8 @@ AVX2 static inline float hsum256(__m256 v) {
         p0 += in_plane; p1 += in_plane;                                                            \
     }
 
-AVX2 static inline __attribute__((always_inline)) void conv_tile(const float *p0, const float *p1, long in_plane,
-                                                                  long in_row, int cin, const int kh, const int kw,
-                                                                  const float *w, __m256 acc[8]) {
+AVX2 INLINE void conv_tile(const float *p0, const float *p1, long in_plane, long in_row, int cin, const int kh,
+                           const int kw, const float *w, __m256 acc[8]) {
     __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
     CONV_TILE_BODY(kh, kw)
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11; acc[4] = a20; acc[5] = a21; acc[6] = a30; acc[7] = a31;
@@ -205,8 +194,8 @@ AVX2 static void conv_forward_avx2(ck_view in, int cin, ck_view out, int cout, i
             }
             if (sums) {
                 for (int c = 0; c < valid; c++) {
-                    sums[b * 4 + c] += hsum256(stat_sum[c]);
-                    sums[cout + b * 4 + c] += hsum256(stat_sq[c]);
+                    sums[b * 4 + c] += HSUM8(stat_sum[c]);
+                    sums[cout + b * 4 + c] += HSUM8(stat_sq[c]);
                 }
             }
         }
@@ -215,10 +204,7 @@ AVX2 static void conv_forward_avx2(ck_view in, int cin, ck_view out, int cout, i
 
 void ck_conv_forward(int isa, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
                      const float *packed, int kh, int kw, const float *bias, int accumulate, double *sums) {
-    if (isa == CK_ISA_AVX2)
-        conv_forward_avx2(in, cin, out, cout, images, hout, wout, packed, kh, kw, bias, accumulate, sums);
-    else
-        conv_forward_portable(in, cin, out, cout, images, hout, wout, packed, kh, kw, bias, accumulate, sums);
+    CALL_FOR_ISA(isa, conv_forward, in, cin, out, cout, images, hout, wout, packed, kh, kw, bias, accumulate, sums);
 }
 
 // ---- Weight gradient -------------------------------------------------------------------------
@@ -233,8 +219,8 @@ static void conv_dw_portable(ck_view dy, int cout, ck_view in, int cin, int imag
                     double acc = 0;
                     for (int n = 0; n < images; n++)
                         for (int y = 0; y < hout; y++) {
-                            const float *g = dy.data + n * dy.image + co * dy.plane + y * dy.row;
-                            const float *p = in.data + n * in.image + ci * in.plane + (y + ky) * in.row + kx;
+                            const float *g = view_row(dy, n, co, y);
+                            const float *p = view_row(in, n, ci, y + ky) + kx;
                             for (int x = 0; x < wout; x++) acc += (double)g[x] * p[x];
                         }
                     dw[((long)co * cin + ci) * kk + ky * kw + kx] += (float)acc;
@@ -246,7 +232,7 @@ static void conv_dbias(ck_view dy, int cout, int images, int hout, int wout, flo
         double acc = 0;
         for (int n = 0; n < images; n++)
             for (int y = 0; y < hout; y++) {
-                const float *g = dy.data + n * dy.image + co * dy.plane + y * dy.row;
+                const float *g = view_row(dy, n, co, y);
                 for (int x = 0; x < wout; x++) acc += g[x];
             }
         dbias[co] += (float)acc;
@@ -256,7 +242,7 @@ static void conv_dbias(ck_view dy, int cout, int images, int hout, int wout, flo
 // CO output channels x TAPS horizontally adjacent taps (kx0 .. kx0+TAPS-1) of one input channel
 // and one kernel row, summed over all pixels of `images` images: up to 12 accumulators, 3 loads
 // of input and CO of gradient per pixel vector. CO and TAPS are constants at every call site.
-AVX2 static inline __attribute__((always_inline)) void dw_tile(
+AVX2 INLINE void dw_tile(
     ck_view dy, ck_view in, int images, int hout, int per_row, int tail, __m256i tail_mask,
     const int CO, const int TAPS, float *dw, long co_step) {
     __m256 acc[12];
@@ -306,7 +292,7 @@ AVX2 static inline __attribute__((always_inline)) void dw_tile(
         }
     }
     for (int c = 0; c < CO; c++)
-        for (int t = 0; t < TAPS; t++) dw[c * co_step + t] += hsum256(acc[c * 3 + t]);
+        for (int t = 0; t < TAPS; t++) dw[c * co_step + t] += HSUM8(acc[c * 3 + t]);
 }
 
 AVX2 static void conv_dw_avx2(ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout, int kh,
@@ -316,7 +302,7 @@ AVX2 static void conv_dw_avx2(ck_view dy, int cout, ck_view in, int cin, int ima
     const int tail = wout - (per_row - 1) * 8;   // lanes of each row's last vector
     const __m256i tail_mask = lane_mask(tail);
     // Images per pass: about 64 pixel vectors, enough to amortise the horizontal sums while the
-    // pass's gradient and input planes stay in L1 (measured: 81-86 GFLOP/s on resnet20's stages).
+    // pass's gradient and input planes stay in L1.
     const int vectors_per_image = hout * per_row;
     int chunk = (64 + vectors_per_image - 1) / vectors_per_image;
     if (chunk < 1) chunk = 1;
@@ -362,22 +348,21 @@ void ck_conv_backward_bias(ck_view dy, int cout, int images, int hout, int wout,
 
 void ck_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
                               int kh, int kw, float *dw, float *dbias) {
-    if (isa == CK_ISA_AVX2) conv_dw_avx2(dy, cout, in, cin, images, hout, wout, kh, kw, dw);
-    else conv_dw_portable(dy, cout, in, cin, images, hout, wout, kh, kw, dw);
+    CALL_FOR_ISA(isa, conv_dw, dy, cout, in, cin, images, hout, wout, kh, kw, dw);
     if (dbias) conv_dbias(dy, cout, images, hout, wout, dbias);
 }
 
 // ---- Strided convolutions as sums over phases ------------------------------------------------
 
-// Split and merge are one strided pass each; compiled for AVX2 clang vectorises the interleaved
-// loads and stores (0.65 ms -> see docs/PERFORMANCE.md for the stage-2 split of resnet20).
+// Split and merge are one strided pass each; compiled for AVX2, clang vectorises the interleaved
+// loads and stores.
 #define PHASE_SPLIT_BODY                                                                                   \
     const long plane = (long)phase_height * phase_width;                                                   \
     const long image = (long)stride * stride * channels * plane;                                           \
     for (int n = 0; n < images; n++)                                                                       \
         for (int c = 0; c < channels; c++)                                                                 \
             for (int y = 0; y < height; y++) {                                                             \
-                const float *restrict row = in.data + n * in.image + c * in.plane + y * in.row;            \
+                const float *restrict row = view_row(in, n, c, y);                                          \
                 float *base = phases + n * image + ((long)(y % stride) * stride * channels + c) * plane    \
                               + (long)(y / stride) * phase_width;                                          \
                 if (stride == 2) {                                                                         \
@@ -405,10 +390,8 @@ static void phase_split_portable(ck_view in, int images, int channels, int heigh
 
 void ck_phase_split(ck_view in, int images, int channels, int height, int width, int stride, float *phases,
                     int phase_height, int phase_width) {
-    if (ck_best_isa() == CK_ISA_AVX2)
-        phase_split_avx2(in, images, channels, height, width, stride, phases, phase_height, phase_width);
-    else
-        phase_split_portable(in, images, channels, height, width, stride, phases, phase_height, phase_width);
+    CALL_FOR_ISA(ck_best_isa(), phase_split, in, images, channels, height, width, stride, phases, phase_height,
+                 phase_width);
 }
 
 #define PHASE_MERGE_BODY                                                                                   \
@@ -418,7 +401,7 @@ void ck_phase_split(ck_view in, int images, int channels, int height, int width,
         for (int c = 0; c < channels; c++)                                                                 \
             for (int y = 0; y < height; y++) {                                                             \
                 const int yy = y + padding;                                                                \
-                float *restrict row = out.data + n * out.image + c * out.plane + y * out.row;              \
+                float *restrict row = view_row(out, n, c, y);                                              \
                 const float *base = phases + n * image + ((long)(yy % stride) * stride * channels + c) * plane \
                                     + (long)(yy / stride) * phase_width;                                   \
                 if (stride == 2) {                                                                         \
@@ -454,10 +437,6 @@ static void phase_merge_portable(const float *phases, int phase_height, int phas
 
 void ck_phase_merge(const float *phases, int phase_height, int phase_width, int stride, int padding, ck_view out,
                     int accumulate, int images, int channels, int height, int width) {
-    if (ck_best_isa() == CK_ISA_AVX2)
-        phase_merge_avx2(phases, phase_height, phase_width, stride, padding, out, accumulate, images, channels, height,
-                         width);
-    else
-        phase_merge_portable(phases, phase_height, phase_width, stride, padding, out, accumulate, images, channels,
-                             height, width);
+    CALL_FOR_ISA(ck_best_isa(), phase_merge, phases, phase_height, phase_width, stride, padding, out, accumulate, images,
+                 channels, height, width);
 }

@@ -2,9 +2,7 @@
 // AVX2+FMA target attribute (clang vectorises the inner loops 8-wide) and portably. Reductions
 // allow reassociation so they vectorise too; they accumulate each row in float and each plane
 // in double.
-// Expects: KERNEL (function attribute), NAME(x) (name mangling).
-
-#define ROW(v, n, c, y) ((v).data + (long)(n) * (v).image + (long)(c) * (v).plane + (long)(y) * (v).row)
+// Expects: KERNEL (function attribute), NAME(x) (name mangling), internal.h.
 
 KERNEL static void NAME(channel_sums)(ck_view x, int images, int channels, int height, int width,
                                       const double *center, double *sums) {
@@ -14,7 +12,7 @@ KERNEL static void NAME(channel_sums)(ck_view x, int images, int channels, int h
         double s = 0, ss = 0;
         for (int n = 0; n < images; n++) {
             for (int y = 0; y < height; y++) {
-                const float *restrict p = ROW(x, n, c, y);
+                const float *restrict p = view_row(x, n, c, y);
                 float rs = 0, rss = 0;
                 for (int i = 0; i < width; i++) {
                     const float v = p[i];
@@ -37,10 +35,10 @@ KERNEL static void NAME(affine_apply)(ck_view x, ck_view residual, ck_view y, in
         for (int c = 0; c < channels; c++) {
             const float a = scale[c], b = shift[c];
             for (int r = 0; r < height; r++) {
-                const float *restrict p = ROW(x, n, c, r);
-                float *restrict q = ROW(y, n, c, r);
+                const float *restrict p = view_row(x, n, c, r);
+                float *restrict q = view_row(y, n, c, r);
                 if (residual.data) {
-                    const float *restrict s = ROW(residual, n, c, r);
+                    const float *restrict s = view_row(residual, n, c, r);
                     if (relu) { for (int i = 0; i < width; i++) { const float v = p[i] * a + b + s[i]; q[i] = v > 0 ? v : 0; } }
                     else { for (int i = 0; i < width; i++) q[i] = p[i] * a + b + s[i]; }
                 } else {
@@ -65,11 +63,11 @@ KERNEL static void NAME(bn_backward_sums)(ck_view dy, ck_view y, ck_view x, int 
             const float m = mean[c], sc = scale ? scale[c] : 0.0f, sh = scale ? shift[c] : 0.0f;
             double s = sums[c], sx = sums[channels + c];
             for (int r = 0; r < height; r++) {
-                const float *restrict g = ROW(dy, n, c, r);
-                const float *restrict p = ROW(x, n, c, r);
+                const float *restrict g = view_row(dy, n, c, r);
+                const float *restrict p = view_row(x, n, c, r);
                 float rs = 0, rsx = 0;
                 if (y.data) {
-                    const float *restrict o = ROW(y, n, c, r);
+                    const float *restrict o = view_row(y, n, c, r);
                     for (int i = 0; i < width; i++) {
                         const float gi = o[i] > 0 ? g[i] : 0.0f;
                         rs += gi;
@@ -120,7 +118,7 @@ KERNEL static inline __attribute__((always_inline)) void NAME(bn_apply_row)(
     }
 }
 
-#define BN_APPLY_ROW(M, A, R, AR) NAME(bn_apply_row)(g, o, p, q, e, width, mc, ac, bc, dc, sc, sh, M, A, R, AR)
+#define BN_APPLY_view_row(M, A, R, AR) NAME(bn_apply_row)(g, o, p, q, e, width, mc, ac, bc, dc, sc, sh, M, A, R, AR)
 
 KERNEL static void NAME(bn_backward_apply)(ck_view dy, ck_view y, ck_view x, ck_view dx, int accumulate_dx,
                                            ck_view dres, int accumulate_res, int images, int channels, int height,
@@ -133,30 +131,30 @@ KERNEL static void NAME(bn_backward_apply)(ck_view dy, ck_view y, ck_view x, ck_
             const float mc = mean[c], ac = a[c], bc = b[c], dc = d[c];
             const float sc = scale ? scale[c] : 0.0f, sh = scale ? shift[c] : 0.0f;
             for (int r = 0; r < height; r++) {
-                const float *g = ROW(dy, n, c, r);
-                const float *o = masked == 1 ? ROW(y, n, c, r) : g;   // no y when the mask comes from x
-                const float *p = ROW(x, n, c, r);
-                float *q = ROW(dx, n, c, r);
-                float *e = residual ? ROW(dres, n, c, r) : q;
+                const float *g = view_row(dy, n, c, r);
+                const float *o = masked == 1 ? view_row(y, n, c, r) : g;   // no y when the mask comes from x
+                const float *p = view_row(x, n, c, r);
+                float *q = view_row(dx, n, c, r);
+                float *e = residual ? view_row(dres, n, c, r) : q;
                 switch (variant) {
-                case 0: BN_APPLY_ROW(0, 0, 0, 0); break;
-                case 2: BN_APPLY_ROW(0, 0, 1, 0); break;
-                case 3: BN_APPLY_ROW(0, 0, 1, 1); break;
-                case 4: BN_APPLY_ROW(0, 1, 0, 0); break;
-                case 6: BN_APPLY_ROW(0, 1, 1, 0); break;
-                case 7: BN_APPLY_ROW(0, 1, 1, 1); break;
-                case 8: BN_APPLY_ROW(1, 0, 0, 0); break;
-                case 10: BN_APPLY_ROW(1, 0, 1, 0); break;
-                case 11: BN_APPLY_ROW(1, 0, 1, 1); break;
-                case 12: BN_APPLY_ROW(1, 1, 0, 0); break;
-                case 14: BN_APPLY_ROW(1, 1, 1, 0); break;
-                case 15: BN_APPLY_ROW(1, 1, 1, 1); break;
-                case 16: BN_APPLY_ROW(2, 0, 0, 0); break;
-                case 18: BN_APPLY_ROW(2, 0, 1, 0); break;
-                case 19: BN_APPLY_ROW(2, 0, 1, 1); break;
-                case 20: BN_APPLY_ROW(2, 1, 0, 0); break;
-                case 22: BN_APPLY_ROW(2, 1, 1, 0); break;
-                default: BN_APPLY_ROW(2, 1, 1, 1); break;
+                case 0: BN_APPLY_view_row(0, 0, 0, 0); break;
+                case 2: BN_APPLY_view_row(0, 0, 1, 0); break;
+                case 3: BN_APPLY_view_row(0, 0, 1, 1); break;
+                case 4: BN_APPLY_view_row(0, 1, 0, 0); break;
+                case 6: BN_APPLY_view_row(0, 1, 1, 0); break;
+                case 7: BN_APPLY_view_row(0, 1, 1, 1); break;
+                case 8: BN_APPLY_view_row(1, 0, 0, 0); break;
+                case 10: BN_APPLY_view_row(1, 0, 1, 0); break;
+                case 11: BN_APPLY_view_row(1, 0, 1, 1); break;
+                case 12: BN_APPLY_view_row(1, 1, 0, 0); break;
+                case 14: BN_APPLY_view_row(1, 1, 1, 0); break;
+                case 15: BN_APPLY_view_row(1, 1, 1, 1); break;
+                case 16: BN_APPLY_view_row(2, 0, 0, 0); break;
+                case 18: BN_APPLY_view_row(2, 0, 1, 0); break;
+                case 19: BN_APPLY_view_row(2, 0, 1, 1); break;
+                case 20: BN_APPLY_view_row(2, 1, 0, 0); break;
+                case 22: BN_APPLY_view_row(2, 1, 1, 0); break;
+                default: BN_APPLY_view_row(2, 1, 1, 1); break;
                 }
             }
         }
@@ -170,9 +168,9 @@ KERNEL static void NAME(relu_backward)(ck_view dy, ck_view y, ck_view dx, int ac
     for (int n = 0; n < images; n++)
         for (int c = 0; c < channels; c++)
             for (int r = 0; r < height; r++) {
-                const float *restrict g = ROW(dy, n, c, r);
-                const float *restrict o = ROW(y, n, c, r);
-                float *restrict q = ROW(dx, n, c, r);
+                const float *restrict g = view_row(dy, n, c, r);
+                const float *restrict o = view_row(y, n, c, r);
+                float *restrict q = view_row(dx, n, c, r);
                 if (accumulate) { for (int i = 0; i < width; i++) q[i] += o[i] > 0 ? g[i] : 0.0f; }
                 else { for (int i = 0; i < width; i++) q[i] = o[i] > 0 ? g[i] : 0.0f; }
             }
@@ -183,8 +181,8 @@ KERNEL static void NAME(copy)(ck_view src, ck_view dst, int accumulate, int imag
     for (int n = 0; n < images; n++)
         for (int c = 0; c < channels; c++)
             for (int r = 0; r < height; r++) {
-                const float *restrict s = ROW(src, n, c, r);
-                float *restrict q = ROW(dst, n, c, r);
+                const float *restrict s = view_row(src, n, c, r);
+                float *restrict q = view_row(dst, n, c, r);
                 if (accumulate) { for (int i = 0; i < width; i++) q[i] += s[i]; }
                 else { for (int i = 0; i < width; i++) q[i] = s[i]; }
             }

@@ -14,20 +14,9 @@
 // has AVX-512F and 8-float ones otherwise, with the same bits either way. Everything is a fixed
 // function of the shapes and the block sizes, so a run computes the same bits every time.
 
-#include "ckernels.h"
 #include "microkernels.h"
-#include <string.h>
 
 #define CK_GEMM_MAX_BLOCK 256
-
-static inline int gemm_round_up(int x, int k) { return (x + k - 1) / k * k; }
-static inline int gemm_min(int a, int b) { return a < b ? a : b; }
-static inline int gemm_max(int a, int b) { return a > b ? a : b; }
-
-static int gemm_valid_block(int block) {
-    block = block / 16 * 16;
-    return block < 16 ? 16 : block > CK_GEMM_MAX_BLOCK ? CK_GEMM_MAX_BLOCK : block;
-}
 
 // Positions j ..< j + length of a block lie in one output row: image n, row oy, from column ox.
 typedef struct {
@@ -40,7 +29,7 @@ static int block_runs(long first, int count, int hout, int wout, run *runs) {
     for (int j = 0; j < count; r++) {
         const long p = first + j;
         const int t = (int)(p % per_image);
-        runs[r] = (run){j, gemm_min(wout - t % wout, count - j), (int)(p / per_image), t / wout, t % wout};
+        runs[r] = (run){j, min_int(wout - t % wout, count - j), (int)(p / per_image), t / wout, t % wout};
         j += runs[r].length;
     }
     return r;
@@ -70,9 +59,9 @@ INLINE void copy_strided(float *dst, const float *src, int n, int s) {
 // Asks the cache for what `gather_columns` will read for the block of positions from `next` (the
 // receptive fields of its runs), so that those loads overlap the current block's product: where a
 // block is a few rows of an image, it reads a piece of every channel's plane, which the hardware
-// prefetcher does not follow, and the gather stalled on them (blocks of 32×32 inputs: 1.1-1.3×
-// faster with this). A block of whole images reads one stream the hardware follows; there this
-// only costs instructions (0.95×), so it is not done.
+// prefetcher does not follow, and the gather stalled on them. A block of whole images reads one
+// stream the hardware follows; there this only costs instructions, so it is not done. (The
+// measurements: docs/PERFORMANCE.md, section "Where the kernel figures in the code went".)
 INLINE void prefetch_block(ck_view in, int cin, int kh, int kw, int s, long next, long positions, int block, int hout,
                            int wout) {
     if (next >= positions || (long)hout * wout <= block) return;
@@ -114,7 +103,7 @@ INLINE void gather_columns(ck_view in, int cin, int kh, int kw, int s, const run
 #define GEMM_SLICE 64
 INLINE void product_rows(const int wide, const float *u, int rows4, int depth, const float *v, int block, float *c) {
     for (int k0 = 0; k0 < depth; k0 += GEMM_SLICE) {
-        const int kc = gemm_min(GEMM_SLICE, depth - k0), resume = k0 > 0;
+        const int kc = min_int(GEMM_SLICE, depth - k0), resume = k0 > 0;
         const float *vk = v + (long)k0 * block;
         for (int rb = 0; rb < rows4; rb += 4) {
             const float *ub = u + (long)rb * depth + (long)k0 * 4;
@@ -138,7 +127,7 @@ INLINE void product_rows(const int wide, const float *u, int rows4, int depth, c
 INLINE void forward_body(const int wide, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
                          int kh, int kw, int s, const float *u, const float *bias, int accumulate, double *sums,
                          float *scratch, int block) {
-    const int k4 = gemm_round_up(cin * kh * kw, 4), cout4 = gemm_round_up(cout, 4);
+    const int k4 = round_up(cin * kh * kw, 4), cout4 = round_up(cout, 4);
     const long positions = (long)images * hout * wout;
     float *x = scratch, *y = scratch + (long)k4 * block;
     run runs[CK_GEMM_MAX_BLOCK];
@@ -149,7 +138,8 @@ INLINE void forward_body(const int wide, ck_view in, int cin, ck_view out, int c
         gather_columns(in, cin, kh, kw, s, runs, nruns, count, block, k4, x);
         product_rows(wide, u, cout4, k4, x, block, y);
         // The block's rows written out, eight positions at a time; the statistics in eight lanes
-        // (a scalar chain of additions took as long as the product at 32 output channels).
+        // (not a scalar chain of additions, which took as long as the product: docs/PERFORMANCE.md,
+        // section "Where the kernel figures in the code went").
         for (int co = 0; co < cout; co++) {
             const float b = bias ? bias[co] : 0.0f, *source = y + (long)co * block;
             v8 lane_sum = splat(0), lane_square = splat(0);
@@ -173,8 +163,8 @@ INLINE void forward_body(const int wide, ck_view in, int cin, ck_view out, int c
                 }
             }
             if (sums) {
-                sums[co] += (double)hsum8(lane_sum) + sum;
-                sums[cout + co] += (double)hsum8(lane_square) + square;
+                sums[co] += (double)HSUM8(lane_sum) + sum;
+                sums[cout + co] += (double)HSUM8(lane_square) + square;
             }
         }
     }
@@ -206,7 +196,7 @@ INLINE void scatter_add(float *target, const float *values, int from, int to, in
 INLINE void input_gradient_body(const int wide, ck_view dy, int cout, ck_view dx, int cin, int images, int height,
                                 int width, int hout, int wout, int kh, int kw, int s, int padding, const float *ut,
                                 float *scratch, int block) {
-    const int k4 = gemm_round_up(cin * kh * kw, 4);
+    const int k4 = round_up(cin * kh * kw, 4);
     const long positions = (long)images * hout * wout;
     float *d = scratch, *x = scratch + (long)cout * block;
     run runs[CK_GEMM_MAX_BLOCK];
@@ -230,9 +220,9 @@ INLINE void input_gradient_body(const int wide, ck_view dy, int cout, ck_view dx
                     for (int r = 0; r < nruns; r++) {
                         const int iy = runs[r].oy * s - padding + ky;
                         if (iy < 0 || iy >= height) continue;
-                        const int from = gemm_max(runs[r].ox, lowest);
-                        const int to = gemm_min(runs[r].ox + runs[r].length - 1, highest);
-                        float *target = dx.data + runs[r].n * dx.image + ci * dx.plane + (long)iy * dx.row - padding + kx;
+                        const int from = max_int(runs[r].ox, lowest);
+                        const int to = min_int(runs[r].ox + runs[r].length - 1, highest);
+                        float *target = view_row(dx, runs[r].n, ci, iy) - padding + kx;
                         const float *values = row + runs[r].j - runs[r].ox;
                         scatter_add(target, values, from, to, s);
                     }
@@ -261,7 +251,7 @@ INLINE void transpose_run(ck_view dy, int cout, const run *r, float *d, int cout
 
 INLINE void weight_gradient_body(const int wide, ck_view dy, int cout, ck_view in, int cin, int images, int hout,
                                  int wout, int kh, int kw, int s, float *dwt, float *scratch, int block) {
-    const int k4 = gemm_round_up(cin * kh * kw, 4), cout16 = gemm_round_up(cout, 16);
+    const int k4 = round_up(cin * kh * kw, 4), cout16 = round_up(cout, 16);
     const long positions = (long)images * hout * wout;
     float *x = scratch, *d = scratch + (long)k4 * block;   // X[k][block], dY[block][cout16]
     run runs[CK_GEMM_MAX_BLOCK];
@@ -306,9 +296,7 @@ INLINE void weight_gradient_body(const int wide, ck_view dy, int cout, ck_view i
         weight_gradient_body(wide, dy, cout, in, cin, images, hout, wout, kh, kw, s, dwt, scratch, block);         \
     }
 
-GEMM_VARIANTS(portable, 0, )
-GEMM_VARIANTS(avx2, 0, AVX2)
-GEMM_VARIANTS(avx512, 1, AVX512)
+FOR_EACH_VARIANT(GEMM_VARIANTS)
 
 // ---- Public entry points ------------------------------------------------------------------------
 
@@ -317,13 +305,13 @@ GEMM_VARIANTS(avx512, 1, AVX512)
 static void packed_shape(int cout, int cin, int kh, int kw, int transpose, int *rows, int *depth) {
     const int k = cin * kh * kw;
     *rows = transpose ? k : cout;
-    *depth = transpose ? cout : gemm_round_up(k, 4);
+    *depth = transpose ? cout : round_up(k, 4);
 }
 
 long ck_gemm_conv_weights_count(int cout, int cin, int kh, int kw, int transpose) {
     int rows, depth;
     packed_shape(cout, cin, kh, kw, transpose, &rows, &depth);
-    return (long)gemm_round_up(rows, 4) * depth;
+    return (long)round_up(rows, 4) * depth;
 }
 
 void ck_gemm_conv_pack(const float *w, int cout, int cin, int kh, int kw, int transpose, float *u) {
@@ -337,57 +325,46 @@ void ck_gemm_conv_pack(const float *w, int cout, int cin, int kh, int kw, int tr
 }
 
 long ck_gemm_conv_scratch_count(int cin, int cout, int kh, int kw, int block) {
-    block = gemm_valid_block(block);
-    const long k4 = gemm_round_up(cin * kh * kw, 4), cout16 = gemm_round_up(cout, 16);
-    const long forward = (k4 + gemm_round_up(cout, 4)) * block;
+    block = valid_block(block, CK_GEMM_MAX_BLOCK);
+    const long k4 = round_up(cin * kh * kw, 4), cout16 = round_up(cout, 16);
+    const long forward = (k4 + round_up(cout, 4)) * block;
     const long input_gradient = ((long)cout + k4) * block;
     const long weight_gradient = (k4 + cout16) * block + k4 * cout16;
     const long most = forward > input_gradient ? forward : input_gradient;
     return most > weight_gradient ? most : weight_gradient;
 }
 
-static int gemm_variant(int isa) { return isa != CK_ISA_AVX2 ? 0 : has_avx512() ? 2 : 1; }
-
 void ck_gemm_conv_forward(int isa, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout, int kh,
                           int kw, int stride, const float *u, const float *bias, int accumulate, double *channel_sums,
                           float *scratch, int block) {
-    block = gemm_valid_block(block);
-    switch (gemm_variant(isa)) {
-    case 2: gemm_forward_avx512(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block); break;
-    case 1: gemm_forward_avx2(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block); break;
-    default: gemm_forward_portable(in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate, channel_sums, scratch, block);
-    }
+    block = valid_block(block, CK_GEMM_MAX_BLOCK);
+    CALL_FOR_ISA_WIDE(isa, gemm_forward, in, cin, out, cout, images, hout, wout, kh, kw, stride, u, bias, accumulate,
+                      channel_sums, scratch, block);
 }
 
 void ck_gemm_conv_backward_input(int isa, ck_view dy, int cout, ck_view dx, int cin, int images, int height, int width,
                                  int hout, int wout, int kh, int kw, int stride, int padding, int accumulate,
                                  const float *ut, float *scratch, int block) {
-    block = gemm_valid_block(block);
+    block = valid_block(block, CK_GEMM_MAX_BLOCK);
     if (!accumulate)
         for (int n = 0; n < images; n++)
             for (int c = 0; c < cin; c++)
                 for (int y = 0; y < height; y++)
-                    memset(dx.data + n * dx.image + c * dx.plane + (long)y * dx.row, 0, sizeof(float) * (size_t)width);
-    switch (gemm_variant(isa)) {
-    case 2: gemm_input_gradient_avx512(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block); break;
-    case 1: gemm_input_gradient_avx2(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block); break;
-    default: gemm_input_gradient_portable(dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride, padding, ut, scratch, block);
-    }
+                    memset(view_row(dx, n, c, y), 0, sizeof(float) * (size_t)width);
+    CALL_FOR_ISA_WIDE(isa, gemm_input_gradient, dy, cout, dx, cin, images, height, width, hout, wout, kh, kw, stride,
+                      padding, ut, scratch, block);
 }
 
 void ck_gemm_conv_backward_weights(int isa, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
                                    int kh, int kw, int stride, float *dw, float *scratch, int block) {
-    block = gemm_valid_block(block);
-    const int k = cin * kh * kw, k4 = gemm_round_up(k, 4), cout16 = gemm_round_up(cout, 16);
+    block = valid_block(block, CK_GEMM_MAX_BLOCK);
+    const int k = cin * kh * kw, k4 = round_up(k, 4), cout16 = round_up(cout, 16);
     float *d = scratch + (long)k4 * block, *dwt = d + (long)block * cout16;
     // The columns of dY past cout are read by the 16-lane products and never written: zero.
     memset(d, 0, sizeof(float) * (size_t)block * cout16);
     memset(dwt, 0, sizeof(float) * (size_t)k4 * cout16);
-    switch (gemm_variant(isa)) {
-    case 2: gemm_weight_gradient_avx512(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block); break;
-    case 1: gemm_weight_gradient_avx2(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block); break;
-    default: gemm_weight_gradient_portable(dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch, block);
-    }
+    CALL_FOR_ISA_WIDE(isa, gemm_weight_gradient, dy, cout, in, cin, images, hout, wout, kh, kw, stride, dwt, scratch,
+                      block);
     for (int co = 0; co < cout; co++)
         for (int i = 0; i < k; i++) dw[(long)co * k + i] += dwt[(long)i * cout16 + co];
 }

@@ -1,8 +1,8 @@
 #ifndef BATCHAUG_MICROKERNELS_H
 #define BATCHAUG_MICROKERNELS_H
 // The matrix-product micro-kernels shared by the Winograd kernels (winograd.c) and the blocked
-// im2col GEMM convolutions (gemmconv.c), and the vector helpers they are written with (clang
-// vector extensions; every function is inlined into a caller compiled for its instruction set).
+// im2col GEMM convolutions (gemmconv.c), and the 8 × 8 transpose both gather with (clang vector
+// extensions, internal.h; every function is inlined into a caller compiled for its instruction set).
 //
 // Two shapes of product, each in an 8-float (AVX2) and a 16-float (AVX-512F) width:
 // - product_tile: m[c][0..lanes) = Σ_k u[k][c] · v[k][0..lanes) for 4 rows c (u packed as
@@ -12,28 +12,7 @@
 // Both widths compute every element as the same chain of fused multiply-adds in the same order,
 // so they give the same bits.
 
-#include "ckernels.h"
-#include <string.h>
-
-// Every function taking or returning vectors is inlined into one compiled for its instruction set.
-#pragma clang diagnostic ignored "-Wpsabi"
-
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v4 __attribute__((vector_size(16)));
-typedef float v2 __attribute__((vector_size(8)));
-
-#define INLINE static inline __attribute__((always_inline))
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX512 __attribute__((target("avx2,fma,avx512f")))
-
-typedef float v16 __attribute__((vector_size(64)));
-
-INLINE v8 load8(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
-INLINE void store8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
-INLINE v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
-INLINE v16 load16(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
-INLINE void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
-INLINE v16 splat16(float x) { return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+#include "internal.h"
 
 // 8 × 8 transpose: c[k] lane l = r[l] lane k.
 INLINE void transpose8(const v8 r[8], v8 c[8]) {
@@ -52,23 +31,6 @@ INLINE void transpose8(const v8 r[8], v8 c[8]) {
         c[i] = __builtin_shufflevector(s[i], s[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
         c[i + 4] = __builtin_shufflevector(s[i], s[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
     }
-}
-
-// Whether the CPU runs AVX-512F: the matrix products then use 16-float vectors. Each output
-// element is the same chain of fused multiply-adds in the same order as with 8-float vectors, so
-// the results are bit-identical to the AVX2 kernels'.
-__attribute__((unused)) static int has_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return cached;
-}
-
-INLINE float hsum8(v8 v) {
-    // A fixed order (the same on both instruction sets).
-    return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
 }
 
 // ---- Matrix products over the channels ------------------------------------------------------------

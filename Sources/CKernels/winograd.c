@@ -8,32 +8,30 @@
 // Tiles of all images of a pass are numbered together and processed in blocks of `block` tiles:
 // the input transform writes V[e][ci][tile] (e = one of the α² transformed elements), then for
 // every e a matrix product over the channels, M[e][co][tiles] = U[e][co][ci] · V[e][ci][tiles]
-// (the micro-kernel of conv.c: 4 output channels × 2 vectors of 8 tiles), then the output
-// transform scatters M back into the output planes. The weight gradient's product reduces over
-// the tiles instead: dU[e][co][ci] += Σ_tile dM[e][co][tile] · V[e][ci][tile].
+// (product_tile of microkernels.h: 4 output channels × 2 vectors of 8 tiles, or × 4 vectors of
+// 16 with AVX-512), then the output transform scatters M back into the output planes. The weight
+// gradient's product reduces over the tiles instead, with the input channels in the vector lanes
+// (V laid out [e][tile][ci]): dU[e][co][ci] += Σ_tile dM[e][co][tile] · V[e][tile][ci]
+// (reduce_tile, or reduce_tile16 with 4 or 8 output channels at a time).
 //
-// Transforms work on 8 tiles at once, one tile per vector lane: each row of 8 tiles is loaded
-// (8 floats from the tile's corner) and transposed, so tiles may sit anywhere (across rows and
+// Transforms work on 8 tiles at once, one tile per vector lane (or, for the weight gradient's
+// input transform, 8 input channels of one tile): each patch row of the 8 lanes is loaded (8
+// floats from the tile's corner) and transposed, so tiles may sit anywhere (across rows and
 // images, whatever the plane size). Tiles that reach past the valid region (image sizes not a
-// multiple of m) are copied into a zero-filled patch first.
+// multiple of m) are copied into a zero-filled patch first. With AVX-512, where tiles 0-3 and
+// 4-7 of a group each lie along one row, m apart (`tile_group.halves`: eight tiles along a row, or
+// two rows of four), the forward and output-gradient transforms gather each column by 16-float
+// loads and a two-source permute instead of the transpose, and F(4×4) writes each half's output
+// row by two permutes.
 //
-// One body written with clang vector extensions is compiled twice: with AVX2+FMA (contracted
-// multiply-adds) and portable.
-
-#include "ckernels.h"
-#include <math.h>
-#include <string.h>
+// One body written with clang vector extensions is compiled three times (FOR_EACH_VARIANT,
+// internal.h): portable, AVX2+FMA (contracted multiply-adds) and AVX-512F, which gives the AVX2
+// variant's bits. The weight-side transforms (once per step or pass) have no AVX-512 variant.
 
 #include "microkernels.h"
 
-static inline int min_int(int a, int b) { return a < b ? a : b; }
-
-// Tiles per block: at most this many, a multiple of 16 (the product's two vectors of 8 tiles).
+// Tiles per block: at most this many (`valid_block`).
 #define CK_WINOGRAD_MAX_BLOCK 256
-static int valid_block(int block) {
-    block = block / 16 * 16;
-    return block < 16 ? 16 : block > CK_WINOGRAD_MAX_BLOCK ? CK_WINOGRAD_MAX_BLOCK : block;
-}
 
 // ---- 1-D transforms (vectors = 8 tiles), inputs and outputs with strides --------------------
 
@@ -103,9 +101,8 @@ typedef struct {
     int columns[8];
     int lanes;        // tiles in this group
     int full;         // all 8 tiles full
-    int run;          // full, and lane l's corner is lane 0's + l·step (tiles along one row)
-    int halves;       // full, and tiles 0-3 and 4-7 each along a row, step apart (implied by run)
-    int step;
+    int run;          // full, and lane l's corner is lane 0's + l·m (tiles along one row)
+    int halves;       // full, and tiles 0-3 and 4-7 each along a row, m apart (implied by run)
 } tile_group;
 
 INLINE void group_setup(tile_group *g, long first, long tiles, int m, int tiles_x, int per_image, int hout,
@@ -129,30 +126,30 @@ INLINE void group_setup(tile_group *g, long first, long tiles, int m, int tiles_
         g->columns[l] = min_int(m, wout - tx * m);
         if (g->rows[l] < m || g->columns[l] < m) g->full = 0;
     }
-    g->step = m;
     g->run = g->full && g->in[7] - g->in[0] == 7 * m && g->out[7] - g->out[0] == 7 * m;
     g->halves = g->full && g->in[3] - g->in[0] == 3 * m && g->in[7] - g->in[4] == 3 * m &&
                 g->out[3] - g->out[0] == 3 * m && g->out[7] - g->out[4] == 3 * m;
 }
 
-// Loads `height` rows of `width` valid values (of `extent` ≤ 8) of lane l's patch at `base`
-// into patch rows of 8 floats, zero elsewhere.
+// Copies `height` rows of `width` values from `base` (rows `row` apart) into the rows of an 8 × 8
+// patch, zero elsewhere.
 INLINE void copy_patch(float patch[8][8], const float *base, long row, int height, int width) {
     memset(patch, 0, sizeof(float) * 64);
     for (int r = 0; r < height; r++)
         for (int k = 0; k < width; k++) patch[r][k] = base[r * row + k];
 }
 
-// The rows of the 8 tiles' patches of one channel, transposed: cols[r*8 + k] lane l = patch
-// element (r, k) of lane l, for r < height. `valid_rows/valid_cols(l)` give how much of a
-// non-full tile's patch lies inside the view.
+// The rows of the 8 lanes' patches of one channel (corners at `corners[l]`, tiles `step` = m
+// apart), transposed: cols[r*8 + k] lane l = patch element (r, k) of lane l, for r < height.
+// `vr[l]` × `vc[l]` is how much of a non-full lane's patch lies inside the view.
 INLINE void gather_rows(const int wide, const tile_group *g, const long *corners, const int step, const float *plane,
                         long row, int height, const int vr[8], const int vc[8], float patches[8][8][8], v8 *cols) {
     if (wide && g->halves && (step == 4 || step == 2)) {
         // Tiles 0-3 and 4-7 each along a row, `step` apart (eight along one row, or two rows of
-        // four: 16-wide images under F(4×4)): element k of every tile is every step-th float from
-        // k, so each column comes out of two 16-float loads by one two-source permute (6 per
-        // row) instead of an 8 × 8 transpose (24 shuffles per row on the one shuffle port).
+        // four: 16-wide images under F(4×4), 8-wide under F(2×2)): element k of every tile is every
+        // step-th float from k, so each column comes out of 16-float loads by one two-source
+        // permute (6 per row under F(4×4), 4 under F(2×2)) instead of an 8 × 8 transpose (24
+        // shuffles per row on the one shuffle port).
         for (int r = 0; r < height; r++) {
             const float *first = plane + corners[0] + r * row, *second = plane + corners[4] + r * row;
             const v16 lo = load16(first), hi = load16(second);
@@ -213,7 +210,7 @@ INLINE void transform_tile(const int m, const int wide, const int gradient, cons
     }
     // The tiles' corners: in the input, or (gradient) in the output. (Not a copy of the group with
     // its corners swapped: the vector copy of a struct just written field by field stalled on
-    // store forwarding, 12 % of the weight gradient's time.)
+    // store forwarding; docs/PERFORMANCE.md, section "Where the kernel figures in the code went".)
     v8 cols[64], h[36], out[36];
     gather_rows(wide, g, gradient ? g->out : g->in, m, plane, row, height, vr, vc, patches, cols);
     for (int r = 0; r < height; r++) {
@@ -232,7 +229,9 @@ INLINE void transform_tile(const int m, const int wide, const int gradient, cons
 }
 
 // Y = Aᵀ M A of the 8 tiles of one output channel (M at mp[e·stride]), + bias, written (or added)
-// to the output plane; adds the written values and their squares into *sum, *square.
+// to the output plane; adds the written values and their squares into *sum, *square lane by lane
+// (a full group, only without `accumulate`), or into *tail_sum, *tail_square one by one (the
+// valid part of a group with partial tiles; the caller uses them only without `accumulate`).
 INLINE void output_tile(const int m, const int wide, const tile_group *g, const float *mp, long stride, float *plane,
                         long row, float bias, int accumulate, v8 *sum, v8 *square, float *tail_sum,
                         float *tail_square) {
@@ -354,8 +353,6 @@ INLINE void output_tile(const int m, const int wide, const tile_group *g, const 
 
 // ---- Bodies ---------------------------------------------------------------------------------------
 
-static inline int round_up(int x, int k) { return (x + k - 1) / k * k; }
-
 INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
                          const float *u, const float *bias, int accumulate, double *sums, float *scratch, int block) {
     const int a = m + 2, aa = a * a, cout4 = round_up(cout, 4);
@@ -400,8 +397,8 @@ INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_vi
                             out.row, bias ? bias[co] : 0.0f, accumulate, &sum, &square, &tail_sum, &tail_square);
             }
             if (sums) {
-                sums[co] += (double)hsum8(sum) + tail_sum;
-                sums[cout + co] += (double)hsum8(square) + tail_square;
+                sums[co] += (double)HSUM8(sum) + tail_sum;
+                sums[cout + co] += (double)HSUM8(square) + tail_square;
             }
         }
     }
@@ -418,7 +415,6 @@ INLINE void channel_group(tile_group *g, long p, int first_channel, int cin, int
     g->full = rows == m && columns == m;
     g->run = 0;
     g->halves = 0;
-    g->step = 0;
     g->lanes = 0;
     for (int l = 0; l < 8; l++) {
         const int c = first_channel + l;
@@ -511,44 +507,22 @@ INLINE void weights_body(const int m, const int wide, ck_view dy, int cout, ck_v
     }
 }
 
-AVX2 static void forward_avx2(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
-                              const float *u, const float *bias, int accumulate, double *sums, float *scratch,
-                              int block) {
-    if (m == 4) forward_body(4, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-    else forward_body(2, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-}
+#define WINOGRAD_VARIANTS(name, wide, attributes)                                                             \
+    attributes static void forward_##name(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout,    \
+                                          int wout, const float *u, const float *bias, int accumulate, double *sums, \
+                                          float *scratch, int block) {                                               \
+        if (m == 4)                                                                                                  \
+            forward_body(4, wide, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block); \
+        else                                                                                                         \
+            forward_body(2, wide, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block); \
+    }                                                                                                                \
+    attributes static void weights_##name(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout,    \
+                                          int wout, float *du, float *scratch, int block) {                          \
+        if (m == 4) weights_body(4, wide, dy, cout, in, cin, images, hout, wout, du, scratch, block);                \
+        else weights_body(2, wide, dy, cout, in, cin, images, hout, wout, du, scratch, block);                       \
+    }
 
-static void forward_portable(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
-                             const float *u, const float *bias, int accumulate, double *sums, float *scratch,
-                             int block) {
-    if (m == 4) forward_body(4, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-    else forward_body(2, 0, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-}
-
-AVX2 static void weights_avx2(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
-                              float *du, float *scratch, int block) {
-    if (m == 4) weights_body(4, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else weights_body(2, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-}
-
-static void weights_portable(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
-                             float *du, float *scratch, int block) {
-    if (m == 4) weights_body(4, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else weights_body(2, 0, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-}
-
-AVX512 static void forward_avx512(int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
-                              const float *u, const float *bias, int accumulate, double *sums, float *scratch,
-                              int block) {
-    if (m == 4) forward_body(4, 1, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-    else forward_body(2, 1, in, cin, out, cout, images, hout, wout, u, bias, accumulate, sums, scratch, block);
-}
-
-AVX512 static void weights_avx512(int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
-                              float *du, float *scratch, int block) {
-    if (m == 4) weights_body(4, 1, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else weights_body(2, 1, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-}
+FOR_EACH_VARIANT(WINOGRAD_VARIANTS)
 
 // ---- Weight-side transforms (once per step, and once per weight-gradient pass) ------------------
 
@@ -644,25 +618,20 @@ INLINE void finish_weights_body(const int m, const float *du, int cout, int cin,
     }
 }
 
-AVX2 static void transform_weights_avx2(int m, const float *w, int cout, int cin, int flip, float *u) {
-    if (m == 4) transform_weights_body(4, w, cout, cin, flip, u);
-    else transform_weights_body(2, w, cout, cin, flip, u);
-}
+// The weight-side transforms in two variants (no products: nothing for AVX-512 to widen).
+#define WEIGHT_TRANSFORM_VARIANTS(name, attributes)                                                           \
+    attributes static void transform_weights_##name(int m, const float *w, int cout, int cin, int flip,       \
+                                                    float *u) {                                               \
+        if (m == 4) transform_weights_body(4, w, cout, cin, flip, u);                                         \
+        else transform_weights_body(2, w, cout, cin, flip, u);                                                \
+    }                                                                                                         \
+    attributes static void finish_weights_##name(int m, const float *du, int cout, int cin, float *dw) {      \
+        if (m == 4) finish_weights_body(4, du, cout, cin, dw);                                                \
+        else finish_weights_body(2, du, cout, cin, dw);                                                       \
+    }
 
-static void transform_weights_portable(int m, const float *w, int cout, int cin, int flip, float *u) {
-    if (m == 4) transform_weights_body(4, w, cout, cin, flip, u);
-    else transform_weights_body(2, w, cout, cin, flip, u);
-}
-
-AVX2 static void finish_weights_avx2(int m, const float *du, int cout, int cin, float *dw) {
-    if (m == 4) finish_weights_body(4, du, cout, cin, dw);
-    else finish_weights_body(2, du, cout, cin, dw);
-}
-
-static void finish_weights_portable(int m, const float *du, int cout, int cin, float *dw) {
-    if (m == 4) finish_weights_body(4, du, cout, cin, dw);
-    else finish_weights_body(2, du, cout, cin, dw);
-}
+WEIGHT_TRANSFORM_VARIANTS(portable, )
+WEIGHT_TRANSFORM_VARIANTS(avx2, AVX2)
 
 // ---- Public entry points ------------------------------------------------------------------------
 
@@ -671,7 +640,7 @@ long ck_winograd_weights_count(int m, int cout, int cin) {
 }
 
 long ck_winograd_scratch_count(int m, int cin, int cout, int block) {
-    block = valid_block(block);
+    block = valid_block(block, CK_WINOGRAD_MAX_BLOCK);
     const long aa = (long)(m + 2) * (m + 2);
     const long forward = aa * ((cin + round_up(cout, 4)) * block + 32);
     const long input_gradient = aa * ((cout + round_up(cin, 4)) * block + 32);
@@ -685,25 +654,20 @@ void ck_winograd_transform_weights(int m, const float *w, int cout, int cin, int
     // Every entry is written (0 for the output channels past the last block of 4).
     const int outs = transpose_flip ? cin : cout, ins = transpose_flip ? cout : cin;
     memset(u, 0, sizeof(float) * (size_t)ck_winograd_weights_count(m, outs, ins));
-    if (ck_best_isa() == CK_ISA_AVX2) transform_weights_avx2(m, w, cout, cin, transpose_flip, u);
-    else transform_weights_portable(m, w, cout, cin, transpose_flip, u);
+    CALL_FOR_ISA(ck_best_isa(), transform_weights, m, w, cout, cin, transpose_flip, u);
 }
 
 void ck_winograd_forward(int isa, int m, ck_view in, int cin, ck_view out, int cout, int images, int hout, int wout,
                          const float *u, const float *bias, int accumulate, double *channel_sums, float *scratch,
                          int block) {
-    block = valid_block(block);
-    if (isa == CK_ISA_AVX2 && has_avx512())
-        forward_avx512(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
-    else if (isa == CK_ISA_AVX2)
-        forward_avx2(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
-    else
-        forward_portable(m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums, scratch, block);
+    block = valid_block(block, CK_WINOGRAD_MAX_BLOCK);
+    CALL_FOR_ISA_WIDE(isa, forward, m, in, cin, out, cout, images, hout, wout, u, bias, accumulate, channel_sums,
+                      scratch, block);
 }
 
 void ck_winograd_backward_weights(int isa, int m, ck_view dy, int cout, ck_view in, int cin, int images, int hout,
                                   int wout, float *dw, float *scratch, int block) {
-    block = valid_block(block);
+    block = valid_block(block, CK_WINOGRAD_MAX_BLOCK);
     const int a = m + 2, aa = a * a, cin8 = round_up(cin, 8), cout4 = round_up(cout, 4);
     float *du = scratch + (long)aa * ((cin8 + cout4) * block + 32);
     memset(du, 0, sizeof(float) * (size_t)aa * cout4 * cin8);
@@ -712,9 +676,6 @@ void ck_winograd_backward_weights(int isa, int m, ck_view dy, int cout, ck_view 
     for (int e = 0; e < aa; e++)
         memset(scratch + aa * ((long)cin8 * block + 16) + e * dstride + (long)cout * block, 0,
                sizeof(float) * (size_t)(cout4 - cout) * block);
-    if (isa == CK_ISA_AVX2 && has_avx512()) weights_avx512(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else if (isa == CK_ISA_AVX2) weights_avx2(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    else weights_portable(m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
-    if (isa == CK_ISA_AVX2) finish_weights_avx2(m, du, cout, cin, dw);
-    else finish_weights_portable(m, du, cout, cin, dw);
+    CALL_FOR_ISA_WIDE(isa, weights, m, dy, cout, in, cin, images, hout, wout, du, scratch, block);
+    CALL_FOR_ISA(isa, finish_weights, m, du, cout, cin, dw);
 }

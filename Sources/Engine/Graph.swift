@@ -110,13 +110,20 @@ public final class NetworkBuilder {
     }
 }
 
-/// The decisions taken once a graph is complete (see `Network.init`).
+/// The decisions taken once a graph is complete, read from its nodes without changing any of them;
+/// `Network.init` hands them to the nodes and the activation slots.
 struct GraphPlan {
     var activationPadding: [Int]
     var gradientPadding: [Int]
     var needsGradient: [Bool]
     /// Per node, per input: add into the input's gradient instead of overwriting it.
     var accumulate: [[Bool]]
+    /// Per node: for a convolution, whether its input and its output's gradient carry a zero border
+    /// (`ConvolutionPlanner.Layer.bordered`); false for every other node.
+    var bordered: [Bool]
+    /// Batch norms that take their statistics from the epilogue of the convolution before them
+    /// (node indices).
+    var fusedStatistics: [(convolution: Int, norm: Int)] = []
 
     init(nodes: [Node], shapes: [TensorShape], output: Int) {
         let slots = shapes.count
@@ -128,26 +135,28 @@ struct GraphPlan {
         dense[output] = true
         for node in nodes where node is Linear { dense[node.inputs[0]] = true }
 
-        // Direct (stride-1) convolutions read their input with a zero border and their output's
-        // gradient with one; anything that needs a plain array takes the im2col path instead.
+        // Convolutions read their input with a zero border and their output's gradient with one,
+        // wide enough for every kernel the planner may choose under any policy (so that changing
+        // the policy of a built network needs no new slots); next to a slot that must be a plain
+        // array, a convolution has no borders and runs on im2col.
         activationPadding = [Int](repeating: 0, count: slots)
         gradientPadding = [Int](repeating: 0, count: slots)
-        for case let conv as Conv2D in nodes {
-            let borders = !dense[conv.inputs[0]] && !dense[conv.output] && conv.padding <= conv.kernel - 1
-            conv.path = !borders ? .im2col : conv.stride == 1 ? .direct : .phases
-            if conv.path != .im2col {
+        bordered = [Bool](repeating: false, count: nodes.count)
+        for (index, node) in nodes.enumerated() {
+            guard let conv = node as? Conv2D else { continue }
+            bordered[index] = !dense[conv.inputs[0]] && !dense[conv.output] && conv.padding <= conv.kernel - 1
+            if bordered[index] {
                 activationPadding[conv.inputs[0]] = max(activationPadding[conv.inputs[0]], conv.padding)
-                gradientPadding[conv.output] = max(gradientPadding[conv.output], conv.outputGradientPadding)
+                gradientPadding[conv.output] = max(gradientPadding[conv.output], conv.outputGradientBorder)
             }
         }
 
         // Batch norm straight after a convolution takes its statistics from the convolution's
         // epilogue instead of a separate pass, when nothing else reads the convolution's output.
-        for case let norm as BatchNorm in nodes {
-            if let conv = nodes.first(where: { $0.output == norm.inputs[0] }) as? Conv2D,
-               consumers[conv.output].count == 1 {
-                conv.computesStatistics = true
-                norm.statisticsSource = conv
+        for (index, node) in nodes.enumerated() where node is BatchNorm {
+            if let source = nodes.firstIndex(where: { $0.output == node.inputs[0] }), nodes[source] is Conv2D,
+               consumers[nodes[source].output].count == 1 {
+                fusedStatistics.append((source, index))
             }
         }
 

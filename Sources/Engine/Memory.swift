@@ -56,6 +56,18 @@ final class DoubleBuffer {
     func zero() { pointer.update(repeating: 0, count: count) }
 }
 
+/// Scratch memory shared by the layers of one network (they run one at a time): grows to the
+/// largest request, allocated once.
+final class ScratchArena {
+    private(set) var buffer: FloatBuffer?
+
+    func reserve(_ count: Int) {
+        if (buffer?.count ?? 0) < count { buffer = FloatBuffer(count: count) }
+    }
+
+    var pointer: UnsafeMutablePointer<Float> { buffer!.pointer }
+}
+
 /// Which implementation of the micro-kernels runs: AVX2+FMA where the CPU has them, or portable C.
 public enum InstructionSet: Int32, Sendable, CaseIterable {
     case portable = 0

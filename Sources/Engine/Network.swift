@@ -13,11 +13,15 @@ public final class Network {
     public let classes: Int
     public let parameters: ParameterStore
     public var instructionSet: InstructionSet = .best { didSet { planConvolutions() } }
-    /// Which kernels the 3×3 stride-1 convolutions use (see `ConvolutionPolicy`).
+    /// Which kernels the convolutions may use (see `ConvolutionPolicy`, `ConvolutionPlanner`).
     public var convolutionPolicy: ConvolutionPolicy = .auto { didSet { planConvolutions() } }
 
     let nodes: [Node]
     let plan: GraphPlan
+    /// Every convolution, with what the planner knows of it, in network order.
+    let convolutions: [(node: Conv2D, layer: ConvolutionPlanner.Layer)]
+    /// The scratch the convolutions share (they run one at a time).
+    private let convolutionScratch = ScratchArena()
     let activations: [ActivationSlot]
     let gradients: [ActivationSlot]
     let outputSlot: Int
@@ -43,7 +47,41 @@ public final class Network {
             activations[index].padding = plan.activationPadding[index]
             gradients[index].padding = plan.gradientPadding[index]
         }
+        let (nodes, plan) = (builder.nodes, plan)
+        for (convolution, norm) in plan.fusedStatistics {
+            let source = nodes[convolution] as! Conv2D
+            source.computesStatistics = true
+            (nodes[norm] as! BatchNorm).statisticsSource = source
+        }
+        convolutions = nodes.indices.compactMap { index in
+            (nodes[index] as? Conv2D).map { ($0, $0.plannerLayer(bordered: plan.bordered[index])) }
+        }
         planConvolutions()
+    }
+
+    /// Hands every convolution the kernels `ConvolutionPlanner` picks for it under the policy and
+    /// instruction set (then the buffers they need, if passes are reserved already).
+    private func planConvolutions() {
+        for (conv, layer) in convolutions {
+            conv.use(ConvolutionPlanner.plan(layer, policy: convolutionPolicy, instructionSet: instructionSet),
+                     scratch: convolutionScratch)
+            if passCapacity > 0 { conv.allocate(images: passCapacity) }
+        }
+    }
+
+    /// Each convolution layer's name, shape and kernels (`Conv2D.kernelDescription`), in network order.
+    public var convolutionKernels: [(name: String, shape: String, kernels: String)] {
+        convolutions.map { conv, _ in
+            (conv.name, "\(conv.kernel)×\(conv.kernel)/\(conv.stride) \(conv.inChannels)→\(conv.outChannels) "
+                + "\(conv.outShape.height)×\(conv.outShape.width)", conv.kernelDescription)
+        }
+    }
+
+    /// Each convolution layer: what the planner knows of it, the plan it was handed, and the kernels
+    /// its products ran on since (for tests and diagnostics: a layer runs what its plan names).
+    public var convolutionPlans: [(name: String, layer: ConvolutionPlanner.Layer, plan: ConvolutionPlan,
+                                   ran: ConvolutionKernelsRun)] {
+        convolutions.map { conv, layer in (conv.name, layer, conv.kernels, conv.ran) }
     }
 
     /// Analytic forward FLOPs per sample (convolutions and linear layers; a multiply-add is 2).
@@ -76,7 +114,7 @@ public final class Network {
             floats += slot.floats(images: images)
             if plan.needsGradient[index] { floats += gradients[index].floats(images: images) }
         }
-        let shared = nodes.compactMap { ($0 as? Conv2D)?.sharedScratchCount() }.max() ?? 0
+        let shared = convolutions.map { $0.node.sharedScratchCount() }.max() ?? 0
         return 4 * (floats + shared) + nodes.map { $0.scratchBytes(images: images) }.reduce(0, +)
     }
 

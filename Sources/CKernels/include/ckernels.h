@@ -3,9 +3,11 @@
 // Micro-kernels of the compute engine: the loops that decide how close a training step comes to
 // the machine's peak. Everything else (graph, shapes, memory, scheduling) is Swift.
 //
-// Each kernel exists twice: an AVX2+FMA version compiled through a function target attribute (no
-// build flags, so the package builds anywhere) and a portable C version. `isa` selects:
-// CK_ISA_PORTABLE or CK_ISA_AVX2; `ck_best_isa()` is the fastest one this CPU runs.
+// Each kernel exists at least twice: an AVX2+FMA version compiled through a function target
+// attribute (no build flags, so the package builds anywhere) and a portable C version; the Winograd
+// and blocked-product kernels also have an AVX-512F version, which runs for CK_ISA_AVX2 on CPUs
+// that have it and gives the AVX2 version's bits. `isa` selects: CK_ISA_PORTABLE or CK_ISA_AVX2;
+// `ck_best_isa()` is the fastest one this CPU runs.
 //
 // Tensors are strided views of NCHW Float32: element (n, c, y, x) of a view is at
 // data[n*image + c*plane + y*row + x], so a padded activation (zero border) is the same memory

@@ -23,7 +23,8 @@ final class BatchNorm: Node {
     let runningMean: StatisticSpec
     let runningVariance: StatisticSpec
 
-    /// The convolution whose epilogue computed Σx and Σx² of this layer's input (set by the planner).
+    /// The convolution whose epilogue computed Σx and Σx² of this layer's input (handed over by the
+    /// network from `GraphPlan.fusedStatistics`).
     weak var statisticsSource: Conv2D?
 
     // Per-pass values, saved by forward for backward.
@@ -120,8 +121,9 @@ final class BatchNorm: Node {
     /// over all channels for the sums and another for dx read every tensor twice from memory. A
     /// group spans about 4 kB of each image's channels (one 32×32 plane, four of 16×16, sixteen of
     /// 8×8): one channel of small planes alone is 64 scattered pieces of 256 bytes, each a cache
-    /// miss (8×8 planes: 1.7× faster in groups of 16, cold caches, `bench/kernel_ab/run.sh
-    /// batchnorm`). The same sums and products as two whole passes, so the same bits.
+    /// miss (groups against single channels, `bench/kernel_ab/run.sh batchnorm`: docs/PERFORMANCE.md,
+    /// section "Second pass: what the profile showed next"). The same sums and products as two
+    /// whole passes, so the same bits.
     func backward(_ pass: Pass, needsGradient: [Bool], accumulate: [Bool]) {
         let x = pass.activations[inputs[0]], y = pass.activations[output], dy = pass.gradients[output]
         let channels = shape.channels

@@ -3,7 +3,7 @@ import Formatting
 
 /// Times the three products of one 3×3, stride-1, padding-1 convolution on the direct kernels and
 /// on Winograd F(2×2, 3×3) and F(4×4, 3×3), over a pass of `images` images — the measurement that
-/// `WinogradPlanner`'s rule is calibrated from (`bench step --calibrate`). Training never measures:
+/// `ConvolutionPlanner`'s rule is calibrated from (`bench step --calibrate`). Training never measures:
 /// its kernels follow the fixed rule, so that every run and rank computes the same bits.
 public enum ConvolutionCalibration {
     public struct Timing: Sendable {
@@ -21,23 +21,23 @@ public enum ConvolutionCalibration {
     }
 
     /// The distinct (input channels, output channels, height, width) of a network's convolutions
-    /// that may run on Winograd kernels, in network order.
+    /// that may run on Winograd kernels (with padding 1), in network order.
     public static func shapes(of network: Network) -> [(inChannels: Int, outChannels: Int, height: Int, width: Int)] {
         var seen: [[Int]] = []
-        for case let conv as Conv2D in network.nodes where conv.winogradEligible && conv.padding == 1 {
+        for (conv, layer) in network.convolutions where layer.admitsWinograd && conv.padding == 1 {
             let shape = [conv.inChannels, conv.outChannels, conv.outShape.height, conv.outShape.width]
             if !seen.contains(shape) { seen.append(shape) }
         }
         return seen.map { ($0[0], $0[1], $0[2], $0[3]) }
     }
 
-    /// The kernel the planner picks for each product (0 = direct, m = F(m×m, 3×3)) on `instructionSet`.
-    public static func planned(inChannels: Int, outChannels: Int, height: Int, width: Int,
-                               instructionSet: InstructionSet = .best)
-        -> (forward: Int, inputGradient: Int, weightGradient: Int) {
-        let choice = WinogradPlanner.algorithms(inChannels: inChannels, outChannels: outChannels, height: height,
-                                                width: width, policy: .auto, instructionSet: instructionSet)
-        return (choice.forward, choice.inputGradient, choice.weightGradient)
+    /// The kernel of each product the planner picks under `auto` on `instructionSet` for a 3×3,
+    /// stride-1, padding-1 layer with these channels.
+    public static func planned(inChannels: Int, outChannels: Int, instructionSet: InstructionSet = .best)
+        -> ConvolutionPlan {
+        ConvolutionPlanner.plan(ConvolutionPlanner.Layer(inChannels: inChannels, outChannels: outChannels, kernel: 3,
+                                                         stride: 1, padding: 1, bordered: true),
+                                policy: .auto, instructionSet: instructionSet)
     }
 
     public static func measure(inChannels cin: Int, outChannels cout: Int, height: Int, width: Int, images: Int,
