@@ -133,8 +133,9 @@ let package = Package(
         .testTarget(name: "RunReportTests", dependencies: ["Plotting", "RunReport", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Checkpoints", "Collectives", "DataParallel", "Engine", "JSON",
-                                                          "TestSupport", "Training"]),
+                                                          "RunReport", "TestSupport", "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
-        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "CZlib", "JSON", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "CZlib", "JSON", "TestSupport",
+                                                     "Training"]),
     ]
 )

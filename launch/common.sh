@@ -60,6 +60,12 @@ build_release() {
 # and executes itself again where the environment differs: `batchaug-dist info` shows them), so
 # plain `mpirun batchaug-dist …` computes what launch/run computes.
 export OMPI_MCA_pml="${OMPI_MCA_pml:-ob1}"
+# mpirun learns that it lost a host's daemon (a dead link, a host gone) from TCP keepalives on its
+# control connections: Open MPI's defaults wait 300 s before the first probe and 9 x 20 s more.
+# These end such a job about 16 s after the link dies (docs/SCALING.md, "Faults across hosts").
+export OMPI_MCA_oob_tcp_keepalive_time="${OMPI_MCA_oob_tcp_keepalive_time:-10}"
+export OMPI_MCA_oob_tcp_keepalive_intvl="${OMPI_MCA_oob_tcp_keepalive_intvl:-2}"
+export OMPI_MCA_oob_tcp_keepalive_probes="${OMPI_MCA_oob_tcp_keepalive_probes:-3}"
 if [ "$(id -u)" = 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi

@@ -43,6 +43,14 @@ public protocol Communicator: AnyObject {
     /// thread at a time (MPI's `MPI_THREAD_SERIALIZED`): the all-reduce overlapped with backward
     /// needs it. True unless the implementation says otherwise.
     var allowsCallsFromAnotherThread: Bool { get }
+
+    /// Bounds every later collective by `timeout` seconds: a rank that stops making progress ends
+    /// the job with a message naming it, instead of a silent hang. Collective. Transports that
+    /// cannot hang (one process, threads of a test) ignore it.
+    func watchForHangs(timeout: Double) throws
+
+    /// What the job is doing now ("step 120 (epoch 2, step 17 of 390)"), for that message.
+    func note(activity: String)
 }
 
 /// How a Float all-reduce is carried out.
@@ -66,6 +74,10 @@ extension Communicator {
     public var isRoot: Bool { rank == 0 }
 
     public var allowsCallsFromAnotherThread: Bool { true }
+
+    public func watchForHangs(timeout: Double) throws {}
+
+    public func note(activity: String) {}
 
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, algorithm: AllreduceAlgorithm,
                              waiting: Waiting) throws {
@@ -140,4 +152,32 @@ extension Communicator {
 /// all ranks evaluate on the same inputs). A job that catches one can finalize and exit cleanly on
 /// every rank; any other error is rank-local and must abort the job, or the other ranks would wait
 /// forever in their next collective.
-public protocol CollectiveFailure: Error, CustomStringConvertible {}
+public protocol CollectiveFailure: Error, CustomStringConvertible, Failing {}
+
+/// How a job ended, as the status every rank exits with: what a job script or
+/// `launch/run --restarts` acts on (README, "When things fail").
+public enum ExitStatus: Int32, Sendable {
+    /// Something failed that may not fail again: a rank, node or link lost, a hang, a file that
+    /// could not be written. Resuming from the last checkpoint is worth a try.
+    case failed = 1
+    /// The options, a file or the data are wrong: nothing to retry until they are fixed.
+    case refused = 2
+    /// Training diverged (a non-finite loss): resuming would repeat it.
+    case diverged = 3
+    /// Stopped on request (a signal) at a step boundary, after writing a checkpoint: resume to go on.
+    case stopped = 75
+}
+
+/// An error that says how the job should end. Errors that do not are failures (`.failed`).
+public protocol Failing: Error {
+    var exitStatus: ExitStatus { get }
+}
+
+extension Failing {
+    public var exitStatus: ExitStatus { .failed }
+}
+
+extension Error {
+    /// The exit status this error calls for.
+    public var exitStatus: ExitStatus { (self as? any Failing)?.exitStatus ?? .failed }
+}

@@ -118,17 +118,22 @@ public final class DataParallelStep {
         public var exposedCommunicationSeconds = 0.0
         /// Set on the step on which `overlap auto` decided.
         public var overlapDecision: OverlapDecision?
+        /// Whether this rank asks the job to stop after this step (set before `sumOverRanks`), and
+        /// after it, whether any rank did: every rank then stops after the same step.
+        public var stopRequested = false
     }
 
     /// Takes step `step` of `epoch` (the `globalStep`-th of the run, which keys the dropout masks),
     /// each rank with `imagesPerRank` = M·B/N images: the gradient, its sum over the ranks, the SGD
     /// update of the mean over the effective batch M·B, and the step's totals over the ranks.
+    /// `requestsStop`: this rank asks the job to stop after the step (`Outcome.stopRequested`).
     public func callAsFunction(epoch: Int, step: Int, globalStep: Int, copies: Int, batchSize: Int,
-                               imagesPerRank: Int, ghostBatchSize: Int,
-                               hyperparameters: SGD.Hyperparameters) throws -> Outcome {
+                               imagesPerRank: Int, ghostBatchSize: Int, hyperparameters: SGD.Hyperparameters,
+                               requestsStop: Bool = false) throws -> Outcome {
         var outcome = try computeGradient(epoch: epoch, step: step, globalStep: globalStep, copies: copies,
                                           imagesPerRank: imagesPerRank, ghostBatchSize: ghostBatchSize)
         update(&outcome, copies: copies, batchSize: batchSize, hyperparameters: hyperparameters)
+        outcome.stopRequested = requestsStop
         try sumOverRanks(&outcome)
         return outcome
     }
@@ -212,15 +217,16 @@ public final class DataParallelStep {
     }
 
     /// Phase 4: the totals summed over the ranks, with the forward/backward and all-reduce seconds
-    /// from which `overlap auto` decides (one all-reduce of five doubles, so every rank holds the
-    /// same sums and decides alike).
+    /// from which `overlap auto` decides and the ranks asking to stop (one all-reduce of six
+    /// doubles, so every rank holds the same sums and decides alike).
     public func sumOverRanks(_ outcome: inout Outcome) throws {
         defer { stepsTaken += 1 }
         guard world.size > 1 else { return }
         var sums = [outcome.totals.lossSum, outcome.totals.correct, outcome.totals.samples,
-                    outcome.computeSeconds, outcome.communicationSeconds]
+                    outcome.computeSeconds, outcome.communicationSeconds, outcome.stopRequested ? 1 : 0]
         try world.allreduceSum(&sums)
         outcome.totals = Totals(lossSum: sums[0], correct: sums[1], samples: sums[2])
+        outcome.stopRequested = sums[5] > 0
         if reduction.overlap == .auto && overlapPossible && stepsTaken == Self.decisionStep {
             let ranks = Double(world.size)
             let decision = OverlapDecision(

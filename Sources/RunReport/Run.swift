@@ -64,15 +64,15 @@ public struct Run: Sendable {
         guard isDirectory.boolValue else {
             throw ReportError(file: directory.path, problem: "not a directory (give a run's output directory)")
         }
-        let results = directory.appendingPathComponent("results.csv")
+        let results = directory.appendingPathComponent(RunFiles.results)
         guard files.fileExists(atPath: results.path) else {
             throw ReportError(file: directory.path,
-                               problem: "not a run directory: it has no results.csv (a run's --output directory holds "
-                                   + "config.json, results.csv and metrics.jsonl)")
+                               problem: "not a run directory: it has no \(RunFiles.results) (a run's --output directory holds "
+                                   + "\(RunFiles.configuration), \(RunFiles.results) and \(RunFiles.metrics))")
         }
         epochs = try Self.readResults(results)
 
-        let configFile = directory.appendingPathComponent("config.json")
+        let configFile = directory.appendingPathComponent(RunFiles.configuration)
         if files.fileExists(atPath: configFile.path) {
             let data = try Self.contents(of: configFile)
             let object: [String: Any]
@@ -93,7 +93,7 @@ public struct Run: Sendable {
             (configuration, job, configurationText) = ([:], [:], nil)
         }
 
-        let metrics = directory.appendingPathComponent("metrics.jsonl")
+        let metrics = directory.appendingPathComponent(RunFiles.metrics)
         hasStepRecords = files.fileExists(atPath: metrics.path)
         steps = hasStepRecords ? try Self.readSteps(metrics) : []
     }
@@ -105,8 +105,8 @@ public struct Run: Sendable {
         guard let header = lines.first else { return [] }
         let columns = header.text.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let epochColumn = columns.firstIndex(of: "epoch") else {
-            throw ReportError(file: url.path, line: 1, problem: "the header has no 'epoch' column: not a results.csv of batchaug-dist")
+        guard columns.contains(MetricName.epoch.rawValue) else {
+            throw ReportError(file: url.path, line: 1, problem: "the header has no '\(MetricName.epoch)' column: not a results.csv of batchaug-dist")
         }
         var byEpoch: [Int: EpochResult] = [:]
         for line in lines.dropFirst() where !line.text.isEmpty {
@@ -115,8 +115,8 @@ public struct Run: Sendable {
                 throw ReportError(file: url.path, line: line.number,
                                    problem: "\(fields.count) fields where the header has \(columns.count)")
             }
-            func number(_ name: String) throws -> Double? {
-                guard let index = columns.firstIndex(of: name) else { return nil }
+            func number(_ name: MetricName) throws -> Double? {
+                guard let index = columns.firstIndex(of: name.rawValue) else { return nil }
                 let text = fields[index].trimmingCharacters(in: .whitespaces)
                 if text.isEmpty { return nil }
                 guard let value = Double(text) else {
@@ -124,22 +124,22 @@ public struct Run: Sendable {
                 }
                 return value
             }
-            func integer(_ name: String) throws -> Int? {
+            func integer(_ name: MetricName) throws -> Int? {
                 guard let value = try number(name) else { return nil }
                 guard value.isFinite, value == value.rounded(), abs(value) < 1e15 else {
                     throw ReportError(file: url.path, line: line.number, problem: "\(name) is '\(value)', not a whole number")
                 }
                 return Int(value)
             }
-            guard let epoch = try integer(columns[epochColumn]) else {
+            guard let epoch = try integer(.epoch) else {
                 throw ReportError(file: url.path, line: line.number, problem: "the epoch is empty")
             }
             byEpoch[epoch] = EpochResult(
-                epoch: epoch, step: try integer("step"), learningRate: try number("lr"),
-                batchSize: try integer("batch_size"), copies: try integer("copies"), trainLoss: try number("train_loss"),
-                trainError: try number("train_error"), validationLoss: try number("val_loss"),
-                validationError: try number("val_error"), gradientNorm: try number("grad_norm"),
-                epochSeconds: try number("epoch_seconds"), imagesPerSecond: try number("images_per_second"))
+                epoch: epoch, step: try integer(.step), learningRate: try number(.learningRate),
+                batchSize: try integer(.batchSize), copies: try integer(.copies), trainLoss: try number(.trainLoss),
+                trainError: try number(.trainError), validationLoss: try number(.validationLoss),
+                validationError: try number(.validationError), gradientNorm: try number(.gradientNorm),
+                epochSeconds: try number(.epochSeconds), imagesPerSecond: try number(.imagesPerSecond))
         }
         return byEpoch.keys.sorted().map { byEpoch[$0]! }
     }
@@ -160,8 +160,9 @@ public struct Run: Sendable {
             } catch {
                 throw ReportError(file: url.path, line: line.number, problem: "not valid JSON (\(JSONText.reason(error)))")
             }
-            guard object["type"] as? String == "step" else { continue }
-            func number(_ key: String) throws -> Double? {
+            guard object[RunFiles.recordKind] as? String == RecordKind.step.rawValue else { continue }
+            func number(_ name: MetricName) throws -> Double? {
+                let key = name.rawValue
                 switch object[key] {
                 case nil, is NSNull: return nil
                 case let value as NSNumber where !JSONText.isBoolean(value): return value.doubleValue
@@ -169,13 +170,13 @@ public struct Run: Sendable {
                     throw ReportError(file: url.path, line: line.number, problem: "\"\(key)\" is not a number")
                 }
             }
-            guard let step = try number("step"), step == step.rounded(), abs(step) < 1e15 else {
-                throw ReportError(file: url.path, line: line.number, problem: "a step record without a whole \"step\"")
+            guard let step = try number(.step), step == step.rounded(), abs(step) < 1e15 else {
+                throw ReportError(file: url.path, line: line.number, problem: "a step record without a whole \"\(MetricName.step)\"")
             }
             byStep[Int(step)] = StepResult(
-                step: Int(step), epoch: try number("epoch").map { Int($0) }, loss: try number("loss"),
-                learningRate: try number("lr"), gradientNorm: try number("grad_norm"),
-                imagesPerSecond: try number("images_per_second"))
+                step: Int(step), epoch: try number(.epoch).map { Int($0) }, loss: try number(.loss),
+                learningRate: try number(.learningRate), gradientNorm: try number(.gradientNorm),
+                imagesPerSecond: try number(.imagesPerSecond))
         }
         return byStep.keys.sorted().map { byStep[$0]! }
     }

@@ -61,10 +61,10 @@ public enum RunReport {
             series { run in run.epochs.compactMap { row in value(row).map { Point(x: Double(row.epoch), y: $0) } } }
         }
         let withoutSteps = runs.filter { $0.steps.isEmpty }.map(\.name)
-        var gradientNote = "means over each logged interval (metrics.jsonl)"
+        var gradientNote = "means over each logged interval (\(RunFiles.metrics))"
         if !withoutSteps.isEmpty {
             gradientNote = (withoutSteps.count == runs.count ? "" : gradientNote + "; ")
-                + "epoch means from results.csv for \(withoutSteps.joined(separator: ", ")) (no logged steps)"
+                + "epoch means from \(RunFiles.results) for \(withoutSteps.joined(separator: ", ")) (no logged steps)"
         }
         let gradient = series { run in
             run.steps.isEmpty
@@ -232,7 +232,7 @@ public enum RunReport {
             }
         }
         return words.joined(separator: " ") + "\n# or: batchaug-dist train --config "
-            + shellQuoted((run.path as NSString).appendingPathComponent("config.json"))
+            + shellQuoted((run.path as NSString).appendingPathComponent(RunFiles.configuration))
     }
 
     static func shellQuoted(_ word: String) -> String {

@@ -126,7 +126,7 @@ public final class StudyRunner {
         if definition.name == .gradientNorm {
             let copies = directory.deletingLastPathComponent().appendingPathComponent("copies/runs")
             let found = (try? FileManager.default.contentsOfDirectory(at: copies, includingPropertiesForKeys: nil)) ?? []
-            runs += found.filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("results.csv").path) }
+            runs += found.filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent(RunFiles.results).path) }
                 .sorted { $0.lastPathComponent < $1.lastPathComponent }
         }
         return runs

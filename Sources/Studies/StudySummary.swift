@@ -92,7 +92,7 @@ public struct StudySummary: Sendable {
 
     /// The summary row of one finished run.
     public static func row(study: String, arm: String, seed: UInt64, run: Run) throws -> Row {
-        let results = run.directory.appendingPathComponent("results.csv").path
+        let results = run.directory.appendingPathComponent(RunFiles.results).path
         guard run.configurationText != nil else { throw StudyError("\(run.directory.path) has no config.json") }
         guard let first = run.epochs.first, let last = run.epochs.last else { throw StudyError("\(results) has no epochs") }
         var images = 0, previousStep = 0

@@ -20,6 +20,8 @@ public final class MPICommunicator: SplittableCommunicator, PointToPoint {
     /// Which host each rank runs on (ranks that can share memory are on one host).
     public let hosts: HostLayout
     private let ring: RingAllreduce
+    /// Set by `watchForHangs`.
+    private var watch: HangWatch?
 
     /// How the ring all-reduce cuts its messages (`RingSettings.suited(to: hosts.transport)` unless set).
     public var ringSettings: RingSettings {
@@ -59,12 +61,14 @@ public final class MPICommunicator: SplittableCommunicator, PointToPoint {
     public var allowsCallsFromAnotherThread: Bool { MPIRuntime.providesSerializedThreads }
 
     public func barrier() throws {
-        try check(MPI_Barrier(handle), "MPI_Barrier", rank: rank)
+        try collective("MPI_Ibarrier") { try check(MPI_Ibarrier(handle, &$0), "MPI_Ibarrier", rank: rank) }
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         for piece in buffer.pieces() {
-            try check(MPI_Bcast(piece.start, piece.count, cmpi_byte(), Int32(root), handle), "MPI_Bcast", rank: rank)
+            try collective("MPI_Ibcast") {
+                try check(MPI_Ibcast(piece.start, piece.count, cmpi_byte(), Int32(root), handle, &$0), "MPI_Ibcast", rank: rank)
+            }
         }
     }
 
@@ -75,55 +79,72 @@ public final class MPICommunicator: SplittableCommunicator, PointToPoint {
     /// The ring waits for its messages as `waiting` says. `.mpi` is `MPI_Allreduce` whatever the
     /// waiting, so that a bucket adds in the same order during backward as after it (at three
     /// ranks or more `MPI_Iallreduce` adds in another order, and on shared memory it measured
-    /// 1.3–1.7× slower); waiting patiently, the ranks first meet in an `MPI_Ibarrier` polled with
-    /// pauses, so that the time spent waiting for a slower rank is slept, and only the sum itself
-    /// polls.
+    /// 1.3–1.7× slower). Waiting patiently, or watched for hangs, the ranks first meet in an
+    /// `MPI_Ibarrier` polled by the test loop: the time spent waiting for a slower rank is slept,
+    /// and bounded by the collective timeout; only the sum itself polls inside MPI.
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, algorithm: AllreduceAlgorithm,
                              waiting: Waiting) throws {
         guard size > 1, buffer.count > 0 else { return }
+        let start = beginCollective()
+        defer { endCollective() }
         switch algorithm {
         case .ring:
-            try ring(buffer, over: Paced(communicator: self, waiting: waiting))
+            try ring(buffer, over: Paced(communicator: self, waiting: waiting, start: start))
         case .mpi:
-            if case .patient = waiting {
-                var request: MPI_Request? = nil
-                try check(MPI_Ibarrier(handle, &request), "MPI_Ibarrier", rank: rank)
-                try complete(&request, waiting: waiting, "MPI_Ibarrier")
+            var meetFirst = watch != nil
+            if case .patient = waiting { meetFirst = true }
+            if meetFirst {
+                var requests: [MPI_Request?] = [nil]
+                try check(MPI_Ibarrier(handle, &requests[0]), "MPI_Ibarrier", rank: rank)
+                try complete(&requests, waiting: waiting, since: start, "MPI_Ibarrier")
             }
-            try allreduce(buffer, datatype: cmpi_float(), op: cmpi_op_sum())
+            try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, try Self.count(buffer.count), cmpi_float(),
+                                    cmpi_op_sum(), handle), "MPI_Allreduce", rank: rank)
         }
     }
 
-    /// Polls `request` until it completes: without pause (`MPI_Wait`) when busy, and patiently
-    /// (`Poller`) otherwise.
-    func complete(_ request: inout MPI_Request?, waiting: Waiting, _ call: StaticString) throws {
-        guard case .patient(let pace) = waiting else {
-            try check(MPI_Wait(&request, cmpi_status_ignore()), call, rank: rank)
+    /// Polls `requests` until all have completed: without pause when `waiting` is busy, with the
+    /// `Poller`'s pauses when patient; within the collective timeout when watched (`HangWatch`),
+    /// counted from `start`, the collective's beginning.
+    func complete(_ requests: inout [MPI_Request?], waiting: Waiting, since start: UInt64, _ call: StaticString) throws {
+        let count = Int32(requests.count)
+        var poller: Poller? = nil
+        if case .patient(let pace) = waiting { poller = Poller(pace: pace) }
+        guard poller != nil || watch != nil else {
+            try requests.withUnsafeMutableBufferPointer {
+                try check(MPI_Waitall(count, $0.baseAddress, cmpi_statuses_ignore()), call, rank: rank)
+            }
             return
         }
-        var poller = Poller(pace: pace)
         var done: Int32 = 0
+        var polls = 0
         while true {
-            try check(MPI_Test(&request, &done, cmpi_status_ignore()), call, rank: rank)
+            try requests.withUnsafeMutableBufferPointer {
+                try check(MPI_Testall(count, $0.baseAddress, &done, cmpi_statuses_ignore()), call, rank: rank)
+            }
             if done != 0 { return }
-            poller.pause()
+            polls += 1
+            if let watch, poller != nil || polls & 1023 == 0 { watch.poll(since: start, in: call) }
+            poller?.pause()
         }
     }
 
-    /// Like `wait(_:)`, as `waiting` says.
-    func wait(_ requests: inout [Request], waiting: Waiting) throws {
-        guard case .patient(let pace) = waiting else { return try wait(&requests) }
-        let count = Int32(requests.count)
-        var poller = Poller(pace: pace)
-        var done: Int32 = 0
-        while true {
-            try requests.withUnsafeMutableBufferPointer {
-                try check(MPI_Testall(count, $0.baseAddress, &done, cmpi_statuses_ignore()), "MPI_Testall", rank: rank)
-            }
-            if done != 0 { return }
-            poller.pause()
-        }
+    /// Runs one nonblocking collective, started by `start` (which sets its request), to completion:
+    /// busy, and watched.
+    private func collective(_ call: StaticString, _ start: (inout MPI_Request?) throws -> Void) throws {
+        let begun = beginCollective()
+        defer { endCollective() }
+        var requests: [MPI_Request?] = [nil]
+        try start(&requests[0])
+        try complete(&requests, waiting: .busy, since: begun, call)
     }
+
+    private func beginCollective() -> UInt64 {
+        watch?.begin()
+        return monotonicNanoseconds()
+    }
+
+    private func endCollective() { watch?.end() }
 
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
         try allreduce(buffer, datatype: cmpi_double(), op: cmpi_op_sum())
@@ -133,6 +154,16 @@ public final class MPICommunicator: SplittableCommunicator, PointToPoint {
         try allreduce(buffer, datatype: cmpi_int64(), op: cmpi_op_max())
     }
 
+    /// Bounds every collective of this communicator by `timeout` seconds and names the ranks that
+    /// stop making progress (`HangWatch`). Collective.
+    public func watchForHangs(timeout: Double) throws {
+        guard size > 1, watch == nil else { return }
+        watch = try HangWatch(world: self, timeout: timeout)
+    }
+
+    /// What the job is doing, for the message of a hang ("step 120 of epoch 2").
+    public func note(activity: String) { watch?.activity = activity }
+
     public func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
         guard receive.count == send.count * size else {
             throw CommunicatorUsageError("allgather: receive holds \(receive.count) bytes, expected \(send.count * size)")
@@ -141,9 +172,11 @@ public final class MPICommunicator: SplittableCommunicator, PointToPoint {
         guard send.count <= Int(Int32.max) else {
             throw CommunicatorUsageError("allgather: \(send.count) bytes per rank exceed MPI's count limit")
         }
-        try check(MPI_Allgather(send.baseAddress, Int32(send.count), cmpi_byte(),
-                                receive.baseAddress, Int32(send.count), cmpi_byte(), handle),
-                  "MPI_Allgather", rank: rank)
+        try collective("MPI_Iallgather") {
+            try check(MPI_Iallgather(send.baseAddress, Int32(send.count), cmpi_byte(),
+                                     receive.baseAddress, Int32(send.count), cmpi_byte(), handle, &$0),
+                      "MPI_Iallgather", rank: rank)
+        }
     }
 
     public func abort(message: String, code: Int32) -> Never {
@@ -199,19 +232,20 @@ public final class MPICommunicator: SplittableCommunicator, PointToPoint {
     }
 
     public func wait(_ requests: inout [Request]) throws {
-        let count = Int32(requests.count)
-        try requests.withUnsafeMutableBufferPointer {
-            try check(MPI_Waitall(count, $0.baseAddress, cmpi_statuses_ignore()), "MPI_Waitall", rank: rank)
-        }
+        try complete(&requests, waiting: .busy, since: monotonicNanoseconds(), "MPI_Waitall")
     }
 
     // MARK: Helpers
 
+    /// The small all-reduces (sums of doubles, maxima of integers: totals, agreements) as
+    /// `MPI_Iallreduce`, so that they are watched like the others.
     private func allreduce<T>(_ buffer: UnsafeMutableBufferPointer<T>, datatype: MPI_Datatype, op: MPI_Op) throws {
         guard size > 1, buffer.count > 0 else { return }
         let count = try Self.count(buffer.count)
-        try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, count, datatype, op, handle),
-                  "MPI_Allreduce", rank: rank)
+        try collective("MPI_Iallreduce") {
+            try check(MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, count, datatype, op, handle, &$0),
+                      "MPI_Iallreduce", rank: rank)
+        }
     }
 
     private static func count(_ n: Int) throws -> Int32 {
@@ -226,6 +260,8 @@ public final class MPICommunicator: SplittableCommunicator, PointToPoint {
 private struct Paced: PointToPoint {
     let communicator: MPICommunicator
     let waiting: Waiting
+    /// When the collective began, for its timeout.
+    let start: UInt64
 
     var rank: Int { communicator.rank }
     var size: Int { communicator.size }
@@ -238,7 +274,9 @@ private struct Paced: PointToPoint {
         try communicator.startReceive(into: buffer, from: source, tag: tag)
     }
 
-    func wait(_ requests: inout [MPI_Request?]) throws { try communicator.wait(&requests, waiting: waiting) }
+    func wait(_ requests: inout [MPI_Request?]) throws {
+        try communicator.complete(&requests, waiting: waiting, since: start, "MPI_Testall")
+    }
 }
 
 /// The pauses of a patient wait: `spins` polls without pause (a message that is nearly there

@@ -95,9 +95,9 @@ public enum CheckpointEvaluation {
                 try ModelTensors.parameters(of: store).restore(from: checkpoint, into: store.values.buffer)
                 try ModelTensors.statistics(of: store).restore(from: checkpoint, into: store.statistics.buffer)
             } catch let error as ModelTensors.UnusableValue {
-                throw TrainingFailure("--checkpoint \(target.checkpoint): \(error)")
+                throw TrainingFailure.refused("--checkpoint \(target.checkpoint): \(error)")
             } catch {
-                throw TrainingFailure("--checkpoint \(target.checkpoint) does not fit \(target.model) on \(target.dataset): \(error)")
+                throw TrainingFailure.refused("--checkpoint \(target.checkpoint) does not fit \(target.model) on \(target.dataset): \(error)")
             }
         }
         try world.broadcast(UnsafeMutableRawBufferPointer(store.values.buffer), root: 0)

@@ -15,7 +15,6 @@ import TensorBoard
 /// without the events the interrupted process wrote after its checkpoint, so that any reader sees
 /// each step once, in order — as results.csv and metrics.jsonl are truncated.
 final class LiveViews {
-    static let reportName = "report.html"
     static let tensorboardDirectory = "tensorboard"
 
     let directory: URL
@@ -43,18 +42,15 @@ final class LiveViews {
         updateReport()
     }
 
-    func record(_ record: EpochRecord) {
-        var scalars = [(tag: "epoch/train_loss", value: record.trainLoss), ("epoch/train_error", record.trainError)]
-        if let loss = record.validationLoss { scalars.append(("epoch/val_loss", loss)) }
-        if let error = record.validationError { scalars.append(("epoch/val_error", error)) }
+    /// Writes the record's TensorBoard scalars (the metrics whose table entry has a tag for its
+    /// kind, when not empty); after an epoch, the report too.
+    func record(_ record: MetricRecord) {
+        let scalars = Metric.table.compactMap { metric -> (tag: String, value: Double)? in
+            guard let tag = metric.value(in: record.kind)?.tensorBoard, let value = record[metric.name] else { return nil }
+            return (tag, value)
+        }
         write(scalars, step: record.step)
-        updateReport()
-    }
-
-    func record(_ record: StepRecord) {
-        write([("train/loss", record.loss), ("train/error", record.error), ("train/learning_rate", record.learningRate),
-               ("train/gradient_norm", record.gradientNorm), ("train/images_per_second", record.imagesPerSecond)],
-              step: record.step)
+        if record.kind == .epoch { updateReport() }
     }
 
     private func write(_ scalars: [(tag: String, value: Double)], step: Int) {
@@ -69,9 +65,9 @@ final class LiveViews {
 
     private func updateReport() {
         do {
-            try RunReport.write(runs: [directory], to: directory.appendingPathComponent(Self.reportName))
+            try RunReport.write(runs: [directory], to: directory.appendingPathComponent(RunFiles.report))
         } catch {
-            warn("report", "\(Self.reportName) is not updated: \(error)")
+            warn("report", "\(RunFiles.report) is not updated: \(error)")
         }
     }
 

@@ -1,186 +1,191 @@
-import Formatting
-import Foundation
+import DataParallel
 import JSON
+import RunReport
 
-/// One epoch's figures: a row of results.csv and a `"type": "epoch"` record of metrics.jsonl.
-public struct EpochRecord: Sendable, Equatable {
-    public var epoch: Int
-    /// Optimiser steps taken so far in the whole run.
-    public var step: Int
-    public var learningRate: Double
-    public var batchSize: Int
-    public var copies: Int
-    public var trainLoss: Double
-    public var trainError: Double
-    public var validationLoss: Double?
-    public var validationError: Double?
-    public var gradientNorm: Double
-    public var epochSeconds: Double
+/// The metrics of a run, one entry each: its name, its value in each kind of record that has it
+/// (how it is computed from the steps the record covers), and its TensorBoard scalar.
+///
+/// Where a metric goes follows from its entry: a value in epoch records is a column of
+/// results.csv and a key of metrics.jsonl's "epoch" lines; a value in step records is a key of its
+/// "step" lines; a TensorBoard tag writes the value (when it is not empty) as a scalar at the run's
+/// step. Columns and keys come in the table's order (results.csv's and metrics.jsonl's, which
+/// older runs have: append new metrics at the end). Adding a metric is one entry here, computed
+/// from what the steps measured (`StepFigures`: the step's whole outcome), e.g. the seconds of
+/// forward and backward as `.seconds("compute_seconds", \.outcome.computeSeconds)`; the files,
+/// the TensorBoard scalars and the records follow. Names that other code reads metrics by are
+/// `MetricName` constants (`Sources/RunReport/RunFiles.swift`).
+extension Metric {
+    static let table: [Metric] = [
+        Metric(.epoch, epoch: .integer(\.epoch), step: .integer(\.epoch)),
+        // Optimiser steps of the whole run so far.
+        Metric(.step, epoch: .integer(\.globalStep), step: .integer(\.globalStep)),
+        Metric(.loss, step: .real(tensorBoard: "train/loss") { $0.perSample(\.outcome.totals.lossSum) }),
+        Metric(.error, step: .real(tensorBoard: "train/error") { 1 - $0.perSample(\.outcome.totals.correct) }),
+        Metric(.learningRate, epoch: .real(\.learningRate), step: .real(tensorBoard: "train/learning_rate", \.learningRate)),
+        Metric(.batchSize, epoch: .integer(\.batchSize)),
+        Metric(.copies, epoch: .integer(\.copies)),
+        Metric(.trainLoss, epoch: .real(tensorBoard: "epoch/train_loss") { $0.perSample(\.outcome.totals.lossSum) }),
+        Metric(.trainError, epoch: .real(tensorBoard: "epoch/train_error") { 1 - $0.perSample(\.outcome.totals.correct) }),
+        Metric(.validationLoss, epoch: .ifAny(tensorBoard: "epoch/val_loss") { $0.validation?.loss }),
+        Metric(.validationError, epoch: .ifAny(tensorBoard: "epoch/val_error") { $0.validation?.error }),
+        Metric(.gradientNorm, epoch: .real(meanGradientNorm),
+               step: .real(tensorBoard: "train/gradient_norm", meanGradientNorm)),
+        Metric(.epochSeconds, epoch: .real(\.seconds)),
+        Metric(.imagesPerSecond, epoch: .real(imagesPerSecond),
+               step: .real(tensorBoard: "train/images_per_second", imagesPerSecond)),
+        Metric(.stepSeconds, step: .real { $0.seconds / Double(max($0.steps.count, 1)) }),
+        // In the gradient all-reduce; producing batches; waiting for the all-reduce after backward
+        // (what backward did not hide).
+        .seconds(.communicationSeconds, \.outcome.communicationSeconds),
+        .seconds(.dataSeconds, \.outcome.dataSeconds),
+        .seconds("exposed_comm_seconds", \.outcome.exposedCommunicationSeconds),
+    ]
+
+    /// The mean over the steps of the gradient's L2 norm (the optimiser's).
+    private static func meanGradientNorm(_ inputs: MetricInputs) -> Double {
+        inputs.perStep { Double($0.outcome.gradientNorm) }
+    }
+
     /// Images (augmented copies included) through the network per second, all ranks together.
-    public var imagesPerSecond: Double
-    /// Seconds in the gradient all-reduce, and producing batches, during the epoch.
-    public var communicationSeconds: Double
-    /// Seconds the steps waited for the all-reduce after their backward (what backward did not hide).
-    public var exposedCommunicationSeconds: Double = 0
-    public var dataSeconds: Double
+    private static func imagesPerSecond(_ inputs: MetricInputs) -> Double {
+        inputs.sum(\.images) / max(inputs.seconds, 1e-9)
+    }
 
-    /// The columns of results.csv, which are also the keys of the record in metrics.jsonl.
-    static let columns = ["epoch", "step", "lr", "batch_size", "copies", "train_loss", "train_error", "val_loss",
-                          "val_error", "grad_norm", "epoch_seconds", "images_per_second", "comm_seconds", "data_seconds",
-                          "exposed_comm_seconds"]
-
-    /// The values of `columns`, in order.
-    var values: [JSONValue] {
-        [.number(epoch), .number(step), .double(learningRate), .number(batchSize), .number(copies), .double(trainLoss),
-         .double(trainError), validationLoss.map(JSONValue.double) ?? .null, validationError.map(JSONValue.double) ?? .null,
-         .double(gradientNorm), .double(epochSeconds), .double(imagesPerSecond), .double(communicationSeconds),
-         .double(dataSeconds), .double(exposedCommunicationSeconds)]
+    /// Seconds a step spends in something (`figure`): the epoch's total in epoch records, the mean
+    /// per step in step records.
+    static func seconds(_ name: MetricName, _ figure: @escaping @Sendable (StepFigures) -> Double) -> Metric {
+        Metric(name, epoch: .real { $0.sum(figure) }, step: .real { $0.perStep(figure) })
     }
 }
 
-/// One logged step: a `"type": "step"` record of metrics.jsonl (means over the steps since the
-/// previous record).
-public struct StepRecord: Sendable, Equatable {
-    public var epoch: Int
-    public var step: Int
-    public var loss: Double
-    public var error: Double
-    public var learningRate: Double
-    public var gradientNorm: Double
-    public var imagesPerSecond: Double
-    public var stepSeconds: Double
-    public var communicationSeconds: Double
-    /// Mean seconds a step waited for the all-reduce after its backward.
-    public var exposedCommunicationSeconds: Double = 0
-    public var dataSeconds: Double
+/// What one step measured, as the metrics read it: its outcome (loss, correct and samples summed
+/// over the ranks; this process's timings) and what the trainer measured around it.
+struct StepFigures: Sendable {
+    var outcome: DataParallelStep.Outcome
+    /// The whole step on the clock.
+    var seconds: Double
+    /// Images through the network over all ranks: M·B.
+    var images: Double
+}
 
+/// What a record is computed from: the steps it covers, in order, and where the run is.
+struct MetricInputs {
+    /// The epoch's steps, or those since the previous step record.
+    var steps: ArraySlice<StepFigures>
+    var epoch: Int
+    /// Optimiser steps of the whole run so far.
+    var globalStep: Int
+    /// The last step's learning rate.
+    var learningRate: Double
+    /// The record's time: the epoch on the clock, or the sum of its steps'.
+    var seconds: Double
+    /// Epoch records: the epoch's B and M, and its test-set loss and error if it was evaluated.
+    var batchSize = 0, copies = 0
+    var validation: (loss: Double, error: Double)? = nil
+
+    /// A step record's inputs: the steps' own time.
+    init(steps: ArraySlice<StepFigures>, epoch: Int, globalStep: Int, learningRate: Double) {
+        (self.steps, self.epoch, self.globalStep, self.learningRate) = (steps, epoch, globalStep, learningRate)
+        seconds = 0
+        seconds = sum(\.seconds)
+    }
+
+    /// An epoch record's inputs.
+    init(steps: ArraySlice<StepFigures>, epoch: Int, globalStep: Int, learningRate: Double, seconds: Double,
+         batchSize: Int, copies: Int, validation: (loss: Double, error: Double)?) {
+        self.init(steps: steps, epoch: epoch, globalStep: globalStep, learningRate: learningRate)
+        (self.seconds, self.batchSize, self.copies, self.validation) = (seconds, batchSize, copies, validation)
+    }
+
+    /// The sum of `figure` over the steps, in step order.
+    func sum(_ figure: (StepFigures) -> Double) -> Double { steps.reduce(0) { $0 + figure($1) } }
+
+    /// The mean of `figure` per step.
+    func perStep(_ figure: (StepFigures) -> Double) -> Double { sum(figure) / Double(max(steps.count, 1)) }
+
+    /// The sum of `figure` per sample of the steps (the loss; the fraction correct).
+    func perSample(_ figure: (StepFigures) -> Double) -> Double { sum(figure) / max(sum(\.outcome.totals.samples), 1) }
+}
+
+/// One metric: see `Metric.table`.
+struct Metric: Sendable {
+    let name: MetricName
+    /// Its value in epoch records and in step records; nil: not in that kind of record.
+    let epoch: Value?
+    let step: Value?
+
+    init(_ name: MetricName, epoch: Value? = nil, step: Value? = nil) {
+        (self.name, self.epoch, self.step) = (name, epoch, step)
+    }
+
+    func value(in kind: RecordKind) -> Value? {
+        switch kind {
+        case .epoch: epoch
+        case .step: step
+        }
+    }
+
+    /// How a record's value is computed, and the TensorBoard scalar it is written to, if any.
+    struct Value: Sendable {
+        let compute: @Sendable (MetricInputs) -> JSONValue
+        let tensorBoard: String?
+
+        static func integer(tensorBoard: String? = nil, _ value: @escaping @Sendable (MetricInputs) -> Int) -> Value {
+            Value(compute: { .number(value($0)) }, tensorBoard: tensorBoard)
+        }
+
+        static func real(tensorBoard: String? = nil, _ value: @escaping @Sendable (MetricInputs) -> Double) -> Value {
+            Value(compute: { .double(value($0)) }, tensorBoard: tensorBoard)
+        }
+
+        /// A value some records have (empty in the others).
+        static func ifAny(tensorBoard: String? = nil, _ value: @escaping @Sendable (MetricInputs) -> Double?) -> Value {
+            Value(compute: { value($0).map(JSONValue.double) ?? .null }, tensorBoard: tensorBoard)
+        }
+    }
+
+    /// The metrics of `kind`'s records, in order (for results.csv, those of epoch records are its columns).
+    static func names(of kind: RecordKind) -> [MetricName] {
+        table.filter { $0.value(in: kind) != nil }.map(\.name)
+    }
+}
+
+/// One record of a run's metrics: an epoch's (a row of results.csv, an "epoch" line of
+/// metrics.jsonl) or a logged step's (a "step" line): its metrics' values in the table's order.
+public struct MetricRecord: Sendable, Equatable {
+    public let kind: RecordKind
+    public let fields: [Field]
+
+    public struct Field: Sendable, Equatable {
+        public let name: MetricName
+        public let value: JSONValue
+    }
+
+    init(_ kind: RecordKind, _ inputs: MetricInputs) {
+        self.kind = kind
+        fields = Metric.table.compactMap { metric in
+            metric.value(in: kind).map { Field(name: metric.name, value: $0.compute(inputs)) }
+        }
+    }
+
+    /// The value of `name` as a number; nil when the record has no such metric or it is empty.
+    public subscript(name: MetricName) -> Double? {
+        switch fields.first(where: { $0.name == name })?.value {
+        case .double(let value)?: value
+        case .integer(let value)?: Double(value)
+        case .unsignedInteger(let value)?: Double(value)
+        default: nil
+        }
+    }
+
+    /// The value of `name` for people to read: NaN when the record has none.
+    func number(_ name: MetricName) -> Double { self[name] ?? .nan }
+
+    /// The run's step at the record (the step of its TensorBoard scalars).
+    public var step: Int { Int(self[.step] ?? 0) }
+
+    /// The record as a line of metrics.jsonl: its kind, then its metrics.
     var line: JSONLine {
-        JSONLine().add("type", "step").add("epoch", epoch).add("step", step).add("loss", loss).add("error", error)
-            .add("lr", learningRate).add("grad_norm", gradientNorm).add("images_per_second", imagesPerSecond)
-            .add("step_seconds", stepSeconds).add("comm_seconds", communicationSeconds).add("data_seconds", dataSeconds)
-            .add("exposed_comm_seconds", exposedCommunicationSeconds)
-    }
-}
-
-/// results.csv and metrics.jsonl in the output directory (rank 0 only). Lines are appended and
-/// flushed as they come, so a crashed run keeps everything up to its last record.
-final class MetricsFiles {
-    let results: URL
-    let metrics: URL
-    private let resultsHandle: FileHandle
-    private let metricsHandle: FileHandle
-    /// The report and TensorBoard files, updated from each record once it is on disk.
-    var views: LiveViews?
-
-    /// Opens the files; when resuming after epoch `keepThrough` at global step `resumedStep`, drops
-    /// the records written after the checkpoint by the interrupted run (epoch rows of later epochs,
-    /// step records of later steps), so nothing appears twice and nothing before it is lost.
-    init(directory: URL, resumingAfter keepThrough: Int?, atStep resumedStep: Int = 0) throws {
-        results = directory.appendingPathComponent("results.csv")
-        metrics = directory.appendingPathComponent("metrics.jsonl")
-        let fileManager = FileManager.default
-        if let keepThrough {
-            try Self.truncate(results, keepingEpochsThrough: keepThrough, stepsThrough: resumedStep, isCSV: true)
-            try Self.truncate(metrics, keepingEpochsThrough: keepThrough, stepsThrough: resumedStep, isCSV: false)
-        }
-        if !fileManager.fileExists(atPath: results.path) {
-            try Data((EpochRecord.columns.joined(separator: ",") + "\n").utf8).write(to: results)
-        }
-        if !fileManager.fileExists(atPath: metrics.path) { try Data().write(to: metrics) }
-        resultsHandle = try FileHandle(forWritingTo: results)
-        metricsHandle = try FileHandle(forWritingTo: metrics)
-        try resultsHandle.seekToEnd()
-        try metricsHandle.seekToEnd()
-    }
-
-    deinit {
-        try? resultsHandle.close()
-        try? metricsHandle.close()
-    }
-
-    func write(_ record: EpochRecord) throws {
-        let values = record.values
-        let row = values.map(Self.csvCell).joined(separator: ",") + "\n"
-        try append(row, to: resultsHandle, file: results)
-        let line = JSONLine([("type", .string("epoch"))] + zip(EpochRecord.columns, values).map { ($0, $1) })
-        try append(line.render() + "\n", to: metricsHandle, file: metrics)
-        views?.record(record)
-    }
-
-    func write(_ record: StepRecord) throws {
-        try append(record.line.render() + "\n", to: metricsHandle, file: metrics)
-        views?.record(record)
-    }
-
-    /// Appends `text`; a failure (a full disk) names the file and the reason in words.
-    private func append(_ text: String, to handle: FileHandle, file: URL) throws {
-        do {
-            try handle.write(contentsOf: Data(text.utf8))
-        } catch {
-            let error = error as NSError
-            let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError
-            let reason = error.code == NSFileWriteOutOfSpaceError ? "no space left on device"
-                : underlying.map { String(cString: strerror(Int32($0.code))) } ?? error.localizedDescription
-            throw TrainingFailure("cannot write \(file.path): \(reason)")
-        }
-    }
-
-    /// A value as a results.csv cell: numbers as Swift prints them, "nan" when not finite, empty when absent.
-    static func csvCell(_ value: JSONValue) -> String {
-        switch value {
-        case .null: ""
-        case .double(let d): d.isFinite ? "\(d)" : "nan"
-        case .integer(let i): "\(i)"
-        case .unsignedInteger(let u): "\(u)"
-        case .bool(let b): "\(b)"
-        case .string(let s): s
-        case .array, .object: (try? value.jsonText()) ?? ""
-        }
-    }
-
-    /// Rewrites `url` (atomically) without the epoch records of epochs after `epoch` and the step
-    /// records of steps after `step` (a checkpoint inside an epoch keeps that epoch's earlier steps).
-    private static func truncate(_ url: URL, keepingEpochsThrough epoch: Int, stepsThrough step: Int,
-                                 isCSV: Bool) throws {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        lines = lines.enumerated().filter { index, line in
-            if isCSV {
-                if index == 0 { return true }
-                return Int(line.split(separator: ",").first ?? "") .map { $0 <= epoch } ?? false
-            }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let recordEpoch = object["epoch"] as? Int else { return false }
-            if object["type"] as? String == "step" { return (object["step"] as? Int).map { $0 <= step } ?? false }
-            return recordEpoch <= epoch
-        }.map(\.1)
-        try Data((lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).utf8).write(to: url, options: .atomic)
-    }
-}
-
-/// What rank 0 prints while training: progress lines every `--log-every` steps, an epoch summary,
-/// and a progress bar on standard error when it is a terminal.
-struct Console {
-    let enabled: Bool
-    let terminal: Bool
-
-    init(enabled: Bool) {
-        self.enabled = enabled
-        terminal = enabled && isatty(2) != 0
-    }
-
-    func line(_ text: String) {
-        guard enabled else { return }
-        if terminal { StandardError.write("\r\u{1B}[K") }
-        print(text)
-        fflush(nil)
-    }
-
-    func progress(epoch: Int, step: Int, steps: Int) {
-        guard terminal else { return }
-        let width = 30
-        let done = steps > 0 ? width * step / steps : width
-        let bar = String(repeating: "#", count: done) + String(repeating: ".", count: width - done)
-        StandardError.write("\r[\(bar)] epoch \(epoch) step \(step)/\(steps)")
+        JSONLine([(RunFiles.recordKind, .string(kind.rawValue))] + fields.map { ($0.name.rawValue, $0.value) })
     }
 }

@@ -20,12 +20,12 @@ final class RunLock {
         let path = directory.appendingPathComponent(Self.fileName).path
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw TrainingFailure("--\(option) \(directory.path): cannot create \(Self.fileName): \(String(cString: strerror(errno)))")
+            throw TrainingFailure.refused("--\(option) \(directory.path): cannot create \(Self.fileName): \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = Self.read(fd).trimmingCharacters(in: .whitespacesAndNewlines)
             close(fd)
-            throw TrainingFailure("--\(option) \(directory.path) is in use by another run"
+            throw TrainingFailure.refused("--\(option) \(directory.path) is in use by another run"
                 + (holder.isEmpty ? "" : " (\(holder))") + ": wait for it to finish, or choose another directory")
         }
         descriptor = fd

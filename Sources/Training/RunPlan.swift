@@ -22,6 +22,8 @@ struct RunPlan {
     /// The all-reduce's bucket size in bytes (0: one bucket).
     let bucketBytes: Int
     let overlap: Overlap
+    /// The signals that stop the run with a checkpoint.
+    let stopSignals: [Int32]
 
     init(_ c: TrainingConfiguration, worldSize: Int) throws {
         configuration = c
@@ -63,6 +65,15 @@ struct RunPlan {
             throw fail("overlap", "must be \(Overlap.names.joined(separator: ", ")), got '\(c.overlap)'")
         }
         self.overlap = overlap
+        guard c.collectiveTimeout >= 0 && c.collectiveTimeout.isFinite else {
+            throw fail("collective-timeout", "must be a number of seconds (0: no bound), got \(c.collectiveTimeout)")
+        }
+        switch StopSignals.parse(c.stopSignals) {
+        case .success(let signals): stopSignals = signals
+        case .failure(let error):
+            throw fail("stop-signals", "must be signal names such as TERM,USR1 (of \(StopSignals.known.keys.sorted().joined(separator: ", "))) "
+                + "or none; '\(error.name)' is not one")
+        }
 
         if let output = c.output, output.allSatisfy(\.isWhitespace) {
             throw fail("output", "must name a directory, got '\(output)' (an empty name would write into the current directory)")

@@ -6,6 +6,7 @@ import Datasets
 import Engine
 import Formatting
 import Foundation
+import RunReport
 import Schedules
 
 /// Facts about the job recorded in config.json (versions, hosts) — gathered by the caller, which
@@ -28,7 +29,8 @@ public struct JobDescription: Sendable {
 
 /// How a run ended, for the caller and for tests.
 public struct TrainingSummary: Sendable {
-    public var epochs: [EpochRecord]
+    /// The epoch records (the rows of results.csv).
+    public var epochs: [MetricRecord]
     public var steps: Int
     /// FNV-1a of the final parameters' bytes (identical on every rank).
     public var parameterChecksum: UInt64
@@ -39,7 +41,13 @@ public struct TrainingSummary: Sendable {
 /// A problem that stops every rank of the job together (see `CollectiveFailure`).
 public struct TrainingFailure: CollectiveFailure, Sendable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    public let exitStatus: ExitStatus
+    public init(_ description: String, _ exitStatus: ExitStatus = .failed) {
+        self.description = description
+        self.exitStatus = exitStatus
+    }
+    /// The options, a file or the data are wrong.
+    static func refused(_ description: String) -> TrainingFailure { TrainingFailure(description, .refused) }
 }
 
 /// Distributed data-parallel training with batch augmentation.
@@ -82,7 +90,7 @@ public final class Trainer {
         get { (startEpoch, startStep, globalStep) }
         set { (startEpoch, startStep, globalStep) = newValue }
     }
-    private var records: [EpochRecord] = []
+    private var records: [MetricRecord] = []
 
     public var configuration: TrainingConfiguration { plan.configuration }
 
@@ -97,7 +105,7 @@ public final class Trainer {
         do {
             plan = try RunPlan(configuration, worldSize: communicator.size)
         } catch let error as ConfigurationError {
-            throw TrainingFailure(error.description)
+            throw TrainingFailure.refused(error.description)
         }
         let hosted = plan.simulated ? Array(0 ..< plan.ranks) : [communicator.rank]
 
@@ -120,7 +128,7 @@ public final class Trainer {
                                  seed: configuration.seed, trainSamples: configuration.trainSamples, counters: counters)
                 }
             } catch {
-                throw TrainingFailure("\(error)" + (host.map { " (on host \($0))" } ?? ""))
+                throw TrainingFailure("\(error)" + (host.map { " (on host \($0))" } ?? ""), error.exitStatus == .failed ? .refused : error.exitStatus)
             }
         }
 
@@ -164,7 +172,9 @@ public final class Trainer {
         let c = configuration
         let totalEpochs = plan.epochs
         describeRun()
-        var stopped = false
+        StopSignals.install(plan.stopSignals)
+        if c.collectiveTimeout > 0 { try world.watchForHangs(timeout: c.collectiveTimeout) }
+        var stopped = false, stoppedBySignal = false, finished = false
         for epoch in startEpoch ..< totalEpochs where !stopped {
             let settings = plan.settings(epoch: epoch)
             let perRank = plan.batchPerRank(epoch: epoch)
@@ -179,8 +189,10 @@ public final class Trainer {
             let firstStep = epoch == startEpoch ? min(startStep, steps) : 0
 
             let epochStart = ContinuousClock.now
-            var epochTotals = Totals()
-            var interval = Totals()
+            // The epoch's steps, for its record; those from `intervalStart` on, for the next step record.
+            var figures: [StepFigures] = []
+            figures.reserveCapacity(steps - firstStep)
+            var intervalStart = 0
             var lastLearningRate = 0.0
             var step = firstStep - 1
             while step + 1 < steps {
@@ -188,49 +200,46 @@ public final class Trainer {
                 let lr = plan.schedule.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps)
                 lastLearningRate = lr
                 let stepStart = ContinuousClock.now
+                world.note(activity: "step \(globalStep + 1) (epoch \(epoch), step \(step + 1) of \(steps))")
                 let hyper = SGD.Hyperparameters(learningRate: Float(lr), momentum: Float(settings.momentum),
                                                 weightDecay: Float(settings.weightDecay), nesterov: c.nesterov,
                                                 clipNorm: c.gradientClip.map(Float.init))
                 let outcome = try stepper(epoch: epoch, step: step, globalStep: globalStep, copies: settings.copies,
                                           batchSize: settings.batchSize, imagesPerRank: imagesPerRank,
-                                          ghostBatchSize: ghost, hyperparameters: hyper)
+                                          ghostBatchSize: ghost, hyperparameters: hyper,
+                                          requestsStop: StopSignals.pending != nil)
                 globalStep += 1
                 guard outcome.totals.lossSum.isFinite && outcome.gradientNorm.isFinite else {
                     let what = outcome.totals.lossSum.isFinite
                         ? "the gradient norm became \(outcome.gradientNorm) (loss \(outcome.totals.lossSum / max(outcome.totals.samples, 1)))"
                         : "the loss became \(outcome.totals.lossSum)"
                     throw TrainingFailure("\(what) at step \(globalStep) (epoch \(epoch), step \(step + 1) of \(steps)); "
-                        + "stopped without writing a checkpoint: " + lastGoodState())
+                        + "stopped without writing a checkpoint: " + lastGoodState(), .diverged)
                 }
                 if let decision = outcome.overlapDecision { console.line("overlap (auto): \(decision.summary)") }
-                var stepTotals = Totals()
-                (stepTotals.loss, stepTotals.correct, stepTotals.samples) =
-                    (outcome.totals.lossSum, outcome.totals.correct, outcome.totals.samples)
-                stepTotals.dataSeconds = outcome.dataSeconds
-                stepTotals.communicationSeconds = outcome.communicationSeconds
-                stepTotals.exposedCommunicationSeconds = outcome.exposedCommunicationSeconds
-                stepTotals.gradientNorm = Double(outcome.gradientNorm)
-                stepTotals.steps = 1
-                stepTotals.seconds = (ContinuousClock.now - stepStart).seconds
-                stepTotals.images = Double(settings.copies * settings.batchSize)
-                epochTotals.add(stepTotals)
-                interval.add(stepTotals)
+                figures.append(StepFigures(outcome: outcome, seconds: (ContinuousClock.now - stepStart).seconds,
+                                           images: Double(settings.copies * settings.batchSize)))
                 console.progress(epoch: epoch, step: step + 1, steps: steps)
-                let reachedLimit = c.maxSteps.map { globalStep >= $0 } ?? false
+                let reachedLimit = (c.maxSteps.map { globalStep >= $0 } ?? false) || outcome.stopRequested
                 if (step + 1) % c.logEvery == 0 || step + 1 == steps || reachedLimit {
-                    try logInterval(interval, epoch: epoch, step: step + 1, steps: steps, learningRate: lr,
+                    try logInterval(figures[intervalStart...], epoch: epoch, step: step + 1, steps: steps, learningRate: lr,
                                     remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
-                    interval = Totals()
+                    intervalStart = figures.count
                 }
                 if reachedLimit {
                     stopped = true
+                    stoppedBySignal = outcome.stopRequested
                     break
                 }
             }
-            try finishEpoch(epoch, totals: epochTotals, seconds: (ContinuousClock.now - epochStart).seconds, learningRate: lastLearningRate,
+            // Stopped by a signal, the job has little time left (Slurm's grace before SIGKILL): the
+            // checkpoint, not the test set.
+            try finishEpoch(epoch, figures: figures[...], seconds: (ContinuousClock.now - epochStart).seconds, learningRate: lastLearningRate,
                             settings: settings, last: epoch == totalEpochs - 1 || stopped,
-                            stepsDone: step + 1, steps: steps)
+                            stepsDone: step + 1, steps: steps, evaluates: !stoppedBySignal)
+            finished = epoch == totalEpochs - 1 && step + 1 == steps
         }
+        if stoppedBySignal && !finished { throw TrainingStopped(description: stopMessage()) }
         if stopped { console.line("stopped after \(globalStep) steps (--max-steps)") }
         lock = nil
         return TrainingSummary(epochs: records, steps: globalStep, parameterChecksum: parameterChecksum(),
@@ -239,34 +248,32 @@ public final class Trainer {
 
     // MARK: - Epoch end
 
-    private func finishEpoch(_ epoch: Int, totals: Totals, seconds: Double, learningRate: Double,
-                             settings: EpochSettings, last: Bool, stepsDone: Int, steps: Int) throws {
+    private func finishEpoch(_ epoch: Int, figures: ArraySlice<StepFigures>, seconds: Double, learningRate: Double,
+                             settings: EpochSettings, last: Bool, stepsDone: Int, steps: Int, evaluates: Bool = true) throws {
         let c = configuration
+        world.note(activity: "the end of epoch \(epoch) after step \(globalStep): replica check, evaluation, checkpoint")
         // Replicas must be identical; a difference is a bug or a broken node, not something to train through.
         if let mismatch = try world.firstMismatch(among: UnsafeRawBufferPointer(network.parameters.values.buffer)) {
             throw TrainingFailure("after epoch \(epoch) the parameters of rank \(mismatch.rank) differ from rank 0's "
                 + "(checksums \(String(mismatch.checksum, radix: 16)) vs \(String(mismatch.rootChecksum, radix: 16)))")
         }
-        let evaluate = last || (c.evalEvery > 0 && (epoch + 1) % c.evalEvery == 0)
+        let evaluate = evaluates && (last || (c.evalEvery > 0 && (epoch + 1) % c.evalEvery == 0))
         // Decided from the configuration, which every rank holds; `output` exists on rank 0 only, and a
         // decision taken from it would leave the other ranks out of the collectives below.
         let checkpoint = c.output != nil && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery == 0))
         var validation: (loss: Double, error: Double)? = nil
         if evaluate { validation = try stepper.statistics.withMean { _ in try self.evaluate() } }
-        let record = EpochRecord(
-            epoch: epoch, step: globalStep, learningRate: learningRate, batchSize: settings.batchSize,
-            copies: settings.copies, trainLoss: totals.loss / max(totals.samples, 1),
-            trainError: 1 - totals.correct / max(totals.samples, 1), validationLoss: validation?.loss,
-            validationError: validation?.error, gradientNorm: totals.gradientNorm / Double(max(totals.steps, 1)),
-            epochSeconds: seconds, imagesPerSecond: totals.images / max(seconds, 1e-9),
-            communicationSeconds: totals.communicationSeconds,
-            exposedCommunicationSeconds: totals.exposedCommunicationSeconds, dataSeconds: totals.dataSeconds)
+        let record = MetricRecord(.epoch, MetricInputs(
+            steps: figures, epoch: epoch, globalStep: globalStep, learningRate: learningRate, seconds: seconds,
+            batchSize: settings.batchSize, copies: settings.copies, validation: validation))
         records.append(record)
         writeMetrics { try $0.write(record) }
-        var summary = "epoch \(epoch) done: train loss \(fixed(record.trainLoss, 4)) error \(percent(record.trainError))"
+        var summary = "epoch \(epoch) done: train loss \(fixed(record.number(.trainLoss), 4)) "
+            + "error \(percent(record.number(.trainError)))"
         if let validation { summary += ", test loss \(fixed(validation.loss, 4)) error \(percent(validation.error))" }
-        summary += ", \(fixed(record.imagesPerSecond, 0)) img/s, \(fixed(seconds, 1)) s"
-            + " (all-reduce \(percent(totals.communicationSeconds / max(seconds, 1e-9))), data \(percent(totals.dataSeconds / max(seconds, 1e-9))))"
+        summary += ", \(fixed(record.number(.imagesPerSecond), 0)) img/s, \(fixed(seconds, 1)) s"
+            + " (all-reduce \(percent(record.number(.communicationSeconds) / max(seconds, 1e-9))), "
+            + "data \(percent(record.number(.dataSeconds) / max(seconds, 1e-9))))"
         console.line(summary)
         if checkpoint {
             try stepper.statistics.withMean { perRank in
@@ -287,6 +294,17 @@ public final class Trainer {
     /// FNV-1a of the parameters' bytes (for the replica check, checkpoints and the summary).
     func parameterChecksum() -> UInt64 { fnv1a(UnsafeRawBufferPointer(network.parameters.values.buffer)) }
 
+    /// What a run stopped by a signal says: which signal (where this rank received it), where it
+    /// stands, and the command that continues it.
+    private func stopMessage() -> String {
+        let signal = StopSignals.pending.map(StopSignals.name) ?? "a stop signal (sent to another rank)"
+        let directory = configuration.output ?? "OUTPUT"
+        return "stopped by \(signal) after step \(globalStep); the checkpoint in "
+            + "\(CheckpointStore.directory(in: URL(fileURLWithPath: directory)).path) holds it (exit status "
+            + "\(ExitStatus.stopped.rawValue)). Continue with: batchaug-dist train --resume \(directory) "
+            + "(or run the same command again if it uses --resume-or-start)"
+    }
+
     /// Where the last good state is, for a run stopped by a non-finite loss (rank 0 has the output).
     private func lastGoodState() -> String {
         guard let output else { return "see the output directory for the last checkpoint" }
@@ -306,20 +324,16 @@ public final class Trainer {
         do { try write(metrics) } catch { world.abort(message: "\(error)", code: 1) }
     }
 
-    private func logInterval(_ t: Totals, epoch: Int, step: Int, steps: Int, learningRate: Double,
+    private func logInterval(_ figures: ArraySlice<StepFigures>, epoch: Int, step: Int, steps: Int, learningRate: Double,
                              remainingSteps: Int) throws {
         guard world.isRoot else { return }
-        let record = StepRecord(
-            epoch: epoch, step: globalStep, loss: t.loss / max(t.samples, 1), error: 1 - t.correct / max(t.samples, 1),
-            learningRate: learningRate, gradientNorm: t.gradientNorm / Double(max(t.steps, 1)),
-            imagesPerSecond: t.images / max(t.seconds, 1e-9), stepSeconds: t.seconds / Double(max(t.steps, 1)),
-            communicationSeconds: t.communicationSeconds / Double(max(t.steps, 1)),
-            exposedCommunicationSeconds: t.exposedCommunicationSeconds / Double(max(t.steps, 1)),
-            dataSeconds: t.dataSeconds / Double(max(t.steps, 1)))
+        let record = MetricRecord(.step, MetricInputs(steps: figures, epoch: epoch, globalStep: globalStep,
+                                                      learningRate: learningRate))
         writeMetrics { try $0.write(record) }
-        let eta = Double(remainingSteps) * record.stepSeconds
-        console.line("epoch \(epoch)/\(plan.epochs)  step \(step)/\(steps)  loss \(fixed(record.loss, 4))  "
-            + "error \(percent(record.error))  lr \(significant(learningRate, digits: 4))  \(fixed(record.imagesPerSecond, 0)) img/s  "
+        let eta = Double(remainingSteps) * record.number(.stepSeconds)
+        console.line("epoch \(epoch)/\(plan.epochs)  step \(step)/\(steps)  loss \(fixed(record.number(.loss), 4))  "
+            + "error \(percent(record.number(.error)))  lr \(significant(learningRate, digits: 4))  "
+            + "\(fixed(record.number(.imagesPerSecond), 0)) img/s  "
             + "ETA \(formatDuration(eta))")
     }
 
@@ -340,21 +354,3 @@ public final class Trainer {
         }
     }
 }
-
-/// Sums over steps (and over ranks, once reduced).
-struct Totals {
-    var loss = 0.0, correct = 0.0, samples = 0.0
-    var gradientNorm = 0.0
-    var steps = 0
-    var seconds = 0.0, images = 0.0
-    var communicationSeconds = 0.0, exposedCommunicationSeconds = 0.0, dataSeconds = 0.0
-
-    mutating func add(_ other: Totals) {
-        loss += other.loss; correct += other.correct; samples += other.samples
-        gradientNorm += other.gradientNorm; steps += other.steps
-        seconds += other.seconds; images += other.images
-        communicationSeconds += other.communicationSeconds; dataSeconds += other.dataSeconds
-        exposedCommunicationSeconds += other.exposedCommunicationSeconds
-    }
-}
-

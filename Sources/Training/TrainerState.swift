@@ -5,6 +5,7 @@ import Datasets
 import Engine
 import Foundation
 import JSON
+import RunReport
 
 /// The run's state on disk: the output directory, config.json and checkpoints.
 extension Trainer {
@@ -17,20 +18,20 @@ extension Trainer {
         do {
             try files.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw TrainingFailure("--output \(path): cannot create the directory: \(error.localizedDescription)")
+            throw TrainingFailure.refused("--output \(path): cannot create the directory: \(error.localizedDescription)")
         }
         // Locked before the checks below: of two runs started together, one gets the directory.
         let lock = try RunLock(directory: url, option: resuming ? "resume" : "output")
         if !resuming {
-            for name in ["config.json", "results.csv", CheckpointStore.directoryName]
+            for name in [RunFiles.configuration, RunFiles.results, CheckpointStore.directoryName]
             where files.fileExists(atPath: url.appendingPathComponent(name).path) {
-                throw TrainingFailure("--output \(path) already holds a run (\(name)): choose another directory, "
+                throw TrainingFailure.refused("--output \(path) already holds a run (\(name)): choose another directory, "
                                       + "or continue that run with --resume \(path)")
             }
         }
         let probe = url.appendingPathComponent(".write-test-\(getpid())")
         guard files.createFile(atPath: probe.path, contents: Data("ok".utf8)) else {
-            throw TrainingFailure("--output \(path): the directory is not writable")
+            throw TrainingFailure.refused("--output \(path): the directory is not writable")
         }
         try? files.removeItem(at: probe)
         return (url, lock)
@@ -58,7 +59,7 @@ extension Trainer {
             ]),
             JobDescription.kernelsKey: job.kernelRecord,
         ])
-        try Data((try description.jsonText() + "\n").utf8).write(to: directory.appendingPathComponent("config.json"),
+        try Data((try description.jsonText() + "\n").utf8).write(to: directory.appendingPathComponent(RunFiles.configuration),
                                                                   options: .atomic)
     }
 
@@ -107,7 +108,7 @@ extension Trainer {
     /// step count that is the steps of the epochs before it plus the step inside it.
     func checkPosition(epoch: Int, stepInEpoch: Int64, step: Int, file: String) throws {
         func refuse(_ field: String, _ value: String, _ expected: String) -> TrainingFailure {
-            TrainingFailure("--resume: \(file) says \"\(field)\": \(value); expected \(expected)")
+            TrainingFailure.refused("--resume: \(file) says \"\(field)\": \(value); expected \(expected)")
         }
         guard (0 ... plan.epochs).contains(epoch) else {
             throw refuse("epoch", "\(epoch)", "0 to \(plan.epochs) (the epochs completed, of this run's \(plan.epochs))")
@@ -145,10 +146,10 @@ extension Trainer {
         var position = [Int64(0), Int64(0), Int64(0)]
         var rankStatistics = [Float](repeating: 0, count: plan.ranks * count)
         _ = try world.collectivelyOnRoot {
-            guard let checkpoint else { throw TrainingFailure("--resume: no checkpoint was loaded") }
+            guard let checkpoint else { throw TrainingFailure.refused("--resume: no checkpoint was loaded") }
             let info = checkpoint.info
             guard info.model == configuration.model else {
-                throw TrainingFailure("--resume: the checkpoint in \(checkpoint.directory.path) is of model "
+                throw TrainingFailure.refused("--resume: the checkpoint in \(checkpoint.directory.path) is of model "
                                       + "\(info.model), not \(configuration.model)")
             }
             try TrainingLauncher.checkRanks(of: checkpoint, against: plan.ranks)
@@ -165,7 +166,7 @@ extension Trainer {
                     }
                 }
             } catch let error as ModelTensors.UnusableValue {
-                throw TrainingFailure("--resume: \(error)")
+                throw TrainingFailure.refused("--resume: \(error)")
             }
             var inEpoch = Int64(0)
             if case let .integer(value)? = info.extra["step_in_epoch"] { inEpoch = value }

@@ -1,3 +1,4 @@
+import Collectives
 import Foundation
 import JSON
 
@@ -46,6 +47,14 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var output: String? = nil
     public var checkpointEvery = 1
     public var resume: String? = nil
+    /// A run directory to resume if it holds a run, or to start a new run in (a job script that is
+    /// requeued runs the same command again).
+    public var resumeOrStart: String? = nil
+    /// Signals that stop the run at a step boundary with a checkpoint (exit status 75); "none".
+    public var stopSignals = "TERM,USR1"
+    /// Seconds a collective may wait before the job ends naming the ranks that made no progress
+    /// (0: no bound). Long enough for the slowest rank's evaluation and rank 0's checkpoint.
+    public var collectiveTimeout = 600.0
     public var evalEvery = 1
     public var logEvery = 20
     public var maxSteps: Int? = nil
@@ -71,6 +80,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case maxSteps = "max-steps"
         case simulateRanks = "simulate-ranks"
         case bucketSize = "bucket-size"
+        case resumeOrStart = "resume-or-start"
+        case stopSignals = "stop-signals"
+        case collectiveTimeout = "collective-timeout"
         case trainSamples = "train-samples"
     }
 
@@ -115,7 +127,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// a resumed run must keep it: a new option is locked unless it is added here.
     static let mayChangeOnResume: Set<CodingKeys> = [
         .dataDirectory, .output, .resume, .checkpointEvery, .evalEvery, .logEvery, .maxSteps, .allreduce, .simulateRanks,
-        .bucketSize, .overlap,
+        .bucketSize, .overlap, .resumeOrStart, .stopSignals, .collectiveTimeout,
     ]
 
     /// A value as it is written in JSON, for messages.
@@ -139,7 +151,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 }
 
 /// A configuration value that cannot work, named by its option.
-public struct ConfigurationError: Error, CustomStringConvertible, Equatable, Sendable {
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable, Sendable, Failing {
+    public var exitStatus: ExitStatus { .refused }
     public let option: String
     public let problem: String
     public init(option: String, problem: String) {

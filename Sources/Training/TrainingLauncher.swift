@@ -2,6 +2,7 @@ import Checkpoints
 import Collectives
 import Foundation
 import JSON
+import RunReport
 
 /// Turns the command line into one configuration for every rank.
 ///
@@ -24,9 +25,10 @@ public enum TrainingLauncher {
 
     /// The merged configuration, and the checkpoint to resume from (rank 0 only): the defaults,
     /// then the checkpoint's configuration when resuming, then the file, then `options`.
-    public static func resolve(configurationFile: String?, options: [String: JSONValue],
+    public static func resolve(configurationFile: String?, options given: [String: JSONValue],
                                worldSize: Int? = nil) throws -> (configuration: TrainingConfiguration, checkpoint: Checkpoint?) {
         let fileOptions = try configurationFile.map(readOptions) ?? [:]
+        let options = try resumingOrStarting(given, fileOptions: fileOptions)
         var base = TrainingConfiguration()
         var checkpoint: Checkpoint? = nil
         var saved: TrainingConfiguration? = nil
@@ -70,7 +72,7 @@ public enum TrainingLauncher {
             let formatter = DateFormatter()
             formatter.dateFormat = "yyyyMMdd-HHmmss"
             formatter.locale = Locale(identifier: "en_US_POSIX")
-            merged.output = "runs/\(merged.model)-\(merged.dataset)-\(formatter.string(from: Date()))"
+            merged.output = defaultOutput(model: merged.model, dataset: merged.dataset, time: formatter.string(from: Date()))
         }
         if let saved, let difference = try lockedDifference(saved: saved, requested: merged) {
             throw ConfigurationError(
@@ -82,6 +84,28 @@ public enum TrainingLauncher {
             try checkRanks(of: checkpoint, against: merged.simulateRanks > 1 ? merged.simulateRanks : worldSize)
         }
         return (merged, checkpoint)
+    }
+
+    /// `--resume-or-start DIR` as `--resume DIR` when DIR holds a run (its config.json or a
+    /// checkpoint), else as `--output DIR`: a job script that is requeued runs the same command again.
+    static func resumingOrStarting(_ options: [String: JSONValue], fileOptions: [String: JSONValue]) throws
+        -> [String: JSONValue] {
+        let key = TrainingConfiguration.CodingKeys.resumeOrStart.rawValue
+        guard case let .string(path)? = options[key] ?? fileOptions[key] else { return options }
+        for other in ["resume", "output"] where options[other] != nil || fileOptions[other] != nil {
+            throw ConfigurationError(option: key, problem: "names the run directory itself: leave out --\(other)")
+        }
+        let run = URL(fileURLWithPath: path)
+        let holdsRun = FileManager.default.fileExists(atPath: run.appendingPathComponent("config.json").path)
+            || (try? CheckpointStore.latest(in: run)) != nil
+        var resolved = options
+        resolved[holdsRun ? "resume" : "output"] = .string(path)
+        return resolved
+    }
+
+    /// Where a run writes when no --output is given (`time`: when it starts, yyyyMMdd-HHmmss).
+    public static func defaultOutput(model: String, dataset: String, time: String) -> String {
+        "runs/\(model)-\(dataset)-\(time)"
     }
 
     /// The first option a resumed run must keep (all but `TrainingConfiguration.mayChangeOnResume`)
@@ -99,7 +123,8 @@ public enum TrainingLauncher {
     /// The files a run writes into its output directory (besides its checkpoint): what a run that
     /// died before its first checkpoint leaves, and what starting it again removes.
     public static func isRunFile(_ name: String) -> Bool {
-        ["config.json", "results.csv", "metrics.jsonl", "report.html", "tensorboard", RunLock.fileName].contains(name)
+        [RunFiles.configuration, RunFiles.results, RunFiles.metrics, RunFiles.report, LiveViews.tensorboardDirectory,
+         RunLock.fileName].contains(name)
             || (name.hasPrefix("report-") && name.hasSuffix(".svg")) || name.hasPrefix(".write-test-")
     }
 
@@ -111,7 +136,7 @@ public enum TrainingLauncher {
     /// a dead end.
     static func restartOfDeadEnd(_ run: URL) throws -> TrainingConfiguration? {
         let files = FileManager.default
-        let recorded = run.appendingPathComponent("config.json")
+        let recorded = run.appendingPathComponent(RunFiles.configuration)
         guard files.fileExists(atPath: recorded.path) else { return nil }
         do {
             _ = try CheckpointStore.latest(in: run)

@@ -16,7 +16,8 @@ struct AllreduceBench: ParsableCommand {
         commandName: "allreduce",
         abstract: "Time (and optionally verify) the Float sum all-reduce: the ring, MPI_Allreduce and auto.",
         discussion: """
-            auto is what training uses by default: for each size, the faster of the ring and MPI_Allreduce \
+            auto is what training uses with --allreduce auto (train's default: \(trainingDefaults.allreduce)): \
+            for each size, the faster of the ring and MPI_Allreduce \
             in a short measurement that every rank agrees on; its row shows what it chose and its speed \
             relative to the fastest other row (auto/best). The ring's settings default to those measured \
             best for the transport (shared memory within one host, the network between hosts); \

@@ -29,9 +29,9 @@ struct ScalingBench: ParsableCommand {
     @Option(help: "G: images per batch-norm group (default: the rank's whole batch).") var ghostBatchSize: Int?
     @Option(help: "Gradient all-reduce: ring or mpi.") var allreduce = "ring"
     @Option(help: "All-reduce the gradient in buckets of this size, started during backward (0: one all-reduce after it).")
-    var bucketSize = "256K"
+    var bucketSize = trainingDefaults.bucketSize
     @Option(help: "All-reduce the buckets during backward: auto (decided after the first steps, as train does), on or off.")
-    var overlap: String = Overlap.auto.rawValue
+    var overlap: String = trainingDefaults.overlap
     @Option(help: "Timed steps per phase.") var steps = 30
     @Option(help: "Untimed steps before them.") var warmup = 3
     @Flag(help: "One JSON object per phase instead of the table.") var json = false

@@ -24,7 +24,7 @@ func runJob(_ body: (MPICommunicator) throws -> Void) throws {
         if world.isRoot { StandardError.report(failure.description) }
         try? world.barrier()
         MPIRuntime.finalize()
-        throw ExitCode.failure
+        throw ExitCode(failure.exitStatus.rawValue)
     } catch let exit as ExitCode {
         MPIRuntime.finalize()
         throw exit

@@ -31,7 +31,7 @@ struct Report: ParsableCommand {
         let directories = runs.map { URL(fileURLWithPath: $0) }
         let target = output.map { URL(fileURLWithPath: $0) }
             ?? (directories.count == 1 ? directories[0] : URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-                .appendingPathComponent("report.html")
+                .appendingPathComponent(RunFiles.report)
         do {
             let written = try RunReport.write(runs: directories, to: target, title: title)
             print("wrote \(written[0].path) (\(directories.count) run\(directories.count == 1 ? "" : "s")) and "

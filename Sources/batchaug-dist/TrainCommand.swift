@@ -3,6 +3,7 @@ import Collectives
 import Engine
 import Foundation
 import JSON
+import RunReport
 import SwiftMPI
 import Training
 
@@ -14,7 +15,9 @@ struct Train: ParsableCommand {
         discussion: """
             Each step, every rank takes its B/N samples, makes M augmented copies of each (--copies), \
             computes gradients in ghost batches of G (--ghost-batch-size), and the ranks sum them with a \
-            ring all-reduce. With no options it trains a small CNN on the synthetic dataset.
+            ring all-reduce. With no options it trains the \(trainingDefaults.model) model on the \
+            \(trainingDefaults.dataset) dataset (each option's default is in its line below; --print-config \
+            prints them all).
             Epochs count from 0 in the regime, the logs and the files.
             """)
 
@@ -24,10 +27,27 @@ struct Train: ParsableCommand {
 
     @OptionGroup var options: TrainOptions
 
+    @Flag(help: ArgumentHelp("Print the configuration these options make (the defaults, then --config, then the flags) as JSON, and exit "
+                             + "without training (it is checked against the job only when training starts)."))
+    var printConfig = false
+
     @Flag(help: .hidden) var debugRankChecksums = false
+
+    func validate() throws {
+        if printConfig && options.resume != nil {
+            throw ValidationError("--print-config shows a new run's configuration; a run to resume has its own in "
+                                  + "\(RunFiles.configuration) in its directory")
+        }
+    }
 
     func run() throws {
         let options = try options.given()
+        if printConfig {
+            // No MPI: the configuration is resolved as rank 0 would, and printed once under mpirun.
+            let resolved = try TrainingLauncher.resolve(configurationFile: config, options: options).configuration
+            if LaunchEnvironment.rank ?? 0 == 0 { print(String(decoding: resolved.json(), as: UTF8.self)) }
+            return
+        }
         try runJob { world in
             BLAS.useOneThreadPerRank()
             let trainer = try TrainingLauncher.prepare(configurationFile: config, options: options, communicator: world,

@@ -143,6 +143,67 @@ struct ClusterCLITests {
         #expect(SHA256.hexDigest(of: [UInt8](a)) == SHA256.hexDigest(of: [UInt8](b)), "the resumed run does not end where the uninterrupted one does")
     }
 
+    @Test("a rank stopped with SIGSTOP, or a link taken down, ends the job within the collective timeout plus 30 s naming the rank or host; the resume is bit-identical")
+    func hangs() throws {
+        let timeout = 10.0
+        // The ring: every wait of its sum is a test loop that sees the timeout. (MPI_Allreduce sums
+        // inside one blocking call: a rank stopped in the middle of it is found by the process
+        // watchdog at timeout + 25 s, which does not name it — HangWatch.)
+        let options = Self.quick + ["--epochs", "6", "--train-samples", "480", "--checkpoint-every", "1", "--eval-every", "0",
+                                    "--collective-timeout", "\(Int(timeout))", "--allreduce", "ring"]
+        let reference = scratchDirectory("hang-reference")
+        let uninterrupted = try NamespaceCluster.runLocally(ranks: 2, options + ["--output", reference.path], timeout: 300)
+        #expect(uninterrupted.status == 0, "\(uninterrupted)")
+        let expected = try Data(contentsOf: reference.appendingPathComponent("checkpoint/model.safetensors"))
+
+        for fault in ["SIGSTOP", "link down"] {
+            let output = scratchDirectory("hang-\(fault.replacingOccurrences(of: " ", with: "-"))")
+            try withCluster(hosts: 2) { cluster in
+                let finished = Finished()
+                Thread { finished.set(try? cluster.run(options + ["--output", output.path], timeout: 300)) }.start()
+                let checkpoint = output.appendingPathComponent("checkpoint/checkpoint.json")
+                var waited = 0.0
+                while !FileManager.default.fileExists(atPath: checkpoint.path) && waited < 240 && !finished.isSet {
+                    Thread.sleep(forTimeInterval: 0.1)
+                    waited += 0.1
+                }
+                let victims = rankProcesses(rank: 1, marker: output.path)
+                try #require(victims.count == 1 && !finished.isSet, "no single rank 1 to stop: \(victims)")
+                let faulted = Date()
+                if fault == "SIGSTOP" {
+                    kill(victims[0], SIGSTOP)
+                } else {
+                    let down = try cluster.onHost("node2", "ip link set eth0 down")
+                    #expect(down.status == 0, "\(down)")
+                }
+                defer {
+                    kill(victims[0], SIGKILL)
+                    _ = try? cluster.onHost("node2", "ip link set eth0 up")
+                }
+                let outcome = try #require(finished.wait(seconds: timeout + 60), "the job did not end after \(fault)")
+                let seconds = Date().timeIntervalSince(faulted)
+                print("\(fault) of rank 1 on node2 with --collective-timeout \(Int(timeout)): the job ended "
+                      + "\(String(format: "%.1f", seconds)) s later")
+                #expect(outcome.status != 0, "\(outcome)")
+                #expect(seconds < timeout + 30, "\(fault): \(seconds) s")
+                // Named by our watchdog (rank and host) or, when mpirun loses the host's daemon
+                // first over the dead link, by Open MPI (the host).
+                #expect(outcome.stderr.contains("node2") && (outcome.stderr.contains("rank 1 (host node2) made no progress")
+                                                             || outcome.stderr.contains("lost communication")), "\(outcome)")
+                if fault == "SIGSTOP" {
+                    #expect(outcome.stderr.contains("rank 1 (host node2) made no progress"), "\(outcome)")
+                }
+                kill(victims[0], SIGKILL)
+                _ = try cluster.onHost("node2", "ip link set eth0 up")
+                let resumed = try cluster.run(["train", "--resume", output.path], timeout: 300)
+                #expect(resumed.status == 0, "\(resumed)")
+            }
+            let b = try Data(contentsOf: output.appendingPathComponent("checkpoint/model.safetensors"))
+            #expect(SHA256.hexDigest(of: [UInt8](expected)) == SHA256.hexDigest(of: [UInt8](b)),
+                    "\(fault): the resumed run does not end where the uninterrupted one does")
+        }
+    }
+
     @Test("a host without the data directory stops every rank with one message naming it")
     func missingDataOnOneHost() throws {
         try withCluster(hosts: 2) { cluster in

@@ -102,3 +102,15 @@ public func rankProcesses(rank: Int, marker: String) -> [Int32] {
         return environment.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=\(rank)" }
     }
 }
+
+/// The processes whose command line starts with a program named `program` (e.g. "mpirun") and
+/// contains `marker`.
+public func processes(named program: String, marker: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+        guard let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
+        let arguments = command.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return arguments.first.map { ($0 as NSString).lastPathComponent == program } == true
+            && arguments.contains { $0.contains(marker) }
+    }
+}

@@ -1,5 +1,6 @@
 import Collectives
 import Foundation
+import RunReport
 import Testing
 import Training
 
@@ -33,7 +34,7 @@ struct InProcessTrainingTests {
     func learns() throws {
         let epoch = try #require(try train { $0.model = "cnn"; $0.batchSize = 128; $0.maxSteps = nil; $0.epochs = 1 }.epochs.last)
         let first = try #require(try train { $0.model = "cnn"; $0.batchSize = 128; $0.maxSteps = 1 }.epochs.last)
-        let (trained, start) = (try #require(epoch.validationLoss), try #require(first.validationLoss))
+        let (trained, start) = (try #require(epoch[.validationLoss]), try #require(first[.validationLoss]))
         #expect(trained < 0.85 * start, "test loss \(trained) after an epoch, \(start) after one step")
         #expect(epoch.step == 78, "10,000 samples in batches of 128: 78 steps, the remainder dropped")
     }
@@ -55,9 +56,9 @@ struct InProcessTrainingTests {
             $0.batchSize = 2_000
             $0.regime = "1:batch-size=1000,lr=0.05;2:copies=2"
         }
-        #expect(summary.epochs.map(\.batchSize) == [2_000, 1_000, 1_000])
-        #expect(summary.epochs.map(\.copies) == [1, 1, 2])
-        #expect(summary.epochs.map(\.learningRate) == [0.1, 0.05, 0.05])
+        #expect(summary.epochs.map { $0[.batchSize] } == [2_000, 1_000, 1_000])
+        #expect(summary.epochs.map { $0[.copies] } == [1, 1, 2])
+        #expect(summary.epochs.map { $0[.learningRate] } == [0.1, 0.05, 0.05])
         #expect(summary.epochs.map(\.step) == [5, 15, 25], "10,000 synthetic samples: 5, then 10 steps per epoch")
     }
 }
