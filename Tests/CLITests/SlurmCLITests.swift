@@ -102,8 +102,7 @@ struct SlurmCLITests {
         #expect(!FileManager.default.fileExists(atPath: cluster.directory.path), "the directory is left behind")
     }
 
-    @Test("the job script under sbatch: mpirun in the allocation, the checkpoint of the same run by launch/run --hostfile, bit for bit",
-          .disabled("awaits train --resume-or-start on main (issue 23, item 2): the job script runs it"))
+    @Test("the job script under sbatch: mpirun in the allocation, the checkpoint of the same run by launch/run --hostfile, bit for bit")
     func jobScriptMatchesLaunchRun() throws {
         let options = ["train", "--model", "mlp", "--batch-size", "96", "--log-every", "4", "--max-steps", "6",
                        "--dropout", "0.1", "--copies", "2"]
@@ -132,8 +131,7 @@ struct SlurmCLITests {
         try expectSameCheckpoint(reference, run, "sbatch vs launch/run --hostfile")
     }
 
-    @Test("SIGUSR1 to the job mid-run: a checkpoint, status 75, the job requeues itself and ends bit-identical to an uninterrupted run",
-          .disabled("awaits train --resume-or-start and the stop on SIGUSR1 with status 75 on main (issue 23, item 2)"))
+    @Test("SIGUSR1 to the job mid-run: a checkpoint, status 75, the job requeues itself and ends bit-identical to an uninterrupted run")
     func signalledJobRequeues() throws {
         let options = ["train", "--model", "mlp", "--batch-size", "96", "--log-every", "4", "--epochs", "30",
                        "--train-samples", "960", "--checkpoint-every", "1", "--eval-every", "0"]
