@@ -109,6 +109,7 @@ struct SlurmCLITests {
         let reference = scratchDirectory("slurm-reference")
         let run = scratchDirectory("slurm-run")
         let jobs = scratchDirectory("slurm-jobs")
+        defer { for directory in [reference, run, jobs] { try? FileManager.default.removeItem(at: directory) } }
         try withSlurm(hosts: 2) { cluster in
             let direct = try cluster.run(options + ["--output", reference.path])
             #expect(direct.status == 0, "\(direct)")
@@ -138,6 +139,7 @@ struct SlurmCLITests {
         let reference = scratchDirectory("slurm-uninterrupted")
         let run = scratchDirectory("slurm-requeued")
         let jobs = scratchDirectory("slurm-requeued-jobs")
+        defer { for directory in [reference, run, jobs] { try? FileManager.default.removeItem(at: directory) } }
         try withSlurm(hosts: 2) { cluster in
             let direct = try cluster.run(options + ["--output", reference.path], timeout: 300)
             #expect(direct.status == 0, "\(direct)")
