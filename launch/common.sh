@@ -20,17 +20,28 @@ as_root() {
     fi
 }
 
-install_dependencies() {
-    local missing=()
-    for package in "${APT_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+# The Debian packages among PACKAGE… that are not installed, one a line.
+missing_packages() {
+    local package
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || echo "$package"
     done
+}
+
+# Installs whichever of the Debian packages PACKAGE… are missing.
+install_packages() {
+    local missing
+    mapfile -t missing < <(missing_packages "$@")
     if [ ${#missing[@]} -gt 0 ]; then
         command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them (Debian/Ubuntu expected)"
         log "installing ${missing[*]}"
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
+}
+
+install_dependencies() {
+    install_packages "${APT_PACKAGES[@]}"
     if ! command -v swift >/dev/null 2>&1; then
         [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
     fi
@@ -68,3 +79,14 @@ rank_environment() {
 }
 
 cores() { nproc 2>/dev/null || getconf _NPROCESSORS_ONLN; }
+
+# The list of Open MPI parameter files that puts FILE first: mpirun, its daemons and the ranks read
+# it before the user's list (OMPI_MCA_mca_base_param_files, if set) and Open MPI's own defaults
+# (~/.openmpi/mca-params.conf and the system's file, which Debian uses to turn UCX off), so its
+# values win while the defaults still apply where it is silent.
+parameter_files_with() {
+    local defaults
+    defaults="$(env -u OMPI_MCA_mca_base_param_files ompi_info --parsable --param mca base --level 9 2>/dev/null \
+        | sed -n 's/^mca:mca:base:param:mca_base_param_files:value://p')"
+    echo "$1${OMPI_MCA_mca_base_param_files:+,$OMPI_MCA_mca_base_param_files}${defaults:+,$defaults}"
+}

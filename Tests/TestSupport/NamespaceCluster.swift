@@ -48,12 +48,13 @@ public final class NamespaceCluster: @unchecked Sendable {
     public func nodeDirectory(_ k: Int) -> URL { directory.appendingPathComponent("nodes/node\(k)") }
     public var localDirectory: URL { directory.appendingPathComponent("local") }
 
-    /// Brings up (or reshapes) the cluster: `hosts` hosts, links limited to `rate` if given.
-    public init(hosts: Int, rate: String? = nil, directory: URL = NamespaceCluster.defaultDirectory) throws {
+    /// Brings up (or reshapes) the cluster: `hosts` hosts, links limited to `rate` if given, with
+    /// its own Slurm if `slurm` (`NamespaceSlurm.swift`).
+    public init(hosts: Int, rate: String? = nil, slurm: Bool = false, directory: URL = NamespaceCluster.defaultDirectory) throws {
         self.directory = directory
         self.hosts = hosts
         let outcome = try Self.script(["up", "--hosts", "\(hosts)", "--dir", directory.path]
-                                      + (rate.map { ["--rate", $0] } ?? []))
+                                      + (rate.map { ["--rate", $0] } ?? []) + (slurm ? ["--slurm"] : []))
         guard outcome.status == 0 else { throw Failure(description: "launch/netns-cluster up failed: \(outcome)") }
     }
 
