@@ -135,7 +135,8 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "TestSupport"]),
         .testTarget(name: "RunReportTests", dependencies: ["Plotting", "RunReport", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "TestSupport"]),
-        .testTarget(name: "ExportTests", dependencies: ["Checkpoints", "Datasets", "Engine", "Export", "JSON", "TestSupport"]),
+        .testTarget(name: "ExportTests", dependencies: ["Checkpoints", "Datasets", "Engine", "Export", "JSON", "Randomness",
+                                                        "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Checkpoints", "Collectives", "DataParallel", "Engine", "JSON",
                                                           "TestSupport", "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
