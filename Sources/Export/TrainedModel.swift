@@ -92,10 +92,8 @@ public struct TrainedModel {
     /// Fills the network's parameters and running statistics from `file`; a tensor missing or of
     /// another shape, or an unusable value, is named with the file.
     private static func restore(_ network: Network, from file: SafeTensorsFile, source: String) throws {
-        let store = network.parameters
         do {
-            try ModelTensors.parameters(of: store).restore(from: file, into: store.values.buffer)
-            try ModelTensors.statistics(of: store).restore(from: file, into: store.statistics.buffer)
+            try ModelTensors.restoreForEvaluation(network.parameters, from: file)
         } catch let error as ModelTensors.UnusableValue {
             throw ExportError("\(source): \(error)")
         } catch {

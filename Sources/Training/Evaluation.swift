@@ -86,8 +86,7 @@ public enum CheckpointEvaluation {
         _ = try world.collectivelyOnRoot {
             guard let checkpoint = loaded?.checkpoint else { return }
             do {
-                try ModelTensors.parameters(of: store).restore(from: checkpoint, into: store.values.buffer)
-                try ModelTensors.statistics(of: store).restore(from: checkpoint, into: store.statistics.buffer)
+                try ModelTensors.restoreForEvaluation(store, from: checkpoint.tensorFile)
             } catch let error as ModelTensors.UnusableValue {
                 throw TrainingFailure("--checkpoint \(target.checkpoint): \(error)")
             } catch {

@@ -51,6 +51,13 @@ public struct ModelTensors {
         }
     }
 
+    /// A model to evaluate from `file` (a checkpoint's tensors or an exported model): its
+    /// parameters and running statistics.
+    public static func restoreForEvaluation(_ store: ParameterStore, from file: SafeTensorsFile) throws {
+        try parameters(of: store).restore(from: file, into: store.values.buffer)
+        try statistics(of: store).restore(from: file, into: store.statistics.buffer)
+    }
+
     /// A value no trained model holds: NaN, ±∞, or a negative variance.
     public struct UnusableValue: Error, CustomStringConvertible {
         public let file: String, tensor: String

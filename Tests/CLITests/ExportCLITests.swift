@@ -6,7 +6,8 @@ import TestSupport
 
 /// Small trained checkpoints for the export tests: a CIFAR-10-format directory (5 training files of
 /// 40 records, a test file of 200; each record a colour that depends on its class, plus noise) and,
-/// per model, a run of 3 steps on it, made once and shared by the tests that need it.
+/// per model, a run of 24 steps (4 epochs) on it, made once and shared by the tests that need it: enough for
+/// the running statistics to have left their initial values and the model to tell some classes apart.
 enum TrainedRuns {
     static let data: URL = {
         let directory = scratchDirectory("export-data")
@@ -36,14 +37,15 @@ enum TrainedRuns {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var runs: [String: URL] = [:]
 
-    /// The output directory of a 3-step run of `model` (trained the first time it is asked for).
+    /// The output directory of a 24-step run of `model` (trained the first time it is asked for).
     static func run(_ model: String) throws -> URL {
         lock.lock()
         defer { lock.unlock() }
         if let run = runs[model] { return run }
         let output = scratchDirectory("export-\(model)")
         let outcome = try runBatchAugDist(ranks: nil, ["train", "--model", model, "--dataset", "cifar10", "--data-dir", data.path,
-                                                       "--batch-size", "32", "--max-steps", "3", "--output", output.path])
+                                                       "--batch-size", "32", "--max-steps", "24", "--lr", "0.02",
+                                                       "--output", output.path])
         guard outcome.status == 0, !outcome.timedOut else { throw TrainingFailed(description: "\(model): \(outcome)") }
         runs[model] = output
         return output

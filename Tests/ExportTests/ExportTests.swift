@@ -65,35 +65,30 @@ struct ZooExportTests {
     @Test("ONNX in onnxruntime: the checker accepts the model; logits within 1e-4 (relative), the same classes",
           arguments: zoo.indices)
     func onnx(_ index: Int) throws {
-        let (architecture, shape) = zoo[index]
-        let model = try trainedLike(architecture, input: shape)
-        let directory = try Scratch()
-        let file = directory.url("\(architecture).onnx")
-        try ONNXExport.write(model, to: file)
-        let (images, ours) = imagesAndLogits(model, count: 12)
-        let input = directory.url("images.f32")
-        try images.withUnsafeBytes { try Data($0).write(to: input) }
-        let theirs = try ExportedModelRunner.onnxRuntime(file, images: .floats(input, count: 12))
-        let difference = ExportedModelRunner.relativeDifference(ours, theirs.logits)
-        #expect(difference <= 1e-4, "\(architecture) \(shape): relative difference \(difference)")
-        #expect(ours.map(argmax) == theirs.logits.map(argmax))
+        try compare(zoo[index], file: "model.onnx", write: ONNXExport.write, run: ExportedModelRunner.onnxRuntime)
     }
 
     @Test("safetensors in PyTorch: batchaug_models builds the model and loads the file with strict=True; the same logits",
           .enabled(if: ExportedModelRunner.torchPython != nil, Comment(rawValue: ExportedModelRunner.torchAbsence)),
           arguments: zoo.indices)
     func pyTorch(_ index: Int) throws {
-        let (architecture, shape) = zoo[index]
-        let model = try trainedLike(architecture, input: shape)
+        try compare(zoo[index], file: "model.safetensors", write: { try SafeTensorsExport.write($0, to: $1) },
+                    run: ExportedModelRunner.pyTorch)
+    }
+
+    /// Exports the model with `write`, runs the file with `run` on 12 images and compares with our logits.
+    func compare(_ model: (architecture: String, shape: TensorShape), file name: String, write: (TrainedModel, URL) throws -> Void,
+                 run: (URL, PythonImages) throws -> PythonOutput) throws {
+        let trained = try trainedLike(model.architecture, input: model.shape)
         let directory = try Scratch()
-        let file = directory.url("\(architecture).safetensors")
-        try SafeTensorsExport.write(model, to: file)
-        let (images, ours) = imagesAndLogits(model, count: 12)
+        let file = directory.url(name)
+        try write(trained, file)
+        let (images, ours) = imagesAndLogits(trained, count: 12)
         let input = directory.url("images.f32")
         try images.withUnsafeBytes { try Data($0).write(to: input) }
-        let theirs = try ExportedModelRunner.pyTorch(file, images: .floats(input, count: 12))
+        let theirs = try run(file, .floats(input, count: 12))
         let difference = ExportedModelRunner.relativeDifference(ours, theirs.logits)
-        #expect(difference <= 1e-4, "\(architecture) \(shape): relative difference \(difference)")
+        #expect(difference <= 1e-4, "\(model): relative difference \(difference)")
         #expect(ours.map(argmax) == theirs.logits.map(argmax))
     }
 }
