@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The one protocol-buffer implementation: TensorBoard's events and ONNX models (proto/README.md).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries. Swift cannot import Open MPI's handle macros, so CMPI's header
@@ -79,9 +81,9 @@ let package = Package(
         // The HTML report over run directories, read from the files a run writes (any version).
         .target(name: "RunReport", dependencies: ["Plotting"]),
 
-        // TensorBoard event files: TFRecord framing with masked CRC-32C, the few protobuf fields of
-        // scalar events. Knows nothing of training.
-        .target(name: "TensorBoard"),
+        // TensorBoard event files: TFRecord framing with masked CRC-32C, the protobuf messages of
+        // scalar events (generated from proto/tensorboard_event.proto). Knows nothing of training.
+        .target(name: "TensorBoard", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // Data-parallel training as every rank does it: a rank's data (shards, epoch order,
         // augmenter), the step (augment, forward/backward in ghost batches, all-reduce, SGD),
@@ -97,6 +99,11 @@ let package = Package(
         .target(name: "Studies", dependencies: ["Checkpoints", "Collectives", "DataParallel", "Engine", "Formatting", "JSON",
                                                 "RunReport", "Training"]),
 
+        // Taking a trained model out: the safetensors export with its model card, the ONNX graph
+        // (generated from proto/onnx.proto), and predictions on preprocessed images.
+        .target(name: "Export", dependencies: ["Augmentation", "Checkpoints", "Datasets", "Engine", "JSON", "Training",
+                                               .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+
         // Measurements behind `batchaug-dist bench …`, kept out of the libraries' hot paths.
         .target(name: "Benchmarks", dependencies: ["Augmentation", "Collectives", "DataParallel", "Datasets", "Engine",
                                                    "Formatting", "JSON", "Randomness"]),
@@ -105,8 +112,8 @@ let package = Package(
         .executableTarget(
             name: "batchaug-dist",
             dependencies: [
-                "Augmentation", "Benchmarks", "Collectives", "Datasets", "Engine", "Formatting", "JSON", "RunReport",
-                "Studies", "SwiftMPI", "Training",
+                "Augmentation", "Benchmarks", "Collectives", "Datasets", "Engine", "Export", "Formatting", "JSON",
+                "RunReport", "Studies", "SwiftMPI", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -132,6 +139,8 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "TestSupport"]),
         .testTarget(name: "RunReportTests", dependencies: ["Plotting", "RunReport", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "TestSupport"]),
+        .testTarget(name: "ExportTests", dependencies: ["Checkpoints", "Datasets", "Engine", "Export", "JSON", "Randomness",
+                                                        "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Checkpoints", "Collectives", "DataParallel", "Engine", "JSON",
                                                           "RunReport", "TestSupport", "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.

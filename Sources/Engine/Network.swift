@@ -207,25 +207,34 @@ public final class Network {
     /// samples, `chunk` at a time; returns the summed loss and the number correct.
     public func evaluate(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int,
                          chunk: Int) -> (lossSum: Double, correct: Int) {
+        var lossSum = 0.0
+        var correct = 0
+        evaluationPasses(images: images, count: count, chunk: chunk) { first, rows, logits in
+            let outcome = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels + first, rows: rows, classes: classes,
+                                                       gradient: nil)
+            lossSum += outcome.lossSum
+            correct += outcome.correct
+        }
+        return (lossSum, correct)
+    }
+
+    /// Runs evaluation-mode forward passes over `count` dense NCHW images, at most `chunk` per pass,
+    /// and hands `body` each pass's first image, its number of images and their logits (dense,
+    /// `rows × classes`; valid until the next pass).
+    func evaluationPasses(images: UnsafePointer<Float>, count: Int, chunk: Int,
+                          _ body: (_ first: Int, _ rows: Int, _ logits: UnsafeMutablePointer<Float>) -> Void) {
         precondition(chunk > 0)
         if passCapacity == 0 { reserve(images: min(chunk, max(count, 1))) }
         prepareStep()
-        var lossSum = 0.0
-        var correct = 0
         var first = 0
         while first < count {
             let rows = min(passCapacity, count - first)
             let pass = makePass(images: rows, training: false, dropout: DropoutKey(seed: 0, step: 0))
             load(images + first * inputShape.elements, count: rows)
             for node in nodes { node.forward(pass) }
-            let outcome = SoftmaxCrossEntropy.evaluate(
-                logits: activations[outputSlot].interior, labels: labels + first, rows: rows, classes: classes,
-                gradient: nil)
-            lossSum += outcome.lossSum
-            correct += outcome.correct
+            body(first, rows, activations[outputSlot].interior)
             first += rows
         }
-        return (lossSum, correct)
     }
 
     /// One line per node: its name, kind, output shape and how it runs (for `--help`-style model

@@ -1,8 +1,7 @@
-import Foundation
-
 /// The part of TensorFlow's `Event` protocol buffer (tensorflow/core/util/event.proto) that scalar
 /// logging needs: wall time, step, and one of the file version, a summary of scalar values
-/// (`Summary.Value.simple_value`), or a session-log status.
+/// (`Summary.Value.simple_value`), or a session-log status. Encoded and decoded by swift-protobuf
+/// through the messages of `proto/tensorboard_event.proto` (`tensorboard_event.pb.swift`).
 public struct Event: Sendable, Equatable {
     public enum Content: Sendable, Equatable {
         /// The first record of every file, "brain.Event:2".
@@ -35,80 +34,50 @@ public struct Event: Sendable, Equatable {
         self.content = content
     }
 
-    // Field numbers of event.proto and summary.proto.
-    enum Field {
-        static let wallTime = 1, step = 2, fileVersion = 3, summary = 5, sessionLog = 7
-        static let summaryValue = 1, valueTag = 1, valueSimpleValue = 2, sessionLogStatus = 1
-        static let sessionLogStart: UInt64 = 1
-    }
-
-    /// The protocol-buffer encoding.
+    /// The protocol-buffer encoding (TensorBoard's `Event` message).
     public func serialized() -> [UInt8] {
-        var message = ProtobufWriter()
-        message.double(Field.wallTime, wallTime)
-        message.varint(Field.step, UInt64(bitPattern: step))
+        var message = Tensorboard_Event()
+        message.wallTime = wallTime
+        message.step = step
         switch content {
         case let .fileVersion(version):
-            message.bytes(Field.fileVersion, Array(version.utf8))
+            message.fileVersion = version
         case let .scalars(scalars):
-            var summary = ProtobufWriter()
-            for scalar in scalars {
-                var value = ProtobufWriter()
-                value.bytes(Field.valueTag, Array(scalar.tag.utf8))
-                value.float(Field.valueSimpleValue, scalar.value)
-                summary.bytes(Field.summaryValue, value.bytes)
+            message.summary.value = scalars.map { scalar in
+                var value = Tensorboard_Summary.Value()
+                value.tag = scalar.tag
+                value.simpleValue = scalar.value
+                return value
             }
-            message.bytes(Field.summary, summary.bytes)
         case .sessionStart:
-            var log = ProtobufWriter()
-            log.varint(Field.sessionLogStatus, Field.sessionLogStart)
-            message.bytes(Field.sessionLog, log.bytes)
+            message.sessionLog.status = .start
         case .other:
             break
         }
-        return message.bytes
+        // Serialising a message of only our fields cannot fail (no required fields, no Any).
+        return (try? message.serializedBytes()) ?? []
     }
 
-    /// Decodes what `serialized()` writes; other fields are skipped (content `.other` when the event
-    /// has none of the three kinds).
+    /// Decodes an event: the three kinds above, anything else as `.other`. A summary's values that
+    /// are not simple scalars (images, histograms, tensors) are left out of `.scalars`.
     public init(serialized bytes: [UInt8]) throws {
-        var reader = ProtobufReader(bytes)
-        (wallTime, step, content) = (0, 0, .other)
-        var scalars: [Scalar]? = nil
-        while let (field, wire) = try reader.key() {
-            switch (field, wire) {
-            case (Field.wallTime, .fixed64): wallTime = Double(bitPattern: try reader.fixed64())
-            case (Field.step, .varint): step = Int64(bitPattern: try reader.varint())
-            case (Field.fileVersion, .lengthDelimited): content = .fileVersion(String(decoding: try reader.bytes(), as: UTF8.self))
-            case (Field.summary, .lengthDelimited):
-                var summary = ProtobufReader(try reader.bytes())
-                var found = scalars ?? []
-                while let (field, wire) = try summary.key() {
-                    guard field == Field.summaryValue, wire == .lengthDelimited else { try summary.skip(wire); continue }
-                    var value = ProtobufReader(try summary.bytes())
-                    var tag = "", simple: Float? = nil
-                    while let (field, wire) = try value.key() {
-                        switch (field, wire) {
-                        case (Field.valueTag, .lengthDelimited): tag = String(decoding: try value.bytes(), as: UTF8.self)
-                        case (Field.valueSimpleValue, .fixed32): simple = Float(bitPattern: try value.fixed32())
-                        default: try value.skip(wire)
-                        }
-                    }
-                    if let simple { found.append(Scalar(tag: tag, value: simple)) }
-                }
-                scalars = found
-                content = .scalars(found)
-            case (Field.sessionLog, .lengthDelimited):
-                var log = ProtobufReader(try reader.bytes())
-                while let (field, wire) = try log.key() {
-                    if field == Field.sessionLogStatus, wire == .varint, try log.varint() == Field.sessionLogStart {
-                        content = .sessionStart
-                    } else if !(field == Field.sessionLogStatus && wire == .varint) {
-                        try log.skip(wire)
-                    }
-                }
-            default: try reader.skip(wire)
-            }
+        let message: Tensorboard_Event
+        do {
+            message = try Tensorboard_Event(serializedBytes: bytes)
+        } catch {
+            throw EventFileError(problem: "not an Event protocol buffer (\(error))")
+        }
+        wallTime = message.wallTime
+        step = message.step
+        switch message.what {
+        case let .fileVersion(version)?: content = .fileVersion(version)
+        case let .summary(summary)?:
+            content = .scalars(summary.value.compactMap { value in
+                guard case let .simpleValue(simple)? = value.value else { return nil }
+                return Scalar(tag: value.tag, value: simple)
+            })
+        case let .sessionLog(log)? where log.status == .start: content = .sessionStart
+        default: content = .other
         }
     }
 }

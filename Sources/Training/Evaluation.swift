@@ -51,13 +51,7 @@ public enum CheckpointEvaluation {
             } catch {
                 throw ConfigurationError(option: "checkpoint", problem: "\(error)")
             }
-            var configuration: TrainingConfiguration
-            do {
-                configuration = try TrainingConfiguration(options: checkpoint.info.configuration.objectValue ?? [:])
-            } catch {
-                throw ConfigurationError(option: "checkpoint",
-                                         problem: "\(checkpoint.directory.path) holds no configuration of this tool: \(error)")
-            }
+            var configuration = try TrainingConfiguration(checkpoint: checkpoint)
             var stepInEpoch = 0
             if case let .integer(value)? = checkpoint.info.extra["step_in_epoch"] { stepInEpoch = Int(value) }
             if let dataset {
@@ -92,8 +86,7 @@ public enum CheckpointEvaluation {
         _ = try world.collectivelyOnRoot {
             guard let checkpoint = loaded?.checkpoint else { return }
             do {
-                try ModelTensors.parameters(of: store).restore(from: checkpoint, into: store.values.buffer)
-                try ModelTensors.statistics(of: store).restore(from: checkpoint, into: store.statistics.buffer)
+                try ModelTensors.restoreForEvaluation(store, from: checkpoint.tensorFile)
             } catch let error as ModelTensors.UnusableValue {
                 throw TrainingFailure.refused("--checkpoint \(target.checkpoint): \(error)")
             } catch {
@@ -107,5 +100,18 @@ public enum CheckpointEvaluation {
         return EvaluationReport(model: target.model, dataset: target.dataset, checkpoint: target.checkpoint,
                                 epoch: target.epoch, step: target.step, stepInEpoch: target.stepInEpoch, samples: result.samples, loss: result.loss,
                                 error: result.error)
+    }
+}
+
+extension TrainingConfiguration {
+    /// The configuration a checkpoint of this tool records; one that holds none (another program's)
+    /// is a `ConfigurationError` of `--checkpoint` naming the directory.
+    public init(checkpoint: Checkpoint) throws {
+        do {
+            self = try TrainingConfiguration(options: checkpoint.info.configuration.objectValue ?? [:])
+        } catch {
+            throw ConfigurationError(option: "checkpoint",
+                                     problem: "\(checkpoint.directory.path) holds no configuration of this tool: \(error)")
+        }
     }
 }

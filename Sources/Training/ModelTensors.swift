@@ -33,15 +33,29 @@ public struct ModelTensors {
     /// NaN or infinite value, or a negative running variance, is refused (`UnusableValue`): such a
     /// model evaluates to NaN and trains to nothing.
     public func restore(from checkpoint: Checkpoint, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try restore(from: checkpoint.tensorFile, into: buffer)
+    }
+
+    /// The same from any safetensors file holding these tensors (an exported model).
+    public func restore(from file: SafeTensorsFile, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         for entry in entries {
             let values = UnsafeMutableBufferPointer(rebasing: buffer[entry.range])
-            try checkpoint.restore(prefix + entry.name, shape: entry.shape, into: values)
+            let tensor = try file.tensor(named: prefix + entry.name)
+            try tensor.checkShape(entry.shape)
+            try tensor.copy(into: values)
             let variance = entry.name.hasSuffix(".running_var")
             if let index = values.firstIndex(where: { !$0.isFinite || (variance && $0 < 0) }) {
-                throw UnusableValue(file: checkpoint.directory.appendingPathComponent(checkpoint.info.tensorFile).path,
-                                    tensor: prefix + entry.name, index: index, count: values.count, value: values[index])
+                throw UnusableValue(file: file.path, tensor: prefix + entry.name, index: index, count: values.count,
+                                    value: values[index])
             }
         }
+    }
+
+    /// A model to evaluate from `file` (a checkpoint's tensors or an exported model): its
+    /// parameters and running statistics.
+    public static func restoreForEvaluation(_ store: ParameterStore, from file: SafeTensorsFile) throws {
+        try parameters(of: store).restore(from: file, into: store.values.buffer)
+        try statistics(of: store).restore(from: file, into: store.statistics.buffer)
     }
 
     /// A value no trained model holds: NaN, ±∞, or a negative variance.

@@ -43,6 +43,21 @@ struct TensorBoardTests {
         for event in samples { #expect(try Event(serialized: event.serialized()) == event) }
     }
 
+    @Test("events of kinds we do not write read as other content; summary values that are not scalars are left out")
+    func foreignContent() throws {
+        // Bytes as TensorFlow writes them, by field number and wire type (key = field << 3 | type).
+        let image: [UInt8] = [0x0A, 3] + Array("img".utf8) + [0x22, 0]                      // tag, image {}
+        let scalar: [UInt8] = [0x0A, 1] + Array("a".utf8) + [0x15] + withUnsafeBytes(of: Float(0.75).bitPattern.littleEndian, Array.init)
+        let summary: [UInt8] = [0x0A, UInt8(image.count)] + image + [0x0A, UInt8(scalar.count)] + scalar
+        let event = try Event(serialized: [0x10, 5, 0x2A, UInt8(summary.count)] + summary)  // step 5, summary
+        #expect(event.step == 5 && event.content == .scalars([.init(tag: "a", value: 0.75)]))
+        let graph = try Event(serialized: [0x09] + withUnsafeBytes(of: 2.5.bitPattern.littleEndian, Array.init) + [0x22, 2, 1, 2])
+        #expect(graph.wallTime == 2.5 && graph.content == .other)                             // graph_def
+        let stop = try Event(serialized: [0x10, 9, 0x3A, 2, 0x08, 2])                        // session_log STOP
+        #expect(stop.step == 9 && stop.content == .other)
+        #expect(throws: EventFileError.self) { try Event(serialized: [0x2A, 9, 0x0A]) }      // truncated
+    }
+
     @Test("a new writer's file comes after the existing ones in name order; retain drops scalars and keeps the rest")
     func writerAndRetain() throws {
         let directory = scratchDirectory("tb-retain")
@@ -62,8 +77,9 @@ struct TensorBoardTests {
         try handle.write(contentsOf: Data(TFRecord.framed([1, 2, 3, 4]).prefix(10)))
         try handle.close()
         try EventFiles.retain(in: directory) { _, _ in true }
+        // The file-version record alone (its wall time is not zero, which proto3 would leave out).
         #expect(try Data(contentsOf: second.url).count == TFRecord.framed(
-            Event(wallTime: 0, step: 0, content: .fileVersion("brain.Event:2")).serialized()).count)
+            Event(wallTime: 1, step: 0, content: .fileVersion("brain.Event:2")).serialized()).count)
     }
 
     @Test("Python's tensorboard reads back every scalar with its step and value")
