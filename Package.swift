@@ -30,6 +30,17 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // JPEG and PNG decoding of the user's own photographs (and encoding, in the tests).
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
 
         // Text for people: numbers, durations, byte sizes and tables; whitespace; standard error.
         .target(name: "Formatting"),
@@ -41,8 +52,9 @@ let package = Package(
         // (seed, what it is for, indices), so runs are reproducible and resumable bit for bit.
         .target(name: "Randomness"),
 
-        // Loaders for the official dataset formats, validation, sharding and epoch orders.
-        .target(name: "Datasets", dependencies: ["CZlib", "Formatting", "Randomness"]),
+        // Loaders for the official dataset formats, validation, sharding and epoch orders; folders of
+        // photographs and tar shards of them, and their JPEG/PNG decoding.
+        .target(name: "Datasets", dependencies: ["CPNG", "CTurboJPEG", "CZlib", "Formatting", "Randomness"]),
 
         // Transforms and the batch augmenter: M copies of each sample, each its own transform.
         .target(name: "Augmentation", dependencies: ["Datasets", "Formatting", "Randomness"]),

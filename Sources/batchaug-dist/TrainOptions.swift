@@ -9,8 +9,17 @@ import JSON
 /// listed again anywhere else. Adding an option is one property here and one in
 /// `TrainingConfiguration`.
 struct TrainOptions: ParsableArguments, Encodable {
-    @Option(help: "Dataset: synthetic, cifar10, cifar100, mnist, fashion-mnist (default synthetic).") var dataset: String?
-    @Option(help: "Directory of the dataset files (fashion-mnist defaults to Debian's copy).") var dataDir: String?
+    @Option(help: "Dataset: synthetic, cifar10, cifar100, mnist, fashion-mnist, folder (your JPEG/PNG photos in class folders) or shards (tar shards from `data pack`) (default synthetic).")
+    var dataset: String?
+    @Option(help: "Directory of the dataset files (fashion-mnist defaults to Debian's copy; folder: the one holding train/<class>/ and val/<class>/).")
+    var dataDir: String?
+    @Option(help: "folder, shards: the side S of the S×S images the model takes (default 128).") var size: Int?
+    @Option(help: "folder: take this fraction of each class of train/ as the validation split instead of val/.")
+    var valFraction: Double?
+    @Option(help: "folder, shards: refuse images of more pixels, before decoding them (default 89478485, as Pillow).")
+    var maxImagePixels: Int?
+    @Option(help: "folder, shards: keep decoded training images in memory up to this size per rank, e.g. 512M (default 0: none).")
+    var cacheDecoded: String?
     @Option(help: "Model: \(ModelZoo.examples.joined(separator: ", ")) (default cnn).") var model: String?
     @Option(help: "Epochs (default 10).") var epochs: Int?
     @Option(help: "Train on a fixed, seed-determined subset of this many training samples (default: all).")
@@ -50,7 +59,7 @@ struct TrainOptions: ParsableArguments, Encodable {
     /// Real-valued flags must be numbers (swift-argument-parser accepts "nan" and "inf").
     func validate() throws {
         let reals: [(String, Double?)] = [("lr", lr), ("momentum", momentum), ("weight-decay", weightDecay), ("grad-clip", gradClip),
-                                          ("warmup-epochs", warmupEpochs), ("dropout", dropout)]
+                                          ("warmup-epochs", warmupEpochs), ("dropout", dropout), ("val-fraction", valFraction)]
         for case let (name, value?) in reals where !value.isFinite {
             throw ValidationError("--\(name) must be a finite number, got \(value)")
         }
