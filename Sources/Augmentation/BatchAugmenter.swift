@@ -71,6 +71,24 @@ public final class BatchAugmenter {
         if case .photographs(let photos) = source { photos } else { nil }
     }
 
+    /// Photographs: reads and decodes the step's `samples` once for their `copies` copies in
+    /// `epoch`, each down to the lowest row its copies' windows reach (the windows `fill` then
+    /// draws again, from the same streams). Nothing to do for records. Throws the first bad
+    /// file's `DatasetError`.
+    public func prepare(samples: UnsafeBufferPointer<Int>, copies: Int, epoch: Int) throws {
+        guard let decoded = photographs else { return }
+        try decoded.load(samples) { [self] slot, height, width in
+            let sample = decoded.photos.globalIndices[samples[slot]]
+            var lowest = 0
+            for copy in 0 ..< copies {
+                var random = random(epoch: epoch, sample: sample, copy: copy)
+                let window = policy.drawPhotoGeometry(height: height, width: width, using: &random).window
+                lowest = max(lowest, window.top + window.height)
+            }
+            return lowest
+        }
+    }
+
     public var transforms: [Transform] { policy.transforms }
 
     /// Floats of one image in the batch (C·H·W).
@@ -118,6 +136,8 @@ public final class BatchAugmenter {
                     let image = decoded.image(slot: k, sample: local)
                     random = self.random(epoch: epoch, sample: decoded.photos.globalIndices[local], copy: copy)
                     let geometry = policy.drawPhotoGeometry(height: image.height, width: image.width, using: &random)
+                    precondition(geometry.window.top + geometry.window.height <= image.rows,
+                                 "sample \(local) was decoded for fewer copies or another epoch: call prepare first")
                     ImageKernels.resizedCrop(SourceImage(image), window: geometry.window, output: shape,
                                              flipped: geometry.flipped, scale: normalisation.scale, bias: normalisation.bias,
                                              scratch: scratch, into: output)

@@ -169,11 +169,23 @@ public enum ImageKernels {
             let target: UnsafeMutablePointer<Float>
             if keys.0 != other { (target, keys.0) = (buffers.0, offset) } else { (target, keys.1) = (buffers.1, offset) }
             let line = source.base + offset
-            for x in 0 ..< width {
-                let x0 = columns[2 * x], x1 = columns[2 * x + 1], wx = columnWeights[x]
-                for c in 0 ..< channels {
-                    let a = Float(line[x0 + c * source.channelStride]), b = Float(line[x1 + c * source.channelStride])
-                    target[c * width + x] = a + wx * (b - a)
+            if channels == 3 && source.channelStride == 1 {
+                // Interleaved RGB: one pair of table entries for the three channels.
+                let red = target, green = target + width, blue = target + 2 * width
+                for x in 0 ..< width {
+                    let p = line + columns[2 &* x], q = line + columns[2 &* x &+ 1], wx = columnWeights[x]
+                    let r = Float(p[0]), g = Float(p[1]), b = Float(p[2])
+                    red[x] = r + wx * (Float(q[0]) - r)
+                    green[x] = g + wx * (Float(q[1]) - g)
+                    blue[x] = b + wx * (Float(q[2]) - b)
+                }
+                return target
+            }
+            for c in 0 ..< channels {
+                let plane = line + c &* source.channelStride, out = target + c &* width
+                for x in 0 ..< width {
+                    let a = Float(plane[columns[2 &* x]]), b = Float(plane[columns[2 &* x &+ 1]])
+                    out[x] = a + columnWeights[x] * (b - a)
                 }
             }
             return target

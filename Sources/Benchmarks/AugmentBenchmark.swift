@@ -141,9 +141,9 @@ public struct AugmentBenchmark {
         for step in 0 ..< steps {
             if step % plan.stepsPerEpoch == 0 { sampler.begin(epoch: step / plan.stepsPerEpoch) }
             let samples = sampler.samples(step: step % plan.stepsPerEpoch)
-            if let photos = augmenter.photographs {
+            if augmenter.photographs != nil {
                 let decodeStart = clock.now
-                try photos.load(samples)
+                try augmenter.prepare(samples: samples, copies: copies, epoch: step / plan.stepsPerEpoch)
                 decoding += clock.now - decodeStart
             }
             augmenter.fill(images: images, labels: labels, samples: samples, copies: copies, epoch: step / plan.stepsPerEpoch)

@@ -79,10 +79,11 @@ public final class RankData {
     /// Starts `epoch`: its order of this rank's shard.
     public func begin(epoch: Int) { sampler.begin(epoch: epoch) }
 
-    /// Reads and decodes the samples of `step` of the current epoch (photographs; nothing to do
-    /// for records). Throws the first bad file's `DatasetError`.
-    public func load(step: Int) throws {
-        try augmenter.photographs?.load(sampler.samples(step: step))
+    /// Reads and decodes the samples of `step` of the current epoch for `copies` copies each
+    /// (photographs; nothing to do for records). Throws the first bad file's `DatasetError`.
+    public func load(step: Int, copies: Int) throws {
+        guard let epoch = sampler.epoch, decodesPerStep else { return }
+        try augmenter.prepare(samples: sampler.samples(step: step), copies: copies, epoch: epoch)
     }
 
     /// Steps per epoch for `batchPerRank` samples per step (equal on every rank), rebuilding the

@@ -38,8 +38,10 @@ public final class DecodedPhotos {
     public var cachedImages: Int { cache.count }
 
     /// Reads and decodes local samples `samples` (slot k gets `samples[k]`). The first bad file
-    /// throws its `DatasetError`, naming it.
-    public func load(_ samples: UnsafeBufferPointer<Int>) throws {
+    /// throws its `DatasetError`, naming it. `rowsNeeded(slot, height, width)`: how many rows of
+    /// the image in slot `slot` (of `height`×`width` decoded) the step reads; a JPEG is decoded
+    /// down to there only, unless it goes into the cache, which keeps whole images.
+    public func load(_ samples: UnsafeBufferPointer<Int>, rowsNeeded: ((_ slot: Int, _ height: Int, _ width: Int) -> Int)? = nil) throws {
         let clock = ContinuousClock()
         let start = clock.now
         defer { counters?.addDecodeSeconds((clock.now - start).seconds) }
@@ -53,17 +55,20 @@ public final class DecodedPhotos {
             if let entry = cache[sample] {
                 images[k] = RGBImage(base: entry.pixels, width: entry.width, height: entry.height)
             } else {
-                images[k] = try decode(sample, into: slots[k])
-                keep(sample, images[k])
+                let caching = cacheBudget > cachedBytes
+                images[k] = try decode(sample, into: slots[k], rowsNeeded: caching ? nil : rowsNeeded.map { need in { need(k, $0, $1) } })
+                if caching { keep(sample, images[k]) }
             }
             loaded[k] = sample
         }
     }
 
-    /// Decodes local sample `sample` into `buffer`, without the cache.
-    public func decode(_ sample: Int, into buffer: ByteBuffer) throws -> RGBImage {
+    /// Decodes local sample `sample` into `buffer`, without the cache (down to the row
+    /// `rowsNeeded(height, width)` gives, if given).
+    public func decode(_ sample: Int, into buffer: ByteBuffer, rowsNeeded: ((Int, Int) -> Int)? = nil) throws -> RGBImage {
         let bytes = try photos.read(sample, into: encoded, limit: decoder.maxFileBytes, counters: counters)
-        return try decoder.decode(bytes, path: photos.name(of: sample), shorterSide: shorterSide, into: buffer)
+        return try decoder.decode(bytes, path: photos.name(of: sample), shorterSide: shorterSide, rowsNeeded: rowsNeeded,
+                                  into: buffer)
     }
 
     /// The image of slot `slot`, which must hold local sample `sample` (from the last `load`).

@@ -33,18 +33,22 @@ public final class ByteBuffer {
 
 /// An image of 8-bit RGB pixels, interleaved (R, G, B of a pixel, then the next), rows top to
 /// bottom without padding. Valid while the buffer it points into is neither written nor freed.
+/// Only its first `rows` rows may have been decoded (the rows a step's copies need).
 public struct RGBImage {
     public let base: UnsafePointer<UInt8>
     public let width: Int
     public let height: Int
+    /// Rows that hold pixels (`height` unless the decode stopped early).
+    public let rows: Int
 
-    public init(base: UnsafePointer<UInt8>, width: Int, height: Int) {
+    public init(base: UnsafePointer<UInt8>, width: Int, height: Int, rows: Int? = nil) {
         self.base = base
         self.width = width
         self.height = height
+        self.rows = rows ?? height
     }
 
-    public var byteCount: Int { 3 * width * height }
+    public var byteCount: Int { 3 * width * rows }
 }
 
 /// The two formats the decoder reads, told apart by their first bytes (not by the file's name).
@@ -88,11 +92,17 @@ public enum ImageFormat: String, Sendable {
 /// [T, 2T). A bilinear resize to T then never shrinks by more than 2, where it still averages
 /// every source pixel.
 ///
+/// **Rows a step needs.** Given `rowsNeeded` (for the image's final size: the lowest row any of
+/// the step's windows reaches), a JPEG is decoded down to that row only: the entropy-coded data
+/// below it is not read. The rows decoded are those a whole decode gives, bit for bit (libjpeg
+/// produces rows top to bottom and stops); `RGBImage.rows` says how many there are.
+///
 /// **Hostile files.** The header is read first: an image of more than `maxPixels` pixels
 /// (Pillow's `MAX_IMAGE_PIXELS` by default) is refused before anything is allocated for it, and
 /// so is a file larger than such an image could be. A truncated JPEG (libjpeg's "Premature end"
 /// warning) or any libjpeg/libpng error is a `DatasetError` naming the file; so are empty files
-/// and files of other formats. Progressive JPEGs are limited to libjpeg-turbo's scan limit.
+/// and files of other formats. Progressive JPEGs of more than 500 scans are refused (as TurboJPEG's
+/// `TJFLAG_LIMITSCANS` does).
 ///
 /// One decoder per thread; it keeps its TurboJPEG handle and scratch buffers between images.
 public final class ImageDecoder {
@@ -120,14 +130,15 @@ public final class ImageDecoder {
     public var maxFileBytes: Int { maxPixels.multipliedReportingOverflow(by: 8).partialValue + (1 << 20) }
 
     /// Decodes the file `encoded` (named `path` in errors) into `output` as RGB, reduced as
-    /// described above for a shorter side of at least `shorterSide` (nil: full size).
+    /// described above for a shorter side of at least `shorterSide` (nil: full size), down to the
+    /// row `rowsNeeded(height, width)` of the final size gives (nil: all rows).
     public func decode(_ encoded: UnsafeRawBufferPointer, path: String, shorterSide target: Int?,
-                       into output: ByteBuffer) throws -> RGBImage {
+                       rowsNeeded: ((_ height: Int, _ width: Int) -> Int)? = nil, into output: ByteBuffer) throws -> RGBImage {
         guard !encoded.isEmpty else { throw DatasetError(path: path, .emptyFile) }
         guard encoded.count <= maxFileBytes else { throw DatasetError(path: path, .tooLarge(bytes: encoded.count, limit: maxFileBytes)) }
         defer { scratch.shrink(above: Self.keptScratchBytes) }
         switch ImageFormat.of(encoded) {
-        case .jpeg?: return try decodeJPEG(encoded, path: path, target: target, into: output)
+        case .jpeg?: return try decodeJPEG(encoded, path: path, target: target, rowsNeeded: rowsNeeded, into: output)
         case .png?: return try decodePNG(encoded, path: path, target: target, into: output)
         case nil:
             throw DatasetError(path: path, .notAnImage(firstBytes: Array(encoded.prefix(8)), kind: ImageFormat.guess(encoded)))
@@ -164,7 +175,7 @@ public final class ImageDecoder {
     }
 
     private func decodeJPEG(_ encoded: UnsafeRawBufferPointer, path: String, target: Int?,
-                            into output: ByteBuffer) throws -> RGBImage {
+                            rowsNeeded: ((Int, Int) -> Int)?, into output: ByteBuffer) throws -> RGBImage {
         let bytes = encoded.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
         guard tjDecompressHeader3(handle, bytes, UInt(encoded.count), &width, &height, &subsampling, &colorspace) == 0 else {
@@ -179,31 +190,36 @@ public final class ImageDecoder {
         }
         let scaledWidth = (Int(width) + denominator - 1) / denominator
         let scaledHeight = (Int(height) + denominator - 1) / denominator
+        let factor = Self.boxFactor(width: scaledWidth, height: scaledHeight, target: target)
+        let (finalWidth, finalHeight) = (scaledWidth / factor, scaledHeight / factor)
+        let rows = rowsNeeded.map { min(finalHeight, max(1, $0(finalHeight, finalWidth))) } ?? finalHeight
+        let decodedRows = min(scaledHeight, rows * factor)
         let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
-        let pixels = scaledWidth * scaledHeight
         let destination: UnsafeMutablePointer<UInt8>
         if cmyk {
-            scratch.reserve(4 * pixels)
+            scratch.reserve(4 * scaledWidth * decodedRows)
             destination = scratch.base
         } else {
-            output.reserve(3 * pixels)
+            output.reserve(3 * scaledWidth * decodedRows)
             destination = output.base
         }
-        let format = cmyk ? Int32(TJPF_CMYK.rawValue) : Int32(TJPF_RGB.rawValue)
-        if tjDecompress2(handle, bytes, UInt(encoded.count), destination, Int32(scaledWidth), 0, Int32(scaledHeight),
-                         format, TJFLAG_LIMITSCANS) != 0 {
-            let message = libjpegMessage()
-            // Warnings leave a complete image (Pillow accepts them too), except the end of the data
-            // arriving early: the rest of the image would be grey.
-            if tjGetErrorCode(handle) != Int32(TJERR_WARNING.rawValue) || message.contains("Premature end") {
-                throw DatasetError(path: path, .corruptImage(format: "JPEG", reason: message))
-            }
+        var truncated: Int32 = 0
+        var message = [CChar](repeating: 0, count: Int(JMSG_LENGTH_MAX))
+        let status = batchaug_jpeg_decode_rows(bytes, UInt(encoded.count), Int32(denominator), cmyk ? 1 : 0, destination,
+                                               UInt((cmyk ? 4 : 3) * scaledWidth), Int32(decodedRows), &truncated, &message)
+        if status != 0 || truncated != 0 {
+            // Other warnings leave a complete image (Pillow accepts them too); data ending early does not.
+            let reason = status != 0 ? String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                : "Premature end of JPEG file"
+            throw DatasetError(path: path, .corruptImage(format: "JPEG", reason: reason))
         }
         if cmyk {
-            Self.convertInvertedCMYK(scratch.base, count: pixels, into: scratch.base)
-            return Self.boxReduce(output, width: scaledWidth, height: scaledHeight, channels: 3, from: scratch.base, target: target)
+            Self.convertInvertedCMYK(scratch.base, count: scaledWidth * decodedRows, into: scratch.base)
+            return Self.boxReduce(output, width: scaledWidth, height: decodedRows, channels: 3, from: scratch.base,
+                                  factor: factor, fullHeight: finalHeight)
         }
-        return Self.boxReduce(output, width: scaledWidth, height: scaledHeight, channels: 3, from: output.base, target: target)
+        return Self.boxReduce(output, width: scaledWidth, height: decodedRows, channels: 3, from: output.base,
+                              factor: factor, fullHeight: finalHeight)
     }
 
     private func decodePNG(_ encoded: UnsafeRawBufferPointer, path: String, target: Int?,
@@ -225,7 +241,8 @@ public final class ImageDecoder {
         guard png_image_finish_read(&image, nil, scratch.base, Int32(4 * width), nil) != 0 else {
             throw DatasetError(path: path, .corruptImage(format: "PNG", reason: Self.message(of: &image)))
         }
-        return Self.boxReduce(output, width: width, height: height, channels: 4, from: scratch.base, target: target)
+        return Self.boxReduce(output, width: width, height: height, channels: 4, from: scratch.base,
+                              factor: Self.boxFactor(width: width, height: height, target: target), fullHeight: nil)
     }
 
     private func libjpegMessage() -> String {
@@ -253,15 +270,21 @@ public final class ImageDecoder {
         }
     }
 
-    /// Writes the `channels`-channel image at `source` (RGB or RGBA) as RGB into `output`, reduced
-    /// by the integer factor f = ⌊shorter / target⌋ when the shorter side is 2·target or more
-    /// (each output pixel the rounded mean of an f×f block; the last rows and columns that do not
-    /// fill a block are dropped). `source` may be `output.base` when `channels` is 3 (`output`
-    /// then already holds at least the result's bytes and is not reallocated).
-    static func boxReduce(_ output: ByteBuffer, width: Int, height: Int, channels: Int, from source: UnsafePointer<UInt8>,
-                          target: Int?) -> RGBImage {
+    /// The integer box-filter factor for an image: f = ⌊shorter / target⌋ when the shorter side is
+    /// 2·target or more, else 1.
+    static func boxFactor(width: Int, height: Int, target: Int?) -> Int {
         let shorter = min(width, height)
-        let factor = target.map { $0 >= 1 && shorter >= 2 * $0 ? shorter / $0 : 1 } ?? 1
+        return target.map { $0 >= 1 && shorter >= 2 * $0 ? shorter / $0 : 1 } ?? 1
+    }
+
+    /// Writes the `channels`-channel image at `source` (RGB or RGBA, `height` rows decoded) as RGB
+    /// into `output`, reduced by the integer factor `factor` (each output pixel the rounded mean of
+    /// an f×f block; the last rows and columns that do not fill a block are dropped). `source` may
+    /// be `output.base` when `channels` is 3 (`output` then already holds at least the result's
+    /// bytes and is not reallocated). `fullHeight`: the final height of the whole image when only
+    /// its top rows were decoded.
+    static func boxReduce(_ output: ByteBuffer, width: Int, height: Int, channels: Int, from source: UnsafePointer<UInt8>,
+                          factor: Int, fullHeight: Int?) -> RGBImage {
         output.reserve(3 * (width / factor) * (height / factor))
         let out = output.base
         if factor == 1 {
@@ -274,7 +297,7 @@ public final class ImageDecoder {
                     out[3 * i + 2] = source[channels * i + 2]
                 }
             }
-            return RGBImage(base: out, width: width, height: height)
+            return RGBImage(base: out, width: width, height: fullHeight ?? height, rows: height)
         }
         let (outWidth, outHeight) = (width / factor, height / factor)
         let area = factor * factor
@@ -299,6 +322,6 @@ public final class ImageDecoder {
                 for i in 0 ..< 3 * outWidth { line[i] = UInt8((sums[i] + area / 2) / area) }
             }
         }
-        return RGBImage(base: out, width: outWidth, height: outHeight)
+        return RGBImage(base: out, width: outWidth, height: fullHeight ?? outHeight, rows: outHeight)
     }
 }

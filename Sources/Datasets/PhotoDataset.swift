@@ -90,7 +90,8 @@ public struct PhotoDataset: Sendable {
     public var skippedNote: String? {
         guard !skipped.isEmpty else { return nil }
         let shown = skipped.prefix(5).joined(separator: ", ")
-        return "\(skipped.count) file\(skipped.count == 1 ? " is" : "s are") not JPEG or PNG images (by their names) "
-            + "and not samples: \(shown)" + (skipped.count > 5 ? ", …" : "")
+        return (skipped.count == 1 ? "1 file is not a sample (not a JPEG or PNG image by its name, or hidden): "
+            : "\(skipped.count) files are not samples (not JPEG or PNG images by their names, or hidden): ")
+            + shown + (skipped.count > 5 ? ", …" : "")
     }
 }

@@ -184,7 +184,7 @@ public final class Trainer {
                 let lr = plan.schedule.learningRate(epoch: epoch, step: step, stepsPerEpoch: steps)
                 lastLearningRate = lr
                 let stepStart = ContinuousClock.now
-                if decodesPerStep { try load(epoch: epoch, step: step, of: steps) }
+                if decodesPerStep { try load(epoch: epoch, step: step, of: steps, copies: settings.copies) }
                 let loadSeconds = (ContinuousClock.now - stepStart).seconds
                 let hyper = SGD.Hyperparameters(learningRate: Float(lr), momentum: Float(settings.momentum),
                                                 weightDecay: Float(settings.weightDecay), nesterov: c.nesterov,
@@ -298,10 +298,10 @@ public final class Trainer {
 
     /// Reads and decodes the photographs of `step` on every rank played here. A bad file on any
     /// rank stops all ranks together, before the step, with its message; the last checkpoint stays.
-    private func load(epoch: Int, step: Int, of steps: Int) throws {
+    private func load(epoch: Int, step: Int, of steps: Int, copies: Int) throws {
         do {
             try world.collectively {
-                for data in ranksHere { try data.load(step: step) }
+                for data in ranksHere { try data.load(step: step, copies: copies) }
             }
         } catch let failure as AgreedFailure {
             let run = configuration.output.map { " and continue with --resume \($0)" } ?? ""
