@@ -30,11 +30,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // JPEG and PNG decoding of the user's own photographs (and encoding, in the tests).
+        // JPEG and PNG decoding of the user's own photographs: libjpeg-turbo (its libjpeg API through
+        // CTurboJPEG's two C functions; its TurboJPEG API encodes the tests' files) and libpng.
         .systemLibrary(
             name: "CTurboJPEG",
             pkgConfig: "libturbojpeg",
-            providers: [.apt(["libturbojpeg0-dev"])]
+            providers: [.apt(["libturbojpeg0-dev", "libjpeg62-turbo-dev"])]
         ),
         .systemLibrary(
             name: "CPNG",
@@ -120,8 +121,9 @@ let package = Package(
             ]
         ),
 
-        // Shared by the test targets: an in-process transport and a subprocess runner with a watchdog.
-        .target(name: "TestSupport", dependencies: ["Collectives"], path: "Tests/TestSupport"),
+        // Shared by the test targets: an in-process transport, a subprocess runner with a watchdog, and
+        // image files written by real encoders.
+        .target(name: "TestSupport", dependencies: ["Collectives", "CTurboJPEG", "CZlib"], path: "Tests/TestSupport"),
 
         // Package.swift, the imports and docs/ARCHITECTURE.md agree (reads the checkout, builds nothing).
         .testTarget(name: "ArchitectureTests"),

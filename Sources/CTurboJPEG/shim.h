@@ -1,8 +1,8 @@
 #ifndef BATCHAUG_CTURBOJPEG_SHIM_H
 #define BATCHAUG_CTURBOJPEG_SHIM_H
-// libjpeg-turbo: its TurboJPEG API (headers; encoding, in the tests) and, below, one decoding call
-// through its libjpeg API, which can stop after the rows a step needs. libjpeg reports errors by
-// longjmp, which Swift cannot catch: this C function catches them and returns the message.
+// libjpeg-turbo: its TurboJPEG API (encoding, in the tests) and, below, reading a header and
+// decoding through its libjpeg API, which can stop after the rows a step needs. libjpeg reports
+// errors by longjmp, which Swift cannot catch: these C functions catch them and return the message.
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +38,40 @@ static void batchaug_jpeg_progress(j_common_ptr info) {
     }
 }
 
+/// Sets up `info` and `errors` to read the JPEG file `data` (after a setjmp on `errors->jump`).
+static void batchaug_jpeg_start(struct jpeg_decompress_struct *info, batchaug_jpeg_errors *errors,
+                                struct jpeg_progress_mgr *progress, const unsigned char *data, unsigned long size) {
+    info->err = jpeg_std_error(&errors->manager);
+    errors->manager.error_exit = batchaug_jpeg_error_exit;
+    errors->manager.emit_message = batchaug_jpeg_emit_message;
+    jpeg_create_decompress(info);
+    progress->progress_monitor = batchaug_jpeg_progress;
+    info->progress = progress;
+    jpeg_mem_src(info, data, size);
+}
+
+/// Reads the header of the JPEG file `data` of `size` bytes: its width, height and colour space
+/// (a J_COLOR_SPACE). Returns 0, or -1 with the reason in `message` (JMSG_LENGTH_MAX bytes).
+static int batchaug_jpeg_header(const unsigned char *data, unsigned long size, int *width, int *height,
+                                int *color_space, char *message) {
+    struct jpeg_decompress_struct info;
+    struct jpeg_progress_mgr progress;
+    batchaug_jpeg_errors errors;
+    memset(&errors, 0, sizeof errors);
+    if (setjmp(errors.jump)) {
+        jpeg_destroy_decompress(&info);
+        memcpy(message, errors.message, JMSG_LENGTH_MAX);
+        return -1;
+    }
+    batchaug_jpeg_start(&info, &errors, &progress, data, size);
+    jpeg_read_header(&info, TRUE);
+    *width = (int)info.image_width;
+    *height = (int)info.image_height;
+    *color_space = (int)info.jpeg_color_space;
+    jpeg_destroy_decompress(&info);
+    return 0;
+}
+
 /// Decodes the JPEG file `data` of `size` bytes at 1/`denominator` of its size (1, 2, 4 or 8),
 /// as RGB (3 bytes a pixel) or, with `cmyk`, as the file's CMYK (4 bytes), into `output` with
 /// `row_stride` bytes a row: its first `rows` rows, and stops there (rows below are not decoded).
@@ -50,19 +84,13 @@ static int batchaug_jpeg_decode_rows(const unsigned char *data, unsigned long si
     struct jpeg_progress_mgr progress;
     batchaug_jpeg_errors errors;
     memset(&errors, 0, sizeof errors);
-    info.err = jpeg_std_error(&errors.manager);
-    errors.manager.error_exit = batchaug_jpeg_error_exit;
-    errors.manager.emit_message = batchaug_jpeg_emit_message;
     *truncated = 0;
     if (setjmp(errors.jump)) {
         jpeg_destroy_decompress(&info);
         memcpy(message, errors.message, JMSG_LENGTH_MAX);
         return -1;
     }
-    jpeg_create_decompress(&info);
-    progress.progress_monitor = batchaug_jpeg_progress;
-    info.progress = &progress;
-    jpeg_mem_src(&info, data, size);
+    batchaug_jpeg_start(&info, &errors, &progress, data, size);
     jpeg_read_header(&info, TRUE);
     info.scale_num = 1;
     info.scale_denom = (unsigned int)denominator;

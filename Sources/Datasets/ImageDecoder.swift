@@ -79,7 +79,7 @@ public enum ImageFormat: String, Sendable {
     }
 }
 
-/// Decodes JPEG (libjpeg-turbo's TurboJPEG) and PNG (libpng's simplified API) files to 8-bit RGB,
+/// Decodes JPEG (libjpeg-turbo, through its libjpeg API) and PNG (libpng's simplified API) files to 8-bit RGB,
 /// whatever they hold: grayscale, palette, alpha (dropped, as Pillow's `convert("RGB")` does),
 /// 16-bit (rounded to 8), CMYK (Adobe's inverted convention, converted as Pillow converts it),
 /// interlaced and progressive files.
@@ -104,7 +104,7 @@ public enum ImageFormat: String, Sendable {
 /// and files of other formats. Progressive JPEGs of more than 500 scans are refused (as TurboJPEG's
 /// `TJFLAG_LIMITSCANS` does).
 ///
-/// One decoder per thread; it keeps its TurboJPEG handle and scratch buffers between images.
+/// One decoder per thread; it keeps its scratch buffers between images.
 public final class ImageDecoder {
     /// Pillow's `Image.MAX_IMAGE_PIXELS`: 1024 × 1024 × 1024 / 4 / 3.
     public static let defaultMaxPixels = 89_478_485
@@ -112,18 +112,15 @@ public final class ImageDecoder {
     static let keptScratchBytes = 64 << 20
 
     public let maxPixels: Int
-    private let handle: tjhandle
     /// RGBA (PNG) or CMYK (JPEG) pixels before they become RGB.
     private let scratch = ByteBuffer()
+    /// libjpeg's message of the last failure.
+    private var messageBuffer = [CChar](repeating: 0, count: Int(JMSG_LENGTH_MAX))
 
     public init(maxPixels: Int = ImageDecoder.defaultMaxPixels) {
         precondition(maxPixels >= 1)
         self.maxPixels = maxPixels
-        guard let handle = tjInitDecompress() else { fatalError("TurboJPEG: \(String(cString: tjGetErrorStr2(nil)))") }
-        self.handle = handle
     }
-
-    deinit { tjDestroy(handle) }
 
     /// The largest file an image within `maxPixels` can plausibly take: 8 bytes per pixel (a
     /// 16-bit RGBA PNG stored uncompressed) and a megabyte of metadata.
@@ -150,10 +147,7 @@ public final class ImageDecoder {
     public func dimensions(_ encoded: UnsafeRawBufferPointer) -> (width: Int, height: Int)? {
         switch ImageFormat.of(encoded) {
         case .jpeg?:
-            var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-            guard tjDecompressHeader3(handle, encoded.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(encoded.count),
-                                      &width, &height, &subsampling, &colorspace) == 0 else { return nil }
-            return (Int(width), Int(height))
+            return jpegHeader(encoded).map { ($0.width, $0.height) }
         case .png?:
             var image = png_image()
             image.version = UInt32(PNG_IMAGE_VERSION)
@@ -165,9 +159,9 @@ public final class ImageDecoder {
         }
     }
 
-    private func checkPixels(width: Int, height: Int, path: String) throws {
+    private func checkPixels(width: Int, height: Int, format: ImageFormat, path: String) throws {
         guard width >= 1, height >= 1 else {
-            throw DatasetError(path: path, .corruptImage(format: "image", reason: "its header says \(width)×\(height) pixels"))
+            throw DatasetError(path: path, .corruptImage(format: format.rawValue, reason: "its header says \(width)×\(height) pixels"))
         }
         guard width.multipliedReportingOverflow(by: height).partialValue <= maxPixels, width <= maxPixels, height <= maxPixels else {
             throw DatasetError(path: path, .tooManyPixels(width: width, height: height, limit: maxPixels))
@@ -177,11 +171,10 @@ public final class ImageDecoder {
     private func decodeJPEG(_ encoded: UnsafeRawBufferPointer, path: String, target: Int?,
                             rowsNeeded: ((Int, Int) -> Int)?, into output: ByteBuffer) throws -> RGBImage {
         let bytes = encoded.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-        guard tjDecompressHeader3(handle, bytes, UInt(encoded.count), &width, &height, &subsampling, &colorspace) == 0 else {
-            throw DatasetError(path: path, .corruptImage(format: "JPEG", reason: libjpegMessage()))
+        guard let (width, height, colorspace) = jpegHeader(encoded) else {
+            throw DatasetError(path: path, .corruptImage(format: "JPEG", reason: message))
         }
-        try checkPixels(width: Int(width), height: Int(height), path: path)
+        try checkPixels(width: width, height: height, format: .jpeg, path: path)
         // The largest power-of-two reduction (up to 8) that keeps the shorter side at the target or above.
         var denominator = 1
         if let target {
@@ -194,7 +187,7 @@ public final class ImageDecoder {
         let (finalWidth, finalHeight) = (scaledWidth / factor, scaledHeight / factor)
         let rows = rowsNeeded.map { min(finalHeight, max(1, $0(finalHeight, finalWidth))) } ?? finalHeight
         let decodedRows = min(scaledHeight, rows * factor)
-        let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
+        let cmyk = colorspace == Int32(JCS_CMYK.rawValue) || colorspace == Int32(JCS_YCCK.rawValue)
         let destination: UnsafeMutablePointer<UInt8>
         if cmyk {
             scratch.reserve(4 * scaledWidth * decodedRows)
@@ -204,14 +197,13 @@ public final class ImageDecoder {
             destination = output.base
         }
         var truncated: Int32 = 0
-        var message = [CChar](repeating: 0, count: Int(JMSG_LENGTH_MAX))
-        let status = batchaug_jpeg_decode_rows(bytes, UInt(encoded.count), Int32(denominator), cmyk ? 1 : 0, destination,
-                                               UInt((cmyk ? 4 : 3) * scaledWidth), Int32(decodedRows), &truncated, &message)
+        let status = messageBuffer.withUnsafeMutableBufferPointer {
+            batchaug_jpeg_decode_rows(bytes, UInt(encoded.count), Int32(denominator), cmyk ? 1 : 0, destination,
+                                      UInt((cmyk ? 4 : 3) * scaledWidth), Int32(decodedRows), &truncated, $0.baseAddress)
+        }
         if status != 0 || truncated != 0 {
             // Other warnings leave a complete image (Pillow accepts them too); data ending early does not.
-            let reason = status != 0 ? String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                : "Premature end of JPEG file"
-            throw DatasetError(path: path, .corruptImage(format: "JPEG", reason: reason))
+            throw DatasetError(path: path, .corruptImage(format: "JPEG", reason: status != 0 ? message : "Premature end of JPEG file"))
         }
         if cmyk {
             Self.convertInvertedCMYK(scratch.base, count: scaledWidth * decodedRows, into: scratch.base)
@@ -231,7 +223,7 @@ public final class ImageDecoder {
             throw DatasetError(path: path, .corruptImage(format: "PNG", reason: Self.message(of: &image)))
         }
         let (width, height) = (Int(image.width), Int(image.height))
-        try checkPixels(width: width, height: height, path: path)
+        try checkPixels(width: width, height: height, format: .png, path: path)
         // RGBA, then the alpha dropped: the colours are kept as stored (libpng's 8-bit output is not
         // premultiplied), as Pillow's convert("RGB") keeps them. 16-bit files without gamma
         // information are taken as sRGB-encoded (the usual case), not as linear light.
@@ -245,8 +237,19 @@ public final class ImageDecoder {
                               factor: Self.boxFactor(width: width, height: height, target: target), fullHeight: nil)
     }
 
-    private func libjpegMessage() -> String {
-        var text = Substring(String(cString: tjGetErrorStr2(handle)))
+    /// The JPEG header's width, height and colour space (nil, with `message` set, if unreadable).
+    private func jpegHeader(_ encoded: UnsafeRawBufferPointer) -> (width: Int, height: Int, colorspace: Int32)? {
+        var width: Int32 = 0, height: Int32 = 0, colorspace: Int32 = 0
+        let status = messageBuffer.withUnsafeMutableBufferPointer {
+            batchaug_jpeg_header(encoded.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(encoded.count), &width, &height,
+                                 &colorspace, $0.baseAddress)
+        }
+        return status == 0 ? (Int(width), Int(height), colorspace) : nil
+    }
+
+    /// libjpeg's last error message.
+    private var message: String {
+        var text = Substring(String(decoding: messageBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         while let last = text.last, last == "." || last.isWhitespace { text = text.dropLast() }
         return String(text)
     }
