@@ -142,8 +142,8 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "TestSupport"]),
         .testTarget(name: "RunReportTests", dependencies: ["Plotting", "RunReport", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Checkpoints", "Collectives", "DataParallel", "Engine", "JSON",
-                                                          "TestSupport", "Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Augmentation", "Checkpoints", "Collectives", "DataParallel", "Datasets",
+                                                          "Engine", "JSON", "TestSupport", "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
         .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "CZlib", "JSON", "TestSupport"]),
     ]

@@ -181,8 +181,8 @@ public struct ImageFolder: Sendable {
         }
         let identity = (device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
         if visiting.contains(where: { $0.device == identity.device && $0.inode == identity.inode }) {
-            throw DatasetError(path: path, .layout("a symbolic link loop (this folder leads back to a folder that contains "
-                + "it): remove the link"))
+            throw DatasetError(path: joinPath(root, lastLink(in: relative, root: root) ?? relative), .layout(
+                "a symbolic link loop (it leads back into a folder that contains it): remove the link"))
         }
         visiting.append(identity)
         defer { visiting.removeLast() }
@@ -207,6 +207,17 @@ public struct ImageFolder: Sendable {
             }
         }
         directories.append((relative, files))
+    }
+
+    /// The longest prefix of `relative` that is a symbolic link (the link a loop went through).
+    private static func lastLink(in relative: String, root: String) -> String? {
+        let components = relative.split(separator: "/").map(String.init)
+        for count in stride(from: components.count, to: 0, by: -1) {
+            let prefix = components[..<count].joined(separator: "/")
+            var status = stat()
+            if lstat(joinPath(root, prefix), &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK { return prefix }
+        }
+        return nil
     }
 
     /// Whether a file name has an image extension.
