@@ -88,12 +88,13 @@ struct PhotoEquivalenceTests {
             var c = TrainingConfiguration()
             c.dataset = "folder"
             c.dataDirectory = root
+            c.batchSize = 4
             edit(&c)
             do { try c.validate(ranks: ranks) } catch { return "\(error)" }
             return "valid"
         }
         #expect(problem { _ in } == "valid")
-        #expect(problem { $0.batchSize = 4; $0.size = 8; $0.valFraction = 0.25; $0.dataDirectory = root } == "valid")
+        #expect(problem { $0.size = 8; $0.valFraction = 0.25 } == "valid")
         #expect(problem { $0.size = 2000 } == "--size must be 8 to 1024 pixels, got 2000")
         #expect(problem { $0.valFraction = 0 } == "--val-fraction must be a fraction between 0 and 1, got 0.0")
         #expect(problem { $0.cacheDecoded = "lots" }.hasPrefix("--cache-decoded must be a size such as 512M"))
