@@ -149,11 +149,16 @@ public enum ImageKernels {
             && window.top + window.height <= source.height && window.left + window.width <= source.width,
                      "window outside the image")
         precondition(scratch.height >= height && scratch.width >= width, "scratch too small")
+        precondition(shape.channels <= ResizeScratch.maxChannels, "at most \(ResizeScratch.maxChannels) channels")
         fillTable(scratch.rows, weights: scratch.rowWeights, count: height, windowStart: window.top,
                   windowLength: window.height, stride: source.rowStride, mirrored: false)
+        if window.height > height {
+            shrinkingRows(source, window: window, output: shape, flipped: flipped, scale: scale, bias: bias, scratch: scratch,
+                          into: output)
+            return
+        }
         fillTable(scratch.columns, weights: scratch.columnWeights, count: width, windowStart: window.left,
                   windowLength: window.width, stride: source.pixelStride, mirrored: flipped)
-        precondition(shape.channels <= ResizeScratch.maxChannels, "at most \(ResizeScratch.maxChannels) channels")
         // Separable: each source row the window needs is interpolated across once (all channels),
         // into one of two row buffers (consecutive output rows share source rows when enlarging);
         // each output row is then a blend of two such rows, contiguous and vectorised. The
@@ -203,6 +208,66 @@ public enum ImageKernels {
         }
     }
 
+    /// `resizedCrop` for a window of more rows than the output: every output row needs two source
+    /// rows of its own, so the rows are blended first (the window's width, contiguous, vectorised)
+    /// and the blend interpolated across once — half the scalar work of interpolating both rows
+    /// across. The row tables are filled; the blend is rows-then-columns, so its values may differ
+    /// from the other order's in the last bit (the choice depends on the window and size alone).
+    private static func shrinkingRows(_ source: SourceImage, window: SourceWindow, output shape: ImageShape, flipped: Bool,
+                                      scale: [Float], bias: [Float], scratch: ResizeScratch,
+                                      into output: UnsafeMutablePointer<Float>) {
+        let (height, width, channels) = (shape.height, shape.width, shape.channels)
+        let interleaved = source.channelStride == 1 && source.pixelStride == channels
+        // Offsets into the blended row: interleaved like the source, or one plane per channel.
+        fillTable(scratch.columns, weights: scratch.columnWeights, count: width, windowStart: 0, windowLength: window.width,
+                  stride: interleaved ? channels : 1, mirrored: flipped)
+        let span = window.width
+        let blend = scratch.blend(count: channels * span)
+        let rows = scratch.rows, rowWeights = scratch.rowWeights
+        let columns = scratch.columns, columnWeights = scratch.columnWeights
+        let left = source.base + window.left * source.pixelStride
+        let channelStep = interleaved ? 1 : span
+        for y in 0 ..< height {
+            let upper = left + rows[2 &* y], lower = left + rows[2 &* y &+ 1], wy = rowWeights[y]
+            if interleaved {
+                for i in 0 ..< channels &* span {
+                    let a = Float(upper[i])
+                    blend[i] = a + wy * (Float(lower[i]) - a)
+                }
+            } else {
+                for c in 0 ..< channels {
+                    let top = upper + c &* source.channelStride, bottom = lower + c &* source.channelStride
+                    let plane = blend + c &* span
+                    for i in 0 ..< span {
+                        let a = Float(top[i &* source.pixelStride])
+                        plane[i] = a + wy * (Float(bottom[i &* source.pixelStride]) - a)
+                    }
+                }
+            }
+            if interleaved && channels == 3 {
+                // One pair of table entries for the three channels.
+                let red = output + y &* width, green = red + shape.planeCount, blue = green + shape.planeCount
+                let (sr, sg, sb) = (scale[0], scale[1], scale[2]), (zr, zg, zb) = (bias[0], bias[1], bias[2])
+                for x in 0 ..< width {
+                    let p = blend + columns[2 &* x], q = blend + columns[2 &* x &+ 1], wx = columnWeights[x]
+                    red[x] = (p[0] + wx * (q[0] - p[0])) * sr + zr
+                    green[x] = (p[1] + wx * (q[1] - p[1])) * sg + zg
+                    blue[x] = (p[2] + wx * (q[2] - p[2])) * sb + zb
+                }
+                continue
+            }
+            for c in 0 ..< channels {
+                let scale = scale[c], zero = bias[c]
+                let plane = blend + c &* channelStep
+                let row = output + c &* shape.planeCount + y &* width
+                for x in 0 ..< width {
+                    let a = plane[columns[2 &* x]], b = plane[columns[2 &* x &+ 1]]
+                    row[x] = (a + columnWeights[x] * (b - a)) * scale + zero
+                }
+            }
+        }
+    }
+
     /// For each output index i: the offsets (index · `stride`) of the two source indices and the
     /// weight of the second, for a window [windowStart, windowStart + windowLength) resized to
     /// `count` (read right to left if mirrored).
@@ -247,6 +312,19 @@ public final class ResizeScratch {
     let upper: UnsafeMutablePointer<Float>
     let lower: UnsafeMutablePointer<Float>
     static let maxChannels = 4
+    /// A blended source row (`shrinkingRows`), grown to the widest window met.
+    private var blendBuffer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var blendCapacity = 1
+
+    /// Room for `count` floats of a blended row.
+    func blend(count: Int) -> UnsafeMutablePointer<Float> {
+        if count > blendCapacity {
+            blendBuffer.deallocate()
+            blendCapacity = count
+            blendBuffer = .allocate(capacity: count)
+        }
+        return blendBuffer
+    }
 
     public init(height: Int, width: Int) {
         self.height = height
@@ -266,5 +344,6 @@ public final class ResizeScratch {
         columnWeights.deallocate()
         upper.deallocate()
         lower.deallocate()
+        blendBuffer.deallocate()
     }
 }

@@ -153,6 +153,48 @@ struct PhotoAugmentationTests {
                                           photographs: true)) != nil)
     }
 
+    @Test("the resize kernel is bilinear interpolation with half-pixel centres, whether it enlarges or shrinks the rows")
+    func bilinear() {
+        let shape = ImageShape(channels: 3, height: 41, width: 37)
+        let source: [UInt8] = (0 ..< shape.count).map { (i: Int) -> UInt8 in UInt8((i * 29 + i / 13) % 256) }
+        let output = ImageShape(channels: 3, height: 16, width: 19)
+        let scratch = ResizeScratch(height: 16, width: 19)
+        /// The definition, in Double: source coordinate (i + 0.5)·L/n − 0.5, clamped to the window.
+        func taps(_ i: Int, count: Int, start: Int, length: Int) -> (Int, Int, Double) {
+            let real = max(0, (Double(i) + 0.5) * Double(length) / Double(count) - 0.5)
+            let low = min(Int(real), length - 1)
+            return (start + low, start + min(low + 1, length - 1), real - Double(low))
+        }
+        var random = CounterRNG(seed: 8, stream: (0, 0, 0))
+        var shrinking = 0
+        for _ in 0 ..< 60 {
+            let window = AugmentationPolicy.drawResizedWindow(shape: shape, scale: 0.05 ... 1, ratio: 0.5 ... 2, using: &random)
+            let flipped = random.next32() & 1 == 1
+            if window.height > output.height { shrinking += 1 }
+            var result = [Float](repeating: 0, count: output.count)
+            source.withUnsafeBufferPointer {
+                ImageKernels.resizedCrop(SourceImage(planar: $0.baseAddress!, shape: shape), window: window, output: output,
+                                         flipped: flipped, scale: [1, 1, 1], bias: [0, 0, 0], scratch: scratch, into: &result)
+            }
+            var worst = 0.0
+            for c in 0 ..< 3 {
+                for y in 0 ..< 16 {
+                    let (y0, y1, wy) = taps(y, count: 16, start: window.top, length: window.height)
+                    for x in 0 ..< 19 {
+                        let (x0, x1, wx) = taps(flipped ? 18 - x : x, count: 19, start: window.left, length: window.width)
+                        func at(_ y: Int, _ x: Int) -> Double { Double(source[c * shape.planeCount + y * 37 + x]) }
+                        let top: Double = at(y0, x0) + wx * (at(y0, x1) - at(y0, x0))
+                        let bottom: Double = at(y1, x0) + wx * (at(y1, x1) - at(y1, x0))
+                        let expected: Double = top + wy * (bottom - top)
+                        worst = max(worst, abs(Double(result[c * 304 + y * 19 + x]) - expected))
+                    }
+                }
+            }
+            #expect(worst < 2e-3, "\(window), flipped \(flipped): off by \(worst)")
+        }
+        #expect(shrinking > 10, "windows of more rows than the output were drawn")
+    }
+
     @Test("the resize kernel reads a planar record and its interleaved copy alike, to the bit")
     func layouts() {
         let shape = ImageShape(channels: 3, height: 20, width: 28)
