@@ -31,7 +31,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         // JPEG and PNG decoding of the user's own photographs: libjpeg-turbo (its libjpeg API through
-        // CTurboJPEG's two C functions; its TurboJPEG API encodes the tests' files) and libpng.
+        // CTurboJPEG's C function; its TurboJPEG API encodes the tests' files) and libpng.
         .systemLibrary(
             name: "CTurboJPEG",
             pkgConfig: "libturbojpeg",

@@ -196,10 +196,10 @@ public final class ImageDecoder {
             output.reserve(3 * scaledWidth * decodedRows)
             destination = output.base
         }
-        var truncated: Int32 = 0
+        var truncated: Int32 = 0, ignored: (Int32, Int32, Int32) = (0, 0, 0)
         let status = messageBuffer.withUnsafeMutableBufferPointer {
-            batchaug_jpeg_decode_rows(bytes, UInt(encoded.count), Int32(denominator), cmyk ? 1 : 0, destination,
-                                      UInt((cmyk ? 4 : 3) * scaledWidth), Int32(decodedRows), &truncated, $0.baseAddress)
+            batchaug_jpeg_read(bytes, UInt(encoded.count), &ignored.0, &ignored.1, &ignored.2, Int32(denominator), cmyk ? 1 : 0,
+                               destination, UInt((cmyk ? 4 : 3) * scaledWidth), Int32(decodedRows), &truncated, $0.baseAddress)
         }
         if status != 0 || truncated != 0 {
             // Other warnings leave a complete image (Pillow accepts them too); data ending early does not.
@@ -239,10 +239,10 @@ public final class ImageDecoder {
 
     /// The JPEG header's width, height and colour space (nil, with `message` set, if unreadable).
     private func jpegHeader(_ encoded: UnsafeRawBufferPointer) -> (width: Int, height: Int, colorspace: Int32)? {
-        var width: Int32 = 0, height: Int32 = 0, colorspace: Int32 = 0
+        var width: Int32 = 0, height: Int32 = 0, colorspace: Int32 = 0, truncated: Int32 = 0
         let status = messageBuffer.withUnsafeMutableBufferPointer {
-            batchaug_jpeg_header(encoded.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(encoded.count), &width, &height,
-                                 &colorspace, $0.baseAddress)
+            batchaug_jpeg_read(encoded.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt(encoded.count), &width, &height,
+                               &colorspace, 1, 0, nil, 0, 0, &truncated, $0.baseAddress)
         }
         return status == 0 ? (Int(width), Int(height), colorspace) : nil
     }
