@@ -95,14 +95,6 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
 
     /// What to do about a bad image file.
     static let replaceOrRemove = "replace it with a good copy or remove it (`batchaug-dist data check DIR` lists every bad file)"
-
-    /// Whether the problem is a bad image file (the file is named; the rest of the data may be fine).
-    public var isBadImage: Bool {
-        switch problem {
-        case .emptyFile, .notAnImage, .corruptImage, .tooManyPixels, .tooLarge, .truncated, .unreadable, .missingFile: true
-        default: false
-        }
-    }
 }
 
 private func hexByte(_ byte: UInt8) -> String {

@@ -142,23 +142,6 @@ public final class ImageDecoder {
         }
     }
 
-    /// The width and height an image's header declares, without decoding it (nil if it is neither
-    /// JPEG nor PNG or its header is unreadable).
-    public func dimensions(_ encoded: UnsafeRawBufferPointer) -> (width: Int, height: Int)? {
-        switch ImageFormat.of(encoded) {
-        case .jpeg?:
-            return jpegHeader(encoded).map { ($0.width, $0.height) }
-        case .png?:
-            var image = png_image()
-            image.version = UInt32(PNG_IMAGE_VERSION)
-            defer { png_image_free(&image) }
-            guard png_image_begin_read_from_memory(&image, encoded.baseAddress, encoded.count) != 0 else { return nil }
-            return (Int(image.width), Int(image.height))
-        case nil:
-            return nil
-        }
-    }
-
     private func checkPixels(width: Int, height: Int, format: ImageFormat, path: String) throws {
         guard width >= 1, height >= 1 else {
             throw DatasetError(path: path, .corruptImage(format: format.rawValue, reason: "its header says \(width)×\(height) pixels"))
