@@ -32,6 +32,18 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // JPEG and PNG decoding of the user's own photographs: libjpeg-turbo (its libjpeg API through
+        // CTurboJPEG's C function; its TurboJPEG API encodes the tests' files) and libpng.
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev", "libjpeg62-turbo-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
 
         // Text for people: numbers, durations, byte sizes and tables; whitespace; standard error.
         .target(name: "Formatting"),
@@ -46,8 +58,9 @@ let package = Package(
         // (seed, what it is for, indices), so runs are reproducible and resumable bit for bit.
         .target(name: "Randomness"),
 
-        // Loaders for the official dataset formats, validation, sharding and epoch orders.
-        .target(name: "Datasets", dependencies: ["CZlib", "Formatting", "Partitions", "Randomness"]),
+        // Loaders for the official dataset formats, validation, sharding and epoch orders; folders of
+        // photographs and tar shards of them, and their JPEG/PNG decoding.
+        .target(name: "Datasets", dependencies: ["CPNG", "CTurboJPEG", "CZlib", "Formatting", "Partitions", "Randomness"]),
 
         // Transforms and the batch augmenter: M copies of each sample, each its own transform.
         .target(name: "Augmentation", dependencies: ["Datasets", "Formatting", "Randomness"]),
@@ -118,8 +131,9 @@ let package = Package(
             ]
         ),
 
-        // Shared by the test targets: an in-process transport and a subprocess runner with a watchdog.
-        .target(name: "TestSupport", dependencies: ["Collectives"], path: "Tests/TestSupport"),
+        // Shared by the test targets: an in-process transport, a subprocess runner with a watchdog, and
+        // image files written by real encoders.
+        .target(name: "TestSupport", dependencies: ["Collectives", "CTurboJPEG", "CZlib"], path: "Tests/TestSupport"),
 
         // Package.swift, the imports and docs/ARCHITECTURE.md agree (reads the checkout, builds nothing).
         .testTarget(name: "ArchitectureTests"),
@@ -141,8 +155,8 @@ let package = Package(
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Checkpoints", "Datasets", "Engine", "Export", "JSON", "Randomness",
                                                         "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Checkpoints", "Collectives", "DataParallel", "Engine", "JSON",
-                                                          "RunReport", "TestSupport", "Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Augmentation", "Checkpoints", "Collectives", "DataParallel", "Datasets",
+                                                          "Engine", "JSON", "RunReport", "TestSupport", "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
         .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "CZlib", "JSON", "TestSupport",
                                                      "Training"]),

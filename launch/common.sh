@@ -6,9 +6,11 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$REPO/.build/release/batchaug-dist"
 
 # Debian packages the project needs: Open MPI, OpenBLAS, zlib (gzip-compressed datasets),
-# pkg-config (SwiftPM finds the first two through it), the real Fashion-MNIST, and iproute2 (ip, tc:
-# launch/netns-cluster).
-APT_PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist iproute2)
+# libjpeg-turbo (its libjpeg and TurboJPEG APIs) and libpng (the user's own photographs),
+# pkg-config (SwiftPM finds the system libraries through it), the real Fashion-MNIST, and iproute2
+# (ip, tc: launch/netns-cluster).
+APT_PACKAGES=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev pkg-config
+              dataset-fashion-mnist iproute2)
 
 log() { printf '[launch] %s\n' "$*" >&2; }
 die() { printf '[launch] error: %s\n' "$*" >&2; exit 1; }

@@ -18,8 +18,22 @@ import Randomness
 /// **Cost.** Built once per run; `fill` allocates nothing. The source bytes of each output pixel
 /// are read once: crop/flip (or rrc/flip) and normalisation are one pass, cutout zeroes squares
 /// afterwards. Nothing is read from disk: the shard is in memory, so M does not change I/O.
+///
+/// **Photographs.** Over `DecodedPhotos` (`--dataset folder`, `shards`) the step's b samples are
+/// decoded once, by `DecodedPhotos.load` before `fill`; each of their M copies then draws its
+/// window on the decoded photograph (`AugmentationPolicy.drawPhotoGeometry`) and is resized to
+/// the S×S of `--size` by the same kernel, from the same draws: a photograph whose decoded pixels
+/// equal a record's gives that record's copies, bit for bit.
 public final class BatchAugmenter {
-    public let shard: ImageShard
+    /// Where the samples' pixels are.
+    public enum Source {
+        /// Fixed-size records in memory.
+        case records(ImageShard)
+        /// Photographs, decoded step by step.
+        case photographs(DecodedPhotos)
+    }
+
+    public let source: Source
     public let policy: AugmentationPolicy
     public let seed: UInt64
     public let normalisation: Normalisation
@@ -27,14 +41,52 @@ public final class BatchAugmenter {
     private let scratch: ResizeScratch
 
     /// Throws a `TransformListError` if `transforms` cannot be applied to the shard's images.
-    public init(shard: ImageShard, transforms: [Transform], seed: UInt64, counters: IOCounters? = nil) throws {
-        self.shard = shard
+    /// `normalisation`: instead of the dataset's.
+    public init(shard: ImageShard, transforms: [Transform], seed: UInt64, counters: IOCounters? = nil,
+                normalisation: Normalisation? = nil) throws {
+        source = .records(shard)
         let shape = ImageShape(shard.descriptor)
         policy = try AugmentationPolicy(transforms, shape: shape)
         self.seed = seed
-        normalisation = Normalisation(shard.descriptor)
+        self.normalisation = normalisation ?? Normalisation(shard.descriptor)
         self.counters = counters
         scratch = ResizeScratch(height: shape.height, width: shape.width)
+    }
+
+    /// Copies of decoded photographs, resized to their descriptor's size (`--size`).
+    public init(photographs: DecodedPhotos, transforms: [Transform], seed: UInt64, counters: IOCounters? = nil,
+                normalisation: Normalisation? = nil) throws {
+        source = .photographs(photographs)
+        let descriptor = photographs.photos.descriptor
+        let shape = ImageShape(descriptor)
+        policy = try AugmentationPolicy(transforms, shape: shape, photographs: true)
+        self.seed = seed
+        self.normalisation = normalisation ?? Normalisation(descriptor)
+        self.counters = counters
+        scratch = ResizeScratch(height: shape.height, width: shape.width)
+    }
+
+    /// The photographs decoded for the steps (nil for records).
+    public var photographs: DecodedPhotos? {
+        if case .photographs(let photos) = source { photos } else { nil }
+    }
+
+    /// Photographs: reads and decodes the step's `samples` once for their `copies` copies in
+    /// `epoch`, each down to the lowest row its copies' windows reach (the windows `fill` then
+    /// draws again, from the same streams). Nothing to do for records. Throws the first bad
+    /// file's `DatasetError`.
+    public func prepare(samples: UnsafeBufferPointer<Int>, copies: Int, epoch: Int) throws {
+        guard let decoded = photographs else { return }
+        try decoded.load(samples) { [self] slot, height, width in
+            let sample = decoded.photos.globalIndices[samples[slot]]
+            var lowest = 0
+            for copy in 0 ..< copies {
+                var random = random(epoch: epoch, sample: sample, copy: copy)
+                let window = policy.drawPhotoGeometry(height: height, width: width, using: &random).window
+                lowest = max(lowest, window.top + window.height)
+            }
+            return lowest
+        }
     }
 
     public var transforms: [Transform] { policy.transforms }
@@ -60,22 +112,35 @@ public final class BatchAugmenter {
         let stride = floatsPerImage
         let shape = policy.shape
         let (holeCount, holeSide) = policy.holes
-        let offset = shard.globalRange.lowerBound
         for copy in 0 ..< copies {
             for k in 0 ..< b {
                 let local = samples[k]
                 let slot = copy * b + k
-                labels[slot] = shard.labels[local]
-                let source = shard.pixels(of: local).baseAddress!
                 let output = images + slot * stride
-                var random = random(epoch: epoch, sample: offset + local, copy: copy)
-                let geometry = policy.drawGeometry(using: &random)
-                if geometry.resized {
-                    ImageKernels.resizedCrop(source, shape: shape, window: geometry.window, flipped: geometry.flipped,
-                                             normalisation: normalisation, scratch: scratch, into: output)
-                } else {
-                    ImageKernels.crop(source, shape: shape, top: geometry.window.top, left: geometry.window.left,
-                                      flipped: geometry.flipped, normalisation: normalisation, into: output)
+                var random: CounterRNG
+                switch source {
+                case .records(let shard):
+                    labels[slot] = shard.labels[local]
+                    let pixels = shard.pixels(of: local).baseAddress!
+                    random = self.random(epoch: epoch, sample: shard.globalRange.lowerBound + local, copy: copy)
+                    let geometry = policy.drawGeometry(using: &random)
+                    if geometry.resized {
+                        ImageKernels.resizedCrop(pixels, shape: shape, window: geometry.window, flipped: geometry.flipped,
+                                                 normalisation: normalisation, scratch: scratch, into: output)
+                    } else {
+                        ImageKernels.crop(pixels, shape: shape, top: geometry.window.top, left: geometry.window.left,
+                                          flipped: geometry.flipped, normalisation: normalisation, into: output)
+                    }
+                case .photographs(let decoded):
+                    labels[slot] = decoded.photos.labels[local]
+                    let image = decoded.image(slot: k, sample: local)
+                    random = self.random(epoch: epoch, sample: decoded.photos.globalIndices[local], copy: copy)
+                    let geometry = policy.drawPhotoGeometry(height: image.height, width: image.width, using: &random)
+                    precondition(geometry.window.top + geometry.window.height <= image.rows,
+                                 "sample \(local) was decoded for fewer copies or another epoch: call prepare first")
+                    ImageKernels.resizedCrop(SourceImage(image), window: geometry.window, output: shape,
+                                             flipped: geometry.flipped, scale: normalisation.scale, bias: normalisation.bias,
+                                             scratch: scratch, into: output)
                 }
                 for _ in 0 ..< holeCount {
                     let centerY = random.below(shape.height), centerX = random.below(shape.width)

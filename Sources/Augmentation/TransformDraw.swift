@@ -36,8 +36,9 @@ public struct AugmentationPolicy: Sendable, Equatable {
     }
 
     /// Throws a `TransformListError` for lists `Transform.parseList` would reject (a transform twice,
-    /// crop with rrc) or a crop padding larger than the image.
-    public init(_ transforms: [Transform], shape: ImageShape) throws {
+    /// crop with rrc) or a crop padding larger than the image. For `photographs` (decoded images of
+    /// any size, resized to `shape`) the window is rrc's or the centre crop, never `crop`'s.
+    public init(_ transforms: [Transform], shape: ImageShape, photographs: Bool = false) throws {
         // Round-trip through the parser's checks, which also puts the list in application order.
         let ordered = try Transform.parseList(Transform.listDescription(transforms))
         guard ordered.count == transforms.count else {
@@ -48,6 +49,10 @@ public struct AugmentationPolicy: Sendable, Equatable {
         for transform in transforms {
             switch transform {
             case .crop(let p):
+                if photographs {
+                    throw TransformListError(entry: transform.description, reason: "crop pads and crops images of one fixed "
+                        + "size; photographs take rrc (random-resized crop) or no window transform (resize and centre crop)")
+                }
                 guard p <= min(shape.height, shape.width) else {
                     throw TransformListError(entry: transform.description,
                                              reason: "padding \(p) is larger than the \(shape.height)×\(shape.width) image")
@@ -74,6 +79,22 @@ public struct AugmentationPolicy: Sendable, Equatable {
         if flip { geometry.flipped = random.next32() & 1 == 1 }
         return geometry
     }
+
+    /// Draws the window and the flip for a decoded photograph of `height`×`width` pixels, resized to
+    /// `shape`: rrc's window drawn on the photograph, or without rrc the centre window validation
+    /// uses (`PhotoGeometry.centreWindow`). The draws are those of `drawGeometry` on an image of
+    /// the photograph's size.
+    public func drawPhotoGeometry(height: Int, width: Int, using random: inout CounterRNG) -> CopyGeometry {
+        let source = ImageShape(channels: shape.channels, height: height, width: width)
+        let window = resized.map { Self.drawResizedWindow(shape: source, scale: $0.scale, ratio: $0.ratio, using: &random) }
+            ?? PhotoGeometry.centreWindow(height: height, width: width, size: min(shape.height, shape.width))
+        var geometry = CopyGeometry(window: window, resized: true, flipped: false)
+        if flip { geometry.flipped = random.next32() & 1 == 1 }
+        return geometry
+    }
+
+    /// Whether the window is drawn by rrc.
+    public var resizesCrops: Bool { resized != nil }
 
     func drawWindow(into geometry: inout CopyGeometry, using random: inout CounterRNG) {
         if let padding, padding > 0 {

@@ -112,7 +112,7 @@ public struct ScalingBenchmark {
             let data = try RankData(rank: communicator.rank, ranks: communicator.size, dataset: c.dataset,
                                     directory: c.directory, transforms: c.transforms, batchPerRank: c.batchPerRank,
                                     seed: c.seed, counters: IOCounters())
-            let d = data.train.descriptor
+            let d = data.descriptor
             let network = try ModelZoo.make(c.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
                                             classes: d.classes, seed: c.seed, dropoutSites: false)
             return (data, network)

@@ -1,21 +1,20 @@
 /// The names of a dataset's classes, in label order, as its publishers list them: CIFAR-10's
 /// `batches.meta.txt`, CIFAR-100's `fine_label_names.txt`, Fashion-MNIST's label table, MNIST's
-/// digits; a generated dataset's classes are numbered.
-extension DatasetDescriptor {
-    public var classNames: [String] {
+/// digits; a generated dataset's classes are numbered ("class 0", …). Photographs' classes are their
+/// folders' names (`ImageFolder`). `DatasetDescriptor.classNames` holds one or the other.
+enum ClassNames {
+    static func published(_ kind: DatasetKind, classes: Int) -> [String] {
         let names: [String]? = switch kind {
-        case .cifar10: ClassNames.cifar10
-        case .cifar100: ClassNames.cifar100
+        case .cifar10: cifar10
+        case .cifar100: cifar100
         case .mnist: (0 ..< 10).map(String.init)
-        case .fashionMNIST: ClassNames.fashionMNIST
-        case .synthetic: nil
+        case .fashionMNIST: fashionMNIST
+        case .synthetic, .folder, .shards: nil
         }
         guard let names, names.count == classes else { return (0 ..< classes).map { "class \($0)" } }
         return names
     }
-}
 
-enum ClassNames {
     static let cifar10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
     static let fashionMNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",

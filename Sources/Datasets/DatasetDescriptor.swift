@@ -21,10 +21,13 @@ public struct DatasetDescriptor: Sendable, Equatable {
     /// is what was found.
     public let trainCount: Int
     public let testCount: Int
+    /// The classes' names by label: a folder's class folders, or the publishers' names of a
+    /// built-in dataset (`ClassNames`).
+    public let classNames: [String]
 
     public init(kind: DatasetKind, channels: Int, height: Int, width: Int, classes: Int,
                 mean: [Float], std: [Float], defaultDirectory: String? = nil,
-                defaultAugmentation: String = "none", trainCount: Int, testCount: Int) {
+                defaultAugmentation: String = "none", trainCount: Int, testCount: Int, classNames: [String] = []) {
         precondition(channels > 0 && height > 0 && width > 0 && classes > 0)
         precondition(mean.count == channels && std.count == channels && std.allSatisfy { $0 > 0 })
         self.kind = kind
@@ -38,6 +41,8 @@ public struct DatasetDescriptor: Sendable, Equatable {
         self.defaultAugmentation = defaultAugmentation
         self.trainCount = trainCount
         self.testCount = testCount
+        precondition(classNames.isEmpty || classNames.count == classes, "one name per class")
+        self.classNames = classNames.isEmpty ? ClassNames.published(kind, classes: classes) : classNames
     }
 
     /// Bytes of one record's pixels (C×H×W planar).
@@ -73,6 +78,19 @@ public struct DatasetDescriptor: Sendable, Equatable {
                               defaultAugmentation: "crop=2", trainCount: 60_000, testCount: 10_000)
         case .synthetic:
             synthetic.descriptor
+        case .folder, .shards:
+            preconditionFailure("photographs are described by what their directory holds: PhotoDataset.describe")
         }
+    }
+
+    /// Photographs decoded to `size`×`size` RGB: normalised with the ImageNet statistics (the
+    /// constants torchvision's models and recipes use for photographs), trained by default with
+    /// random-resized crops and flips (the ImageNet recipe).
+    public static func photos(_ kind: DatasetKind, classNames: [String], size: Int, trainCount: Int,
+                              testCount: Int) -> DatasetDescriptor {
+        precondition(kind.isPhotos)
+        return DatasetDescriptor(kind: kind, channels: 3, height: size, width: size, classes: classNames.count,
+                                 mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], defaultAugmentation: "rrc,flip",
+                                 trainCount: trainCount, testCount: testCount, classNames: classNames)
     }
 }

@@ -24,6 +24,20 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
         case corruptGzip(reason: String)
         /// The request itself cannot be satisfied (a rank out of range, an empty split…).
         case invalidRequest(String)
+        /// An image file of 0 bytes.
+        case emptyFile
+        /// A sample file that is neither JPEG nor PNG; `kind` names what it looks like, if known.
+        case notAnImage(firstBytes: [UInt8], kind: String?)
+        /// The decoder refused the image (`format`: JPEG or PNG; `reason`: the library's words).
+        case corruptImage(format: String, reason: String)
+        /// The header claims more pixels than `--max-image-pixels` allows; refused before allocating.
+        case tooManyPixels(width: Int, height: Int, limit: Int)
+        /// A file larger than any image within `--max-image-pixels` could be (refused before reading it).
+        case tooLarge(bytes: Int, limit: Int)
+        /// A directory or shard set not laid out as a dataset (a class missing from val/, an empty
+        /// class, a symbolic link loop, a shard that disagrees with its index…): the sentence says
+        /// what is wrong and what to do.
+        case layout(String)
     }
 
     /// The file (or directory) concerned.
@@ -59,8 +73,33 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
             "\(path): corrupt gzip stream: \(reason)"
         case .invalidRequest(let reason):
             "\(path): \(reason)"
+        case .emptyFile:
+            "\(path): empty file (0 bytes): \(Self.replaceOrRemove)"
+        case .notAnImage(let bytes, let kind):
+            "\(path): not a JPEG or PNG image (it begins with \(bytes.map { hexByte($0) }.joined(separator: " "))"
+                + (kind.map { ", which looks like \($0)" } ?? "") + "): convert it to JPEG or PNG, or "
+                + Self.replaceOrRemove
+        case .corruptImage(let format, let reason):
+            "\(path): corrupt \(format) image (\(reason)): \(Self.replaceOrRemove)"
+        case .tooManyPixels(let width, let height, let limit):
+            "\(path): \(width)×\(height) = \(width * height) pixels, more than --max-image-pixels \(limit) allows "
+                + "(a guard against decompression bombs; nothing was allocated): shrink the image, or raise "
+                + "--max-image-pixels if it is genuine"
+        case .tooLarge(let bytes, let limit):
+            "\(path): \(bytes) bytes, more than any image of at most --max-image-pixels pixels can take (\(limit) bytes; "
+                + "nothing was read): shrink the image, raise --max-image-pixels if it is genuine, or remove it"
+        case .layout(let sentence):
+            "\(path): \(sentence)"
         }
     }
+
+    /// What to do about a bad image file.
+    static let replaceOrRemove = "replace it with a good copy or remove it (`batchaug-dist data check DIR` lists every bad file)"
+}
+
+private func hexByte(_ byte: UInt8) -> String {
+    let digits = String(byte, radix: 16)
+    return digits.count == 1 ? "0" + digits : digits
 }
 
 private func hex(_ value: UInt32) -> String {

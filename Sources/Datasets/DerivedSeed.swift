@@ -9,6 +9,8 @@ public enum SeedPurpose: UInt32, Sendable {
     case syntheticRecords = 0x5359_4E54 // "SYNT"
     case syntheticClasses = 0x434C_5353 // "CLSS"
     case trainingSubset = 0x5355_4253   // "SUBS"
+    case shardOrder = 0x5348_5244       // "SHRD"
+    case validationSplit = 0x5641_4C49  // "VALI"
 }
 
 /// A 64-bit key for `purpose`, derived from `seed` by one Philox block.

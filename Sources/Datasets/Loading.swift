@@ -17,6 +17,10 @@ extension ImageShard {
         let clock = ContinuousClock()
         let start = clock.now
         defer { counters?.addDecodeSeconds((clock.now - start).seconds) }
+        if kind.isPhotos {
+            throw DatasetError(path: directory ?? kind.rawValue, .invalidRequest(
+                "\(kind.rawValue) holds photographs of any size, read through PhotoShard, not fixed-size records"))
+        }
         if kind == .synthetic, let problem = synthetic.problem() {
             throw DatasetError(path: "synthetic", .invalidRequest(problem))
         }
@@ -32,6 +36,8 @@ extension ImageShard {
             return try CIFARLoader.load(descriptor, directory: directory, split: split, rank: rank, ranks: ranks, counters: counters)
         case .mnist, .fashionMNIST:
             return try IDXLoader.load(descriptor, directory: directory, split: split, rank: rank, ranks: ranks, counters: counters)
+        case .folder, .shards:
+            preconditionFailure("refused above")
         }
     }
 }

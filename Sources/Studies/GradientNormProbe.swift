@@ -96,6 +96,10 @@ public enum GradientNormProbe {
                     epoch = batch / stepsPerEpoch
                     data.begin(epoch: epoch)
                 }
+                if data.decodesPerStep {
+                    // Photographs: the step's samples decoded first, a bad file agreed on by every rank.
+                    try world.collectively { try data.load(step: batch % stepsPerEpoch, copies: kind.copies) }
+                }
                 _ = try step.computeGradient(epoch: epoch, step: batch % stepsPerEpoch, globalStep: batch,
                                              copies: kind.copies, imagesPerRank: images, ghostBatchSize: ghost)
                 let scale = 1 / Float(kind.copies * kind.batchSize)

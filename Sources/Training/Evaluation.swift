@@ -31,6 +31,11 @@ public enum CheckpointEvaluation {
         var model: String
         var dataset: String
         var dataDirectory: String?
+        /// Photographs: their size, validation split and pixel limit, and the checkpoint's classes.
+        var size: Int?
+        var valFraction: Double?
+        var maxImagePixels: Int
+        var classes: [String]
         var seed: UInt64
         var checkpoint: String
         var epoch: Int
@@ -59,8 +64,14 @@ public enum CheckpointEvaluation {
                 configuration.dataDirectory = nil
             }
             if let dataDirectory { configuration.dataDirectory = dataDirectory }
+            var classes: [String] = []
+            if case .array(let names)? = checkpoint.info.extra["classes"] {
+                classes = names.compactMap { if case .string(let name) = $0 { name } else { nil } }
+            }
             return (checkpoint, Target(model: configuration.model, dataset: configuration.dataset,
-                                       dataDirectory: configuration.dataDirectory, seed: configuration.seed,
+                                       dataDirectory: configuration.dataDirectory, size: configuration.size,
+                                       valFraction: configuration.valFraction, maxImagePixels: configuration.maxImagePixels,
+                                       classes: classes, seed: configuration.seed,
                                        checkpoint: checkpoint.directory.path, epoch: checkpoint.info.epoch,
                                        step: checkpoint.info.step, stepInEpoch: stepInEpoch))
         }
@@ -73,8 +84,24 @@ public enum CheckpointEvaluation {
                 throw ConfigurationError(option: "dataset", problem: "'\(target.dataset)' is not a dataset: choose "
                     + DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            let shard = try ImageShard.load(kind, directory: target.dataDirectory, split: .test, rank: world.rank,
+            let shard: ImageShard
+            if kind.isPhotos {
+                guard let directory = target.dataDirectory else {
+                    throw ConfigurationError(option: "data-dir", problem: "is needed with --dataset \(kind.rawValue)")
+                }
+                let photos = try PhotoDataset(kind: kind, directory: directory, size: target.size ?? PhotoGeometry.defaultSize,
+                                              validationFraction: target.valFraction)
+                if !target.classes.isEmpty && target.classes != photos.descriptor.classNames {
+                    throw ConfigurationError(option: "data-dir", problem: "\(directory) has the classes "
+                        + "\(photos.descriptor.classNames.joined(separator: ", ")); the checkpoint was trained on "
+                        + "\(target.classes.joined(separator: ", ")) (labels in that order)")
+                }
+                shard = try ImageShard.decodingValidation(try photos.validation(rank: world.rank, ranks: world.size),
+                                                          maxPixels: target.maxImagePixels)
+            } else {
+                shard = try ImageShard.load(kind, directory: target.dataDirectory, split: .test, rank: world.rank,
                                             ranks: world.size, counters: IOCounters())
+            }
             let d = shard.descriptor
             let network = try ModelZoo.make(target.model, input: TensorShape(channels: d.channels, height: d.height, width: d.width),
                                             classes: d.classes, seed: target.seed, dropoutSites: false)

@@ -37,7 +37,7 @@ extension Metric {
         // In the gradient all-reduce; producing batches; waiting for the all-reduce after backward
         // (what backward did not hide).
         .seconds(.communicationSeconds, \.outcome.communicationSeconds),
-        .seconds(.dataSeconds, \.outcome.dataSeconds),
+        .seconds(.dataSeconds, \.dataSeconds),
         .seconds("exposed_comm_seconds", \.outcome.exposedCommunicationSeconds),
         // Each rank's own seconds of the epoch (metrics.jsonl only): producing batches, forward,
         // backward and the update; and waiting for the gradient all-reduce after backward, which
@@ -69,8 +69,13 @@ struct StepFigures: Sendable {
     var outcome: DataParallelStep.Outcome
     /// The whole step on the clock.
     var seconds: Double
+    /// Reading and decoding the step's photographs before it (0 for datasets held in memory).
+    var loadSeconds = 0.0
     /// Images through the network over all ranks: M·B.
     var images: Double
+
+    /// Reading the step's samples and making their copies (photographs: decoding them before the step).
+    var dataSeconds: Double { loadSeconds + outcome.dataSeconds }
 }
 
 /// What a record is computed from: the steps it covers, in order, and where the run is.

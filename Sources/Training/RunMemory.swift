@@ -1,3 +1,4 @@
+import Augmentation
 import Datasets
 import Engine
 import Formatting
@@ -16,7 +17,20 @@ extension RunPlan {
         if simulated { estimate.add("gradients of the \(ranks) simulated ranks", Double(ranks) * 4 * Double(network.parameters.count)) }
         let train = Double(configuration.trainSamples ?? descriptor.trainCount), test = Double(descriptor.testCount)
         let bytesPerRecord = Double(descriptor.recordBytes + 4 + 8)   // pixels, label, place in the epoch order
-        estimate.add("datasets", Double(hosted) * ((train + test) / Double(ranks) + 1) * bytesPerRecord)
+        guard photos != nil else {
+            estimate.add("datasets", Double(hosted) * ((train + test) / Double(ranks) + 1) * bytesPerRecord)
+            return estimate
+        }
+        // Photographs: the training shard is an index of files; a step decodes its b samples into
+        // buffers of their own (a shorter side below 2T, T the decode side; 4:3 assumed), one
+        // image at a time goes through the decoder's RGBA scratch, which the largest image
+        // --max-image-pixels allows may fill; the validation images are decoded once.
+        let side = Double(PhotoGeometry.decodeSide(size: descriptor.height, transforms: transforms))
+        estimate.add("sample index (file names, labels, order)", Double(hosted) * (train / Double(ranks) + 1) * 160)
+        estimate.add("validation images (decoded once)", Double(hosted) * (test / Double(ranks) + 1) * bytesPerRecord)
+        estimate.add("decoded images of a step", Double(hosted * batchPerRank(epoch: epoch)) * 3 * (2 * side) * (8 * side / 3))
+        estimate.add("decoder scratch (--max-image-pixels, RGBA)", 4 * Double(configuration.maxImagePixels))
+        if cacheBytes > 0 { estimate.add("decoded-image cache (--cache-decoded)", Double(hosted * cacheBytes)) }
         return estimate
     }
 

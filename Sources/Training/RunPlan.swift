@@ -16,6 +16,10 @@ struct RunPlan {
     let simulated: Bool
     let dataset: DatasetKind
     let descriptor: DatasetDescriptor
+    /// Photographs (folder, shards): what their directory holds (nil for the other datasets).
+    let photos: PhotoDataset?
+    /// The decoded-image cache's size per rank in bytes (photographs; 0: none).
+    let cacheBytes: Int
     let transforms: [Transform]
     let schedule: LearningRateSchedule
     let allreduce: AllreduceChoice
@@ -41,9 +45,44 @@ struct RunPlan {
             throw fail("dataset", "'\(c.dataset)' is not a dataset: choose \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         dataset = kind
-        descriptor = DatasetDescriptor.of(kind)
+        do {
+            cacheBytes = try ByteSize.parse(c.cacheDecoded)
+        } catch {
+            throw fail("cache-decoded", "must be a size such as 512M or 2G, or 0 for no cache, got '\(c.cacheDecoded)'")
+        }
+        guard c.maxImagePixels >= 1 else { throw fail("max-image-pixels", "must be at least 1, got \(c.maxImagePixels)") }
+        if kind.isPhotos {
+            let size = c.size ?? PhotoGeometry.defaultSize
+            guard (8 ... 1024).contains(size) else { throw fail("size", "must be 8 to 1024 pixels, got \(size)") }
+            if let fraction = c.valFraction, !(fraction > 0 && fraction < 1) {
+                throw fail("val-fraction", "must be a fraction between 0 and 1, got \(fraction)")
+            }
+            if c.valFraction != nil && kind != .folder {
+                throw fail("val-fraction", "applies to --dataset folder; shards hold the validation split they were packed with")
+            }
+            guard let directory = c.dataDirectory else {
+                throw fail("data-dir", "is needed with --dataset \(kind.rawValue): the folder that holds "
+                    + (kind == .folder ? "train/<class>/… and val/<class>/…" : "the shards and shards.json"))
+            }
+            do {
+                photos = try PhotoDataset(kind: kind, directory: directory, size: size, validationFraction: c.valFraction)
+            } catch {
+                throw fail("data-dir", "\(error)")
+            }
+            descriptor = photos!.descriptor
+        } else {
+            for (option, given) in [("size", c.size != nil), ("val-fraction", c.valFraction != nil), ("cache-decoded", cacheBytes > 0)]
+            where given {
+                throw fail(option, "applies to --dataset folder and shards (photographs), not to \(kind.rawValue)")
+            }
+            photos = nil
+            descriptor = DatasetDescriptor.of(kind)
+        }
         do {
             transforms = try c.augment.map { try Transform.parseList($0) } ?? descriptor.defaultTransforms
+            if kind.isPhotos {
+                _ = try AugmentationPolicy(transforms, shape: ImageShape(descriptor), photographs: true)
+            }
         } catch {
             throw fail("augment", "\(error)")
         }
@@ -97,6 +136,7 @@ struct RunPlan {
             guard samples >= ranks else {
                 throw fail("train-samples", "must be at least the number of ranks (\(ranks)), got \(samples)")
             }
+            if kind == .shards { throw fail("train-samples", "applies to folders; shards are read whole") }
             guard samples <= descriptor.trainCount else {
                 throw fail("train-samples", "\(samples) is more than the \(descriptor.trainCount) training samples of \(dataset.rawValue)")
             }
@@ -128,6 +168,13 @@ struct RunPlan {
             throw fail("warmup-epochs", "\(c.warmupEpochs) is longer than the run's \(schedule.epochs) epochs")
         }
 
+        let smallest: Int
+        do {
+            smallest = try photos?.smallestRankShare(ranks: ranks, trainSamples: c.trainSamples)
+                ?? (c.trainSamples ?? descriptor.trainCount) / ranks
+        } catch {
+            throw fail("data-dir", "\(error)")
+        }
         // Every batch shape the run will see (the regime may change B and M) must split evenly.
         for epoch in schedule.changeEpochs + [0] where epoch < schedule.epochs {
             let s = schedule.settings(epoch: epoch)
@@ -142,7 +189,6 @@ struct RunPlan {
                                + "\(when) (copies \(s.copies) × batch-size \(s.batchSize) / \(ranks) ranks)")
                 }
             }
-            let smallest = (c.trainSamples ?? descriptor.trainCount) / ranks
             guard s.batchSize / ranks <= smallest else {
                 throw fail("batch-size", "\(s.batchSize)\(when) gives \(s.batchSize / ranks) samples per rank and step, "
                            + "more than a rank's shard of \(smallest) \(dataset.rawValue) training samples"

@@ -102,10 +102,13 @@ public final class Trainer {
         world = communicator
         self.job = job
         console = Console(enabled: communicator.isRoot)
-        do {
-            plan = try RunPlan(configuration, worldSize: communicator.size)
-        } catch let error as ConfigurationError {
-            throw TrainingFailure.refused(error.description)
+        // Agreed on: a dataset directory (photographs) may look different from another node.
+        plan = try communicator.collectively {
+            do {
+                return try RunPlan(configuration, worldSize: communicator.size)
+            } catch let error as ConfigurationError {
+                throw TrainingFailure.refused(error.description)
+            }
         }
         let hosted = plan.simulated ? Array(0 ..< plan.ranks) : [communicator.rank]
 
@@ -122,11 +125,7 @@ public final class Trainer {
         // and name the host.
         let loaded = try communicator.collectively { [plan, counters] in
             do {
-                return try hosted.map { r in
-                    try RankData(rank: r, ranks: plan.ranks, dataset: plan.dataset, directory: configuration.dataDirectory,
-                                 transforms: plan.transforms, batchPerRank: plan.batchPerRank(epoch: 0),
-                                 seed: configuration.seed, trainSamples: configuration.trainSamples, counters: counters)
-                }
+                return try hosted.map { r in try RankData(plan: plan, rank: r, counters: counters) }
             } catch {
                 throw TrainingFailure("\(error)" + (host.map { " (on host \($0))" } ?? ""), error.exitStatus == .failed ? .refused : error.exitStatus)
             }
@@ -201,6 +200,8 @@ public final class Trainer {
                 lastLearningRate = lr
                 let stepStart = ContinuousClock.now
                 world.note(activity: "step \(globalStep + 1) (epoch \(epoch), step \(step + 1) of \(steps))")
+                if decodesPerStep { try load(epoch: epoch, step: step, of: steps, copies: settings.copies) }
+                let loadSeconds = (ContinuousClock.now - stepStart).seconds
                 let hyper = SGD.Hyperparameters(learningRate: Float(lr), momentum: Float(settings.momentum),
                                                 weightDecay: Float(settings.weightDecay), nesterov: c.nesterov,
                                                 clipNorm: c.gradientClip.map(Float.init))
@@ -214,11 +215,11 @@ public final class Trainer {
                         ? "the gradient norm became \(outcome.gradientNorm) (loss \(outcome.totals.lossSum / max(outcome.totals.samples, 1)))"
                         : "the loss became \(outcome.totals.lossSum)"
                     throw TrainingFailure("\(what) at step \(globalStep) (epoch \(epoch), step \(step + 1) of \(steps)); "
-                        + "stopped without writing a checkpoint: " + lastGoodState(), .diverged)
+                        + "stopped without writing a checkpoint: " + lastGoodState(advice: "lower --lr, or --grad-clip"), .diverged)
                 }
                 if let decision = outcome.overlapDecision { console.line("overlap (auto): \(decision.summary)") }
                 figures.append(StepFigures(outcome: outcome, seconds: (ContinuousClock.now - stepStart).seconds,
-                                           images: Double(settings.copies * settings.batchSize)))
+                                           loadSeconds: loadSeconds, images: Double(settings.copies * settings.batchSize)))
                 console.progress(epoch: epoch, step: step + 1, steps: steps)
                 let reachedLimit = (c.maxSteps.map { globalStep >= $0 } ?? false) || outcome.stopRequested
                 if (step + 1) % c.logEvery == 0 || step + 1 == steps || reachedLimit {
@@ -288,7 +289,7 @@ public final class Trainer {
     /// Every rank's own busy and waiting seconds of the epoch's steps, in rank order (collective;
     /// one entry for one process, whose simulated ranks share one clock).
     private func rankSeconds(_ figures: ArraySlice<StepFigures>) throws -> [RankSeconds] {
-        let busy = figures.reduce(0) { $0 + $1.outcome.dataSeconds + $1.outcome.computeSeconds + $1.outcome.updateSeconds }
+        let busy = figures.reduce(0) { $0 + $1.dataSeconds + $1.outcome.computeSeconds + $1.outcome.updateSeconds }
         let waited = figures.reduce(0) { $0 + $1.outcome.exposedCommunicationSeconds }
         let mine = [busy, waited]
         var all = [Double](repeating: 0, count: 2 * world.size)
@@ -318,13 +319,31 @@ public final class Trainer {
             + "(or run the same command again if it uses --resume-or-start)"
     }
 
-    /// Where the last good state is, for a run stopped by a non-finite loss (rank 0 has the output).
-    private func lastGoodState() -> String {
+    /// Where the last good state is, for a run stopped before its step's update could be trusted
+    /// (rank 0 has the output), and `advice` on what to do.
+    private func lastGoodState(advice: String) -> String {
         guard let output else { return "see the output directory for the last checkpoint" }
         let directory = CheckpointStore.directory(in: output)
         return FileManager.default.fileExists(atPath: directory.path)
-            ? "the last checkpoint, \(directory.path), is the last good state (lower --lr, or --grad-clip)"
-            : "no checkpoint had been written yet (lower --lr, or --grad-clip)"
+            ? "the last checkpoint, \(directory.path), is the last good state (\(advice))"
+            : "no checkpoint had been written yet (\(advice))"
+    }
+
+    /// Whether each step's samples are photographs read and decoded before the step.
+    private var decodesPerStep: Bool { ranksHere[0].decodesPerStep }
+
+    /// Reads and decodes the photographs of `step` on every rank played here. A bad file on any
+    /// rank stops all ranks together, before the step, with its message; the last checkpoint stays.
+    private func load(epoch: Int, step: Int, of steps: Int, copies: Int) throws {
+        do {
+            try world.collectively {
+                for data in ranksHere { try data.load(step: step, copies: copies) }
+            }
+        } catch let failure as AgreedFailure {
+            let run = configuration.output.map { " and continue with --resume \($0)" } ?? ""
+            throw TrainingFailure("\(failure.description)\nstopped before step \(globalStep + 1) (epoch \(epoch), step \(step + 1) "
+                + "of \(steps)) without writing a checkpoint: " + lastGoodState(advice: "replace the file\(run)"), .refused)
+        }
     }
 
     // MARK: - Logging
@@ -359,6 +378,15 @@ public final class Trainer {
             + "ghost batch \(plan.ghostBatchSize(epoch: startEpoch)), \(plan.epochs) epochs"
             + (globalStep > 0 ? ", resuming at epoch \(startEpoch) step \(startStep) (step \(globalStep) of the run)" : "")
             + (output.map { ", output \($0.path)" } ?? ""))
+        if let photos = plan.photos {
+            let d = photos.descriptor
+            let names = d.classNames.prefix(10).joined(separator: ", ") + (d.classes > 10 ? ", …" : "")
+            console.line("\(c.dataset) \(photos.directory): \(d.classes) classes (\(names)), \(d.trainCount) training and "
+                + "\(d.testCount) validation images\(photos.validationFraction.map { " (--val-fraction \($0))" } ?? ""), "
+                + "as \(d.height)×\(d.width) (\(Transform.listDescription(plan.transforms)))"
+                + (plan.cacheBytes > 0 ? ", decoded images cached up to \(c.cacheDecoded) per rank" : ""))
+            if let note = photos.skippedNote { console.line(note) }
+        }
         if world.size > 1 {
             console.line("all-reduce (\(c.allreduce)): \(allreduce.summary)")
             let buckets = stepper.reduction.buckets

@@ -49,9 +49,10 @@ extension Trainer {
                 "hosts": .array(job.hosts.map { .string($0) }),
                 "model_parameters": .number(network.parameterCount),
                 "model_flops_per_sample": .number(network.flopsPerSample),
-                "dataset_train_samples": .number(ranksHere.first!.train.totalCount),
+                "dataset_train_samples": .number(ranksHere.first!.trainCount),
                 "dataset_test_samples": .number(ranksHere.first!.test.totalCount),
                 "epochs_after_adaptation": .number(plan.epochs),
+                "classes": RecordedClasses.json(plan.descriptor.classNames),
                 "allreduce": .string(allreduce.policy.algorithm(forCount: network.parameters.count).rawValue),
             ]),
             "versions": .object([
@@ -94,7 +95,8 @@ extension Trainer {
                     extra: ["parameter_checksum": .string(String(parameterChecksum(), radix: 16)),
                             "step_in_epoch": .number(stepInEpoch),
                             "dataset": .string(configuration.dataset),
-                            JobDescription.kernelsKey: job.kernelRecord].merging(try allreduce.record()) { $1 })
+                            JobDescription.kernelsKey: job.kernelRecord,
+                            "classes": RecordedClasses.json(plan.descriptor.classNames)].merging(try allreduce.record()) { $1 })
                 try CheckpointStore.write(directory: CheckpointStore.directory(in: output), info: info,
                                           tensors: checkpointTensors(rankStatistics: rankStatistics))
             } catch {
@@ -113,10 +115,8 @@ extension Trainer {
         guard (0 ... plan.epochs).contains(epoch) else {
             throw refuse("epoch", "\(epoch)", "0 to \(plan.epochs) (the epochs completed, of this run's \(plan.epochs))")
         }
-        let trainCount = ranksHere[0].train.totalCount
         func steps(_ epoch: Int) throws -> Int {
-            try EpochPlan(totalCount: trainCount, ranks: plan.ranks, rank: 0, batchSize: plan.batchPerRank(epoch: epoch),
-                          seed: 0).stepsPerEpoch
+            try ranksHere[0].stepsPerEpoch(batchPerRank: plan.batchPerRank(epoch: epoch))
         }
         let inEpoch = epoch < plan.epochs ? try steps(epoch) : 1
         guard (0 ..< Int64(inEpoch)).contains(stepInEpoch) else {
@@ -153,6 +153,7 @@ extension Trainer {
                                       + "\(info.model), not \(configuration.model)")
             }
             try TrainingLauncher.checkRanks(of: checkpoint, against: plan.ranks)
+            try RecordedClasses.check(checkpoint, against: plan.descriptor.classNames, option: "resume")
             do {
                 try ModelTensors.parameters(of: store).restore(from: checkpoint, into: store.values.buffer)
                 try ModelTensors.momentum(of: store).restore(from: checkpoint, into: optimizer.velocity.buffer)
@@ -210,6 +211,25 @@ extension Trainer {
         case .string(let text): text
         case .array(let items): items.map(render).joined(separator: ", ")
         default: (try? value.jsonText()) ?? "?"
+        }
+    }
+}
+
+/// The classes of a dataset by label, as config.json and checkpoints record them: their names
+/// (a folder's class folders, the publishers' names of the built-in datasets).
+enum RecordedClasses {
+    static func json(_ names: [String]) -> JSONValue { .array(names.map { .string($0) }) }
+
+    /// Refuses a checkpoint trained on other classes than `names` (a folder whose class folders
+    /// changed would silently relabel every output). Checkpoints that recorded no names pass.
+    static func check(_ checkpoint: Checkpoint, against names: [String], option: String) throws {
+        guard case .array(let recorded)? = checkpoint.info.extra["classes"], !recorded.isEmpty else { return }
+        let saved = recorded.map { if case .string(let name) = $0 { name } else { "?" } }
+        guard saved == names else {
+            throw TrainingFailure.refused("--\(option): the checkpoint in \(checkpoint.directory.path) was trained on the classes "
+                + "\(saved.joined(separator: ", ")) (labels 0 to \(saved.count - 1)); the data has "
+                + names.joined(separator: ", ")
+                + ": the outputs would mean other classes (use the data the model was trained on)")
         }
     }
 }

@@ -16,6 +16,14 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var epochs = 10
     /// Train on a fixed, seed-determined subset of this many training samples (nil: the whole split).
     public var trainSamples: Int? = nil
+    /// Photographs (folder, shards): the side S of the S×S images the model takes (nil: 128).
+    public var size: Int? = nil
+    /// Folder: take this fraction of each class of train/ as the validation split (nil: val/).
+    public var valFraction: Double? = nil
+    /// Photographs: the most pixels an image may have (Pillow's MAX_IMAGE_PIXELS by default).
+    public var maxImagePixels = 89_478_485
+    /// Photographs: memory per rank for decoded training images kept between epochs ("512M"; "0": none).
+    public var cacheDecoded = "0"
 
     // Batch: B distinct samples per step over all ranks, each in M augmented copies.
     public var batchSize = 128
@@ -84,6 +92,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case stopSignals = "stop-signals"
         case collectiveTimeout = "collective-timeout"
         case trainSamples = "train-samples"
+        case valFraction = "val-fraction"
+        case maxImagePixels = "max-image-pixels"
+        case cacheDecoded = "cache-decoded"
+        case size
     }
 
     /// A configuration from a set of options (an object of the JSON names, such as a
@@ -122,12 +134,13 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     /// The options that may change when a run is resumed: where the run reads and writes, how
     /// often it logs, evaluates and checkpoints, when it stops, which all-reduce adds the gradients
-    /// and in which buckets (the same sum; with more than two ranks, rounded in another order), whether during backward, and whether the ranks are
-    /// simulated (their number must match anyway). Every other option changes the computation, and
-    /// a resumed run must keep it: a new option is locked unless it is added here.
+    /// and in which buckets (the same sum; with more than two ranks, rounded in another order), whether during backward,
+    /// whether the ranks are simulated (their number must match anyway), how the run stops and waits, and the
+    /// decoded-image cache and image-size guard (a cached image is the bytes a fresh decode gives). Every other
+    /// option changes the computation, and a resumed run must keep it: a new option is locked unless it is added here.
     static let mayChangeOnResume: Set<CodingKeys> = [
         .dataDirectory, .output, .resume, .checkpointEvery, .evalEvery, .logEvery, .maxSteps, .allreduce, .simulateRanks,
-        .bucketSize, .overlap, .resumeOrStart, .stopSignals, .collectiveTimeout,
+        .bucketSize, .overlap, .resumeOrStart, .stopSignals, .collectiveTimeout, .cacheDecoded, .maxImagePixels,
     ]
 
     /// A value as it is written in JSON, for messages.

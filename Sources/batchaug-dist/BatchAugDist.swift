@@ -14,7 +14,8 @@ struct BatchAugDist: ParsableCommand {
             Run under `mpirun -np N batchaug-dist …` for N ranks, or alone as a single rank.
             """,
         version: BuildInfo.version,
-        subcommands: [Train.self, Eval.self, ExportModel.self, Predict.self, Study.self, Report.self, Info.self, Bench.self]
+        subcommands: [Train.self, Eval.self, ExportModel.self, Predict.self, Study.self, Report.self, DataCommand.self, Info.self,
+                      Bench.self]
     )
 
     static func main() {

@@ -37,6 +37,10 @@ struct ScalingBench: ParsableCommand {
     @Flag(help: "One JSON object per phase instead of the table.") var json = false
 
     func validate() throws {
+        guard !dataset.isPhotos else {
+            throw ValidationError("--dataset \(dataset.rawValue): bench scaling measures datasets of records in memory "
+                + "(bench augment --dataset \(dataset.rawValue) measures photographs)")
+        }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         guard copies >= 1 else { throw ValidationError("--copies must be at least 1, got \(copies)") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }

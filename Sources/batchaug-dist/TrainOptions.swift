@@ -1,4 +1,5 @@
 import ArgumentParser
+import Augmentation
 import Engine
 import JSON
 import RunReport
@@ -15,9 +16,20 @@ let trainingDefaults = TrainingConfiguration()
 /// listed again anywhere else, and a help text shows its default from `trainingDefaults`, never
 /// restated. Adding an option is one property here and one in `TrainingConfiguration`.
 struct TrainOptions: ParsableArguments, Encodable {
-    @Option(help: "Dataset: synthetic, cifar10, cifar100, mnist, fashion-mnist (default \(trainingDefaults.dataset)).")
+    @Option(help: ArgumentHelp("Dataset: synthetic, cifar10, cifar100, mnist, fashion-mnist, folder (your JPEG/PNG photos in "
+                               + "class folders) or shards (tar shards from `data pack`) (default \(trainingDefaults.dataset))."))
     var dataset: String?
-    @Option(help: "Directory of the dataset files (fashion-mnist defaults to Debian's copy).") var dataDir: String?
+    @Option(help: "Directory of the dataset files (fashion-mnist defaults to Debian's copy; folder: the one holding train/<class>/ and val/<class>/).")
+    var dataDir: String?
+    @Option(help: "folder, shards: the side S of the S×S images the model takes (default \(PhotoGeometry.defaultSize)).")
+    var size: Int?
+    @Option(help: "folder: take this fraction of each class of train/ as the validation split instead of val/.")
+    var valFraction: Double?
+    @Option(help: "folder, shards: refuse images of more pixels, before decoding them (default \(trainingDefaults.maxImagePixels), as Pillow).")
+    var maxImagePixels: Int?
+    @Option(help: ArgumentHelp("folder, shards: keep decoded training images in memory up to this size per rank, e.g. 512M "
+                               + "(default \(trainingDefaults.cacheDecoded): none)."))
+    var cacheDecoded: String?
     @Option(help: "Model: \(ModelZoo.examples.joined(separator: ", ")) (default \(trainingDefaults.model)).") var model: String?
     @Option(help: "Epochs (default \(trainingDefaults.epochs)).") var epochs: Int?
     @Option(help: "Train on a fixed, seed-determined subset of this many training samples (default: all).")
@@ -82,7 +94,7 @@ struct TrainOptions: ParsableArguments, Encodable {
     /// Real-valued flags must be numbers (swift-argument-parser accepts "nan" and "inf").
     func validate() throws {
         let reals: [(String, Double?)] = [("lr", lr), ("momentum", momentum), ("weight-decay", weightDecay), ("grad-clip", gradClip),
-                                          ("warmup-epochs", warmupEpochs), ("dropout", dropout)]
+                                          ("warmup-epochs", warmupEpochs), ("dropout", dropout), ("val-fraction", valFraction)]
         for case let (name, value?) in reals where !value.isFinite {
             throw ValidationError("--\(name) must be a finite number, got \(value)")
         }

@@ -55,10 +55,13 @@ struct TransformParsingTests {
         }
     }
 
-    @Test("every dataset's default augmentation parses; CIFAR crop 4 + flip, MNIST-like crop 2")
+    @Test("every dataset's default augmentation parses; CIFAR crop 4 + flip, MNIST-like crop 2, photographs rrc + flip")
     func defaults() throws {
         for kind in DatasetKind.allCases {
-            let descriptor = DatasetDescriptor.of(kind)
+            // Photographs are described by what their directory holds.
+            let descriptor = kind.isPhotos
+                ? DatasetDescriptor.photos(kind, classNames: ["a", "b"], size: 64, trainCount: 2, testCount: 2)
+                : DatasetDescriptor.of(kind)
             #expect(try Transform.parseList(descriptor.defaultAugmentation) == descriptor.defaultTransforms)
             #expect(!descriptor.defaultTransforms.isEmpty, "\(kind)")
         }
@@ -66,6 +69,8 @@ struct TransformParsingTests {
         #expect(DatasetDescriptor.of(.cifar100).defaultTransforms == [.crop(padding: 4), .flip])
         #expect(DatasetDescriptor.of(.mnist).defaultTransforms == [.crop(padding: 2)])
         #expect(DatasetDescriptor.of(.fashionMNIST).defaultTransforms == [.crop(padding: 2)])
+        #expect(DatasetDescriptor.photos(.folder, classNames: ["a"], size: 32, trainCount: 1, testCount: 1).defaultTransforms
+            == [.defaultResizedCrop, .flip])
     }
 
     @Test("a policy rejects a padding larger than the image")
