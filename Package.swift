@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Augmentation", "Checkpoints", "Collectives", "DataParallel", "Datasets",
                                                           "Engine", "JSON", "RunReport", "TestSupport", "Training"]),
         // Runs the built executable (under mpirun); the dependency makes `swift test` build it.
-        .testTarget(name: "CLITests", dependencies: ["batchaug-dist", "Checkpoints", "CZlib", "JSON", "TestSupport",
+        .testTarget(name: "CLITests", dependencies: ["Augmentation", "batchaug-dist", "Checkpoints", "CZlib", "JSON", "TestSupport",
                                                      "Training"]),
     ]
 )

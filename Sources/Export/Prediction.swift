@@ -1,4 +1,5 @@
 import Augmentation
+import Foundation
 import Datasets
 import Engine
 #if canImport(Glibc)
@@ -15,6 +16,8 @@ public struct PredictionInputs: Sendable {
     public var labelNames: [String?] = []
     /// `count × C × H × W` values.
     public var images: [Float] = []
+    /// Files of the folders given that are not images by their names (left out).
+    public var skipped: [String] = []
 
     public var count: Int { names.count }
 
@@ -23,10 +26,6 @@ public struct PredictionInputs: Sendable {
     /// Records `selection` of `split` of a dataset (CIFAR, IDX or synthetic): the stored pixels
     /// normalised with the model's constants, no crop or flip (what `eval` feeds the model). A
     /// dataset whose images are not the model's shape is refused.
-    ///
-    /// (Image files come in through the same type: decoded by the folder loader's decoders,
-    /// resized on the shorter side and centre-cropped to the model's input, then normalised — a
-    /// second constructor beside this one.)
     public static func records(_ kind: DatasetKind, directory: String?, split: Split, selection: RecordSelection,
                                model card: ModelCard) throws -> PredictionInputs {
         let shard = try ImageShard.load(kind, directory: directory, split: split)
@@ -54,6 +53,99 @@ public struct PredictionInputs: Sendable {
             inputs.labelNames.append(classNames[label])
         }
         return inputs
+    }
+}
+
+extension PredictionInputs {
+    /// Photographs (JPEG or PNG files) as validation sees them: decoded by the folder loader's
+    /// decoder, resized on the shorter side and centre-cropped to the model's S×S
+    /// (`CentreCrop`), rounded to bytes, normalised with the model's constants: a photograph of a
+    /// validation folder gives the model what `eval` gives it. Each path is an image file or a
+    /// folder: a folder's images, and those of its subfolders, sorted by name; a subfolder named
+    /// like one of the model's classes labels its images with that class (a `val/` folder).
+    /// Files in a folder whose names are not images are left out and counted in `skipped`.
+    public static func photographs(_ paths: [String], model card: ModelCard,
+                                   maxPixels: Int = ImageDecoder.defaultMaxPixels) throws -> PredictionInputs {
+        let input = card.input
+        guard input.channels == 3, input.height == input.width else {
+            throw ExportError("the model (\(card.architecture)) takes \(input) images (channels×height×width), not "
+                + "photographs (RGB, square after the centre crop): give records of its dataset with --records")
+        }
+        var files: [(path: String, label: Int?)] = []
+        var inputs = PredictionInputs()
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw ExportError("\(path): no such file or folder")
+            }
+            guard isDirectory.boolValue else { files.append((path, nil)); continue }
+            for (file, subfolder) in try imagesIn(folder: path, skipped: &inputs.skipped) {
+                files.append((file, subfolder.flatMap { card.classes.firstIndex(of: $0) }))
+            }
+        }
+        guard !files.isEmpty else { throw ExportError("no JPEG or PNG images in \(paths.joined(separator: ", "))") }
+
+        let shape = ImageShape(channels: 3, height: input.height, width: input.width)
+        let crop = CentreCrop(size: input.height)
+        let decoder = ImageDecoder(maxPixels: maxPixels)
+        let decoded = ByteBuffer()
+        let normalisation = Normalisation(mean: card.mean, std: card.std)
+        var record = [UInt8](repeating: 0, count: shape.count)
+        inputs.images = [Float](repeating: 0, count: files.count * shape.count)
+        for (row, file) in files.enumerated() {
+            let bytes: Data
+            do {
+                bytes = try Data(contentsOf: URL(fileURLWithPath: file.path), options: .mappedIfSafe)
+            } catch {
+                throw ExportError("\(file.path) cannot be read: \(error.localizedDescription)")
+            }
+            let image = try bytes.withUnsafeBytes {
+                try decoder.decode($0, path: file.path, shorterSide: crop.decodeSide, into: decoded)
+            }
+            record.withUnsafeMutableBufferPointer { record in
+                crop.record(of: image, into: record.baseAddress!)
+                inputs.images.withUnsafeMutableBufferPointer { images in
+                    ImageKernels.crop(UnsafePointer(record.baseAddress!), shape: shape, top: 0, left: 0, flipped: false,
+                                      normalisation: normalisation, into: images.baseAddress! + row * shape.count)
+                }
+            }
+            inputs.names.append(file.path)
+            inputs.labels.append(file.label)
+            inputs.labelNames.append(file.label.map { card.classes[$0] })
+        }
+        return inputs
+    }
+
+    /// The image files of `folder` and of its subfolders (one level; symbolic links to folders
+    /// are not followed), sorted, each with the name of the subfolder it is in.
+    private static func imagesIn(folder: String, skipped: inout [String]) throws -> [(String, String?)] {
+        let manager = FileManager.default
+        func entries(_ directory: String) throws -> [String] {
+            do {
+                return try manager.contentsOfDirectory(atPath: directory).filter { !$0.hasPrefix(".") }.sorted()
+            } catch {
+                throw ExportError("\(directory) cannot be listed: \(error.localizedDescription)")
+            }
+        }
+        func isFolder(_ path: String) -> Bool {
+            (try? manager.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeDirectory
+        }
+        var found: [(String, String?)] = []
+        for name in try entries(folder) {
+            let path = (folder as NSString).appendingPathComponent(name)
+            if isFolder(path) {
+                for inner in try entries(path) {
+                    let file = (path as NSString).appendingPathComponent(inner)
+                    if isFolder(file) { continue }
+                    if ImageFolder.isImageName(inner) { found.append((file, name)) } else { skipped.append(file) }
+                }
+            } else if ImageFolder.isImageName(name) {
+                found.append((path, nil))
+            } else {
+                skipped.append(path)
+            }
+        }
+        return found
     }
 }
 

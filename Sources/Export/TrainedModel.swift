@@ -1,3 +1,4 @@
+import Augmentation
 import Checkpoints
 import Datasets
 import Engine
@@ -35,7 +36,18 @@ public struct TrainedModel {
         guard let kind = DatasetKind(rawValue: configuration.dataset) else {
             throw ExportError("--checkpoint \(path): the run's dataset '\(configuration.dataset)' is not one this program knows")
         }
-        let descriptor = DatasetDescriptor.of(kind)
+        let descriptor: DatasetDescriptor
+        if kind.isPhotos {
+            // Photographs: the classes the run recorded (its folders) and its --size.
+            guard case .array(let recorded)? = checkpoint.info.extra["classes"], !recorded.isEmpty else {
+                throw ExportError("--checkpoint \(path): a run on photographs whose checkpoint names no classes")
+            }
+            let names = recorded.map { if case .string(let name) = $0 { name } else { "?" } }
+            descriptor = .photos(kind, classNames: names, size: configuration.size ?? PhotoGeometry.defaultSize,
+                                 trainCount: 0, testCount: 0)
+        } else {
+            descriptor = DatasetDescriptor.of(kind)
+        }
         let network = try build(configuration.model, input: TensorShape(channels: descriptor.channels, height: descriptor.height,
                                                                          width: descriptor.width),
                                 classes: descriptor.classes, source: "--checkpoint \(checkpoint.directory.path)")

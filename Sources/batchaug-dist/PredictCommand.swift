@@ -4,15 +4,18 @@ import Export
 import Formatting
 import JSON
 
-/// `batchaug-dist predict --checkpoint DIR|--model FILE --records LIST [--dataset …] [--top-k K] [--json]`.
+/// `batchaug-dist predict --checkpoint DIR|--model FILE (IMAGE|FOLDER… | --records LIST [--dataset …]) [--top-k K] [--json]`.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a trained model's most probable classes for images.",
         discussion: """
             The model is a run's newest checkpoint (--checkpoint) or a file written by `export --format \
-            safetensors` (--model). The images are records of a dataset's split (--records), preprocessed as \
-            for validation: the stored pixels normalised with the model's constants. The dataset is the one the \
-            model was trained on unless --dataset names another of the same image shape.
+            safetensors` (--model). The images are JPEG or PNG files, or folders of them (a subfolder named \
+            like one of the model's classes gives its images that label), preprocessed as for validation: \
+            decoded, resized on the shorter side, the centre S×S taken, normalised with the model's constants. \
+            Or records of a dataset's split (--records): the stored pixels normalised with the model's \
+            constants; the dataset is the one the model was trained on unless --dataset names another of the \
+            same image shape.
             """)
 
     @Option(help: ArgumentHelp("A run's output directory or checkpoint directory.", valueName: "dir"))
@@ -24,7 +27,11 @@ struct Predict: ParsableCommand {
     var dataDirectory: String?
     @Option(help: "test or train.") var split = "test"
     @Option(help: ArgumentHelp("Records of the split: indices and inclusive ranges (0-9,20), or all.", valueName: "list"))
-    var records: String
+    var records: String?
+    @Option(help: "Photographs of more pixels are refused before decoding (default: Pillow's limit).")
+    var maxImagePixels: Int?
+    @Argument(help: ArgumentHelp("JPEG or PNG files, or folders of them.", valueName: "image|folder"))
+    var images: [String] = []
     @Option(help: "Classes to print per image.") var topK = 3
     @Flag(help: "One JSON object per image (with all logits) instead of a line of text.") var json = false
 
@@ -38,7 +45,13 @@ struct Predict: ParsableCommand {
             throw ValidationError("--dataset '\(dataset)' is not a dataset: choose "
                 + DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        do { _ = try RecordSelection(parsing: records) } catch { throw ValidationError("\(error)") }
+        guard (records == nil) != images.isEmpty else {
+            throw ValidationError("give images (files or folders) or --records LIST of a dataset, not both and not neither")
+        }
+        if let records { do { _ = try RecordSelection(parsing: records) } catch { throw ValidationError("\(error)") } }
+        if let maxImagePixels, maxImagePixels < 1 {
+            throw ValidationError("--max-image-pixels must be at least 1, got \(maxImagePixels)")
+        }
     }
 
     func run() throws {
@@ -46,16 +59,28 @@ struct Predict: ParsableCommand {
         do {
             let trained = try TrainedModel.load(checkpoint: checkpoint, model: model, producer: "batchaug-dist \(BuildInfo.version)")
             let card = trained.card
-            let name = dataset ?? card.dataset
-            guard let kind = DatasetKind(rawValue: name) else {
-                throw ExportError("the model was trained on '\(name)', not a dataset this program reads: name one with --dataset")
-            }
-            var directory = dataDirectory
-            if directory == nil, dataset == nil, case let .string(trained)? = card.configuration.objectValue?["data-dir"] {
-                directory = trained
-            }
-            let inputs = try PredictionInputs.records(kind, directory: directory, split: Split(rawValue: split)!,
+            let inputs: PredictionInputs
+            if let records {
+                let name = dataset ?? card.dataset
+                guard let kind = DatasetKind(rawValue: name), !kind.isPhotos else {
+                    throw ExportError("--records: the model was trained on '\(name)', not a dataset of records: name one with "
+                        + "--dataset, or give image files or folders")
+                }
+                var directory = dataDirectory
+                if directory == nil, dataset == nil, case let .string(trained)? = card.configuration.objectValue?["data-dir"] {
+                    directory = trained
+                }
+                inputs = try PredictionInputs.records(kind, directory: directory, split: Split(rawValue: split)!,
                                                       selection: try RecordSelection(parsing: records), model: card)
+            } else {
+                inputs = try PredictionInputs.photographs(images, model: card,
+                                                          maxPixels: maxImagePixels ?? ImageDecoder.defaultMaxPixels)
+                if !inputs.skipped.isEmpty {
+                    StandardError.report("predict: \(inputs.skipped.count) file\(inputs.skipped.count == 1 ? " is" : "s are") not "
+                        + "JPEG or PNG by name and left out: \(inputs.skipped.prefix(3).joined(separator: ", "))"
+                        + (inputs.skipped.count > 3 ? ", …" : ""))
+                }
+            }
             let predictions = Prediction.run(trained, on: inputs)
             for (index, prediction) in predictions.enumerated() {
                 let top = prediction.top(min(topK, card.classes.count))

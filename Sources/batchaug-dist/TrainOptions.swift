@@ -25,10 +25,10 @@ struct TrainOptions: ParsableArguments, Encodable {
     var size: Int?
     @Option(help: "folder: take this fraction of each class of train/ as the validation split instead of val/.")
     var valFraction: Double?
-    @Option(help: "folder, shards: refuse images of more pixels, before decoding them (default \(trainingDefaults.maxImagePixels), as Pillow).")
+    @Option(help: "folder, shards: refuse images of more pixels, before decoding them, as Pillow does (default \(trainingDefaults.maxImagePixels)).")
     var maxImagePixels: Int?
-    @Option(help: ArgumentHelp("folder, shards: keep decoded training images in memory up to this size per rank, e.g. 512M "
-                               + "(default \(trainingDefaults.cacheDecoded): none)."))
+    @Option(help: ArgumentHelp("folder, shards: keep decoded training images in memory up to this size per rank, e.g. 512M, "
+                               + "or 0 for none (default \(trainingDefaults.cacheDecoded))."))
     var cacheDecoded: String?
     @Option(help: "Model: \(ModelZoo.examples.joined(separator: ", ")) (default \(trainingDefaults.model)).") var model: String?
     @Option(help: "Epochs (default \(trainingDefaults.epochs)).") var epochs: Int?

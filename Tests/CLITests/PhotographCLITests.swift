@@ -40,6 +40,31 @@ struct PhotographCLITests {
         let evaluation = try runBatchAugDist(ranks: 2, ["eval", "--checkpoint", output.path, "--json"])
         #expect(evaluation.status == 0, "\(evaluation)")
         #expect(evaluation.stdout.contains("\"samples\":6"), "\(evaluation.stdout)")
+        // predict on the validation folder: the images eval scores, preprocessed alike (same errors),
+        // labelled by their class folders; a single file; a file that is not an image.
+        let folderEval = try CLITests.evaluation(output)
+        let predicted = try predictions(try succeed(["predict", "--checkpoint", output.path, root.appendingPathComponent("val").path,
+                                                     "--json"]))
+        #expect(predicted.count == 6 && predicted.map(\.label) == [0, 0, 0, 1, 1, 1], "\(predicted)")
+        #expect(wrongCount(predicted) == folderEval.wrong, "predict on val/ against eval: \(folderEval)")
+        let photo = try #require(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("val/dogs").path)
+            .sorted().first)
+        let one = try succeed(["predict", "--checkpoint", output.path, root.appendingPathComponent("val/dogs/\(photo)").path,
+                               "--top-k", "2"])
+        #expect(one.hasPrefix(root.appendingPathComponent("val/dogs/\(photo)").path + ": ")
+                && one.contains("cats ") && one.contains("dogs ") && one.contains("%"), "\(one)")
+        try expectRefused(ranks: nil, ["predict", "--checkpoint", output.path, root.appendingPathComponent("train/cats/notes.txt").path],
+                          naming: ["train/cats/notes.txt"])
+        // Exported, the model keeps its classes, input size and normalisation: the same predictions.
+        let exported = scratchDirectory("folder-export").appendingPathExtension("safetensors")
+        _ = try succeed(["export", "--checkpoint", output.path, "--output", exported.path])
+        let fromFile = try predictions(try succeed(["predict", "--model", exported.path, root.appendingPathComponent("val").path,
+                                                    "--json"]))
+        #expect(fromFile.map(\.label) == predicted.map(\.label) && fromFile.map(\.logits) == predicted.map(\.logits))
+        let skipping = try runBatchAugDist(ranks: nil, ["predict", "--checkpoint", output.path, root.appendingPathComponent("train").path])
+        #expect(skipping.status == 0 && skipping.stderr.contains("1 file is not JPEG or PNG by name and left out")
+                && skipping.stdout.split(separator: "\n").count == 16, "\(skipping)")
+
         // A folder whose classes are not the checkpoint's is refused, naming both.
         let other = try Self.makeFolder("folder-other")
         try FileManager.default.moveItem(at: other.appendingPathComponent("train/dogs"), to: other.appendingPathComponent("train/wolves"))

@@ -1,3 +1,4 @@
+import Augmentation
 import Foundation
 import JSON
 import Testing
@@ -48,15 +49,17 @@ struct TrainOptionsCLITests {
             ("seed", "18446744073709551615", .unsignedInteger(.max)), ("output", output.path, .string(output.path)),
             ("checkpoint-every", "2", 2), ("eval-every", "3", 3), ("log-every", "7", 7), ("max-steps", "1", 1),
             ("simulate-ranks", "2", 2), ("bucket-size", "64K", "64K"), ("overlap", "off", "off"),
-            ("stop-signals", "USR2", "USR2"), ("collective-timeout", "30", 30),
+            ("stop-signals", "USR2", "USR2"), ("collective-timeout", "30", 30), ("max-image-pixels", "1000000", 1_000_000),
+            ("cache-decoded", "0", "0"),
         ]
         let arguments = given.flatMap { ["--" + $0.flag] + ($0.value.map { [$0] } ?? []) }
         let run = try runBatchAugDist(ranks: nil, ["train"] + arguments)
         #expect(run.status == 0, "\(run)")
         let recorded = try Self.recordedConfiguration(output)
         for (flag, _, json) in given { #expect(recorded[flag] == json, "--\(flag): \(recorded[flag].map { "\($0)" } ?? "unset")") }
-        // Every option the configuration holds has a flag (all but --resume, which needs a checkpoint, and
-        // --resume-or-start, which stands for --resume or --output, are given here).
+        // Every option the configuration holds has a flag (all but --resume, which needs a checkpoint,
+        // --resume-or-start, which stands for --resume or --output, and --size and --val-fraction, which
+        // only photographs take and are unset otherwise, are given here).
         #expect(Set(recorded.keys) == Set(given.map(\.flag)), "options without a flag: \(Set(recorded.keys).subtracting(given.map(\.flag)))")
     }
 
@@ -98,8 +101,10 @@ struct TrainOptionsCLITests {
             entry.text.firstMatch(of: /\bdefault ([^:;)\s][^;)]*)/).map { (entry.flag, String($0.1).trimmingCharacters(in: .whitespaces)) }
         }
         var checked: [String] = []
+        // --size is unset unless the data are photographs; its default is PhotoGeometry's.
+        let implied: [String: JSONValue] = ["size": .integer(Int64(PhotoGeometry.defaultSize))]
         for (flag, text) in stated where flag != "output" {
-            let value = try #require(defaults[flag], "--\(flag) states a default (\(text)) the configuration does not have")
+            let value = try #require(defaults[flag] ?? implied[flag], "--\(flag) states a default (\(text)) the configuration does not have")
             #expect(Self.same(text, value), "--\(flag): the help says \(text), the configuration \(value)")
             checked.append(flag)
         }
