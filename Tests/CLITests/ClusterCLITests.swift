@@ -30,6 +30,14 @@ struct ClusterCLITests {
         let state = try String(contentsOf: cluster.directory.appendingPathComponent("cluster.env"), encoding: .utf8)
         let index = try #require(state.split(separator: "\n").first { $0.hasPrefix("CLUSTER_INDEX=") }?.split(separator: "=").last)
         let cores = ProcessInfo.processInfo.activeProcessorCount
+        // The bridge's own address is set, so hosts joining or leaving cannot change it under the hosts'
+        // ARP caches (a changed one cost a reshape 25-48 s of unreachable hosts).
+        func bridge(_ attribute: String) throws -> String {
+            try String(contentsOfFile: "/sys/class/net/bd\(index)br/\(attribute)", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let bridgeAddress = try bridge("address")
+        #expect(try bridge("addr_assign_type") == "3", "the bridge's address is not set (NET_ADDR_SET): \(bridgeAddress)")
 
         for k in 1 ... 2 {
             let probe = try cluster.onHost("node\(k)", "hostname; grep Cpus_allowed_list /proc/self/status; "
@@ -55,6 +63,7 @@ struct ClusterCLITests {
         #expect(status.stdout.contains("3 hosts") && status.stdout.contains("node3"), "\(status)")
         let unlimited = try reshaped.onHost("node1", "tc qdisc show dev eth0")
         #expect(!unlimited.stdout.contains("tbf"), "\(unlimited)")
+        #expect(try bridge("address") == bridgeAddress, "a reshape changed the bridge's address")
 
         let down = try cluster.down()
         downed = true

@@ -64,8 +64,9 @@ public final class NamespaceCluster: @unchecked Sendable {
         try Self.script(["down", "--dir", directory.path])
     }
 
-    /// Runs `launch/netns-cluster ARGS…`.
-    public static func script(_ arguments: [String], timeout: Double = 120) throws -> ProcessOutcome {
+    /// Runs `launch/netns-cluster ARGS…`. The timeout lies beyond the script's own bounds (30 s for
+    /// the hosts to answer, 60 s for Slurm's nodes to register), so a failure is reported by its message.
+    public static func script(_ arguments: [String], timeout: Double = 180) throws -> ProcessOutcome {
         try runProcess("/bin/bash", [script] + arguments, timeout: timeout)
     }
 

@@ -35,8 +35,11 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     for (pipe, isOut) in [(out, true), (err, false)] {
         readers.enter()
         Thread {
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            collected.set(data, isOut: isOut)
+            // Piece by piece, not to the end: a child the watchdog killed may leave a grandchild
+            // holding the pipe open, and what was written until then is what explains the failure.
+            while let piece = try? pipe.fileHandleForReading.read(upToCount: 1 << 16), !piece.isEmpty {
+                collected.append(piece, isOut: isOut)
+            }
             readers.leave()
         }.start()
     }
@@ -61,7 +64,7 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
 private final class Collected: @unchecked Sendable {
     private let lock = NSLock()
     private var out = Data(), err = Data(), killed = false
-    func set(_ data: Data, isOut: Bool) { lock.lock(); if isOut { out = data } else { err = data }; lock.unlock() }
+    func append(_ data: Data, isOut: Bool) { lock.lock(); if isOut { out += data } else { err += data }; lock.unlock() }
     func markTimedOut() { lock.lock(); killed = true; lock.unlock() }
     var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: out, as: UTF8.self) }
     var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: err, as: UTF8.self) }
