@@ -35,10 +35,19 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     for (pipe, isOut) in [(out, true), (err, false)] {
         readers.enter()
         Thread {
-            // Piece by piece, not to the end: a child the watchdog killed may leave a grandchild
-            // holding the pipe open, and what was written until then is what explains the failure.
-            while let piece = try? pipe.fileHandleForReading.read(upToCount: 1 << 16), !piece.isEmpty {
-                collected.append(piece, isOut: isOut)
+            // What each read(2) gives, not to the end: a child the watchdog killed may leave a
+            // grandchild holding the pipe open, and what was written until then explains the failure.
+            let descriptor = pipe.fileHandleForReading.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    collected.append(Data(buffer[..<count]), isOut: isOut)
+                } else if count < 0 && errno == EINTR {
+                    continue
+                } else {
+                    break                        // end of file, or the pipe failed
+                }
             }
             readers.leave()
         }.start()
