@@ -36,7 +36,8 @@ struct RealFileTests {
     @Test("CIFAR-10 normalisation constants match the copy's training set within 0.01",
           .enabled(if: cifar10Directory != nil, "the CIFAR-10 copy is not at ../shared/datasets/cifar10-jpeg beside the repository"))
     func cifar10Statistics() throws {
-        let shard = try ImageShard.load(.cifar10, directory: try #require(cifar10Directory), split: .train)
+        let directory = try #require(cifar10Directory)
+        let shard = try ImageShard.load(.cifar10, directory: directory, split: .train)
         let (mean, std) = channelStatistics(shard)
         let descriptor = DatasetDescriptor.of(.cifar10)
         for c in 0 ..< 3 {
