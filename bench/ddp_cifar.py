@@ -230,7 +230,35 @@ def train(rank, world, args):
                         collate_fn=copy_major)
     steps = len(loader)
 
+    def evaluate_with_mean_statistics():
+        """(test loss sum, correct, count) over both ranks, with the running statistics averaged over
+        the ranks for the evaluation and restored after it (RankStatistics.swift:67-86), and how far
+        this rank's own statistics were from the mean (the largest gap over the ranks)."""
+        buffers = bn_buffers(model)
+        held = [b.clone() for b in buffers]
+        for b in buffers:
+            dist.all_reduce(b)
+            b.div_(world)
+        # How far this rank's own running statistics are from the mean (0 would mean they were synced).
+        gap = torch.tensor([max((b - h).abs().max().item() for b, h in zip(buffers, held))])
+        dist.all_reduce(gap, op=dist.ReduceOp.MAX)
+        sums = torch.tensor(evaluate(model, test_images, test_labels), dtype=torch.float64)
+        for b, h in zip(buffers, held):
+            b.copy_(h)
+        dist.all_reduce(sums)
+        return sums, gap.item()
+
     out = open(args.out, "a") if args.out and rank == 0 else None
+
+    def write(record):
+        if rank == 0:
+            line = json.dumps(record)
+            print(line, flush=True)
+            if out:
+                out.write(line + "\n")
+                out.flush()
+
+    global_step = 0
     dist.barrier()
     start = time.perf_counter()
     train_seconds = train_cpu_seconds = 0.0
@@ -238,6 +266,7 @@ def train(rank, world, args):
         sampler.set_epoch(epoch)
         epoch_start, cpu_start = time.perf_counter(), time.process_time()
         loss_sum, correct, images = 0.0, 0, 0
+        evaluating_seconds = evaluating_cpu_seconds = 0.0  # --eval-every-steps' evaluations: not training
         for step, (x, y) in enumerate(loader):
             logits = ddp(x)
             loss = F.cross_entropy(logits, y)  # mean over the rank's M*64 images
@@ -247,11 +276,25 @@ def train(rank, world, args):
             loss_sum += loss.item() * len(y)
             correct += (logits.detach().argmax(1) == y).sum().item()
             images += len(y)
-            if args.max_steps and step + 1 >= args.max_steps:
+            global_step += 1
+            last = step + 1 == steps or (args.max_steps and step + 1 >= args.max_steps)
+            # The test set after this step (our --eval-every-steps: not where the epoch's end evaluates).
+            if args.eval_every_steps and global_step % args.eval_every_steps == 0 and not last:
+                eval_start = time.perf_counter()
+                eval_cpu_start = time.process_time()
+                sums, _ = evaluate_with_mean_statistics()
+                evaluating_seconds += time.perf_counter() - eval_start
+                evaluating_cpu_seconds += time.process_time() - eval_cpu_start
+                write({"type": "step", "epoch": epoch, "step": global_step,
+                       "train_seconds": train_seconds + (time.perf_counter() - epoch_start) - evaluating_seconds,
+                       "val_error": 1 - sums[1].item() / sums[2].item(), "val_loss": sums[0].item() / sums[2].item(),
+                       "eval_seconds": time.perf_counter() - eval_start, "seed": args.seed, "copies": args.copies})
+            if last:
                 break
-        epoch_seconds = time.perf_counter() - epoch_start
+        epoch_seconds = time.perf_counter() - epoch_start - evaluating_seconds
         train_seconds += epoch_seconds
-        train_cpu_seconds += time.process_time() - cpu_start  # this process's CPU time (all its threads)
+        # This process's CPU time (all its threads), its evaluations inside the epoch excluded.
+        train_cpu_seconds += time.process_time() - cpu_start - evaluating_cpu_seconds
 
         eval_start = time.perf_counter()
         # Replicas must be identical (our check after every epoch, Trainer.swift:256-260).
@@ -260,32 +303,19 @@ def train(rank, world, args):
         dist.all_reduce(extremes, op=dist.ReduceOp.MAX)
         if not torch.equal(extremes[0], -extremes[1]):
             raise RuntimeError(f"after epoch {epoch} the ranks' parameters differ")
-        buffers = bn_buffers(model)
-        held = [b.clone() for b in buffers]
-        for b in buffers:  # the mean over ranks of the running statistics (RankStatistics.swift:67-86)
-            dist.all_reduce(b)
-            b.div_(world)
-        # How far this rank's own running statistics are from the mean (0 would mean they were synced).
-        gap = torch.tensor([max((b - h).abs().max().item() for b, h in zip(buffers, held))])
-        dist.all_reduce(gap, op=dist.ReduceOp.MAX)
-        sums = torch.tensor([*evaluate(model, test_images, test_labels), loss_sum, correct, images], dtype=torch.float64)
-        for b, h in zip(buffers, held):
-            b.copy_(h)
-        dist.all_reduce(sums)
+        evaluation, gap = evaluate_with_mean_statistics()
+        training = torch.tensor([loss_sum, correct, images], dtype=torch.float64)
+        dist.all_reduce(training)
+        sums = torch.cat([evaluation, training])
         eval_seconds = time.perf_counter() - eval_start
-        if rank == 0:
-            line = json.dumps({
-                "epoch": epoch, "wall_seconds": time.perf_counter() - start, "train_seconds": train_seconds,
-                "val_error": 1 - sums[1].item() / sums[2].item(), "val_loss": sums[0].item() / sums[2].item(),
-                "train_loss": sums[3].item() / sums[5].item(), "train_error": 1 - sums[4].item() / sums[5].item(),
-                "images_per_second": sums[5].item() / epoch_seconds, "epoch_seconds": epoch_seconds,
-                "rank0_train_cpu_seconds": train_cpu_seconds,
-                "eval_seconds": eval_seconds, "running_stats_rank_gap": gap.item(), "steps": step + 1, "copies": args.copies, "batch_size": args.batch_size,
-                "ghost_batch_size": ghost, "lr": args.lr, "seed": args.seed, "model": args.model, "side": "pytorch-ddp"})
-            print(line, flush=True)
-            if out:
-                out.write(line + "\n")
-                out.flush()
+        write({
+            "type": "epoch", "epoch": epoch, "wall_seconds": time.perf_counter() - start, "train_seconds": train_seconds,
+            "val_error": 1 - sums[1].item() / sums[2].item(), "val_loss": sums[0].item() / sums[2].item(),
+            "train_loss": sums[3].item() / sums[5].item(), "train_error": 1 - sums[4].item() / sums[5].item(),
+            "images_per_second": sums[5].item() / epoch_seconds, "epoch_seconds": epoch_seconds,
+            "rank0_train_cpu_seconds": train_cpu_seconds,
+            "eval_seconds": eval_seconds, "running_stats_rank_gap": gap, "steps": step + 1, "copies": args.copies, "batch_size": args.batch_size,
+            "ghost_batch_size": ghost, "lr": args.lr, "seed": args.seed, "model": args.model, "side": "pytorch-ddp"})
     if out:
         out.close()
     dist.destroy_process_group()
@@ -359,7 +389,10 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--train-samples", type=int, default=0, help="train on a seed-determined subset (quick tests)")
     parser.add_argument("--max-steps", type=int, default=0, help="at most this many steps per epoch (quick tests)")
-    parser.add_argument("--out", help="append the per-epoch JSON lines to this file")
+    parser.add_argument("--eval-every-steps", type=int, default=0,
+                        help="also evaluate after every N-th step (of the run) that does not end an epoch; writes a "
+                             "\"step\" line with train_seconds so far (0: only at epoch ends)")
+    parser.add_argument("--out", help="append the JSON lines (one per epoch, and per --eval-every-steps) to this file")
     parser.add_argument("--port", type=int, default=0, help="MASTER_PORT for the spawned processes (0: a free one)")
     parser.add_argument("--self-check", action="store_true", help="check ghost batch norm and the batch layout, then exit")
     args = parser.parse_args()

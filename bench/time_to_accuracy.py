@@ -5,11 +5,12 @@
 
 For each run: the training seconds at which the validation error first reached <= THRESHOLD, and its
 final validation error. Time is cumulative *training* seconds, evaluation excluded, on both sides:
-ours is the running sum of results.csv's epoch_seconds (the epoch's steps; measured before the
-evaluation, replica check and checkpoint: Sources/Training/Trainer.swift:190,238), the DDP side's is
-its train_seconds (the same sum of its epochs' step loops). Each side is timed from its first step,
-start-up and data loading excluded. A run is only checked at the epochs it evaluated. Then the median
-of each side and their ratio (DDP / ours: above 1 means ours got there sooner).
+ours is the running sum of metrics.jsonl's step records (step_seconds times the steps each covers:
+each step's batch, forward, backward, all-reduce and update), the DDP side's is its train_seconds
+(its step loops' time, the evaluations of --eval-every-steps subtracted). Each side is timed from its
+first step, start-up and data loading excluded. A run is checked where it evaluated: at epoch ends,
+and every N steps with `--eval-every-steps N` on both sides. Then the median of each side and their
+ratio (DDP / ours: above 1 means ours got there sooner).
 """
 
 import argparse
@@ -28,38 +29,52 @@ def number(text):
 
 
 def ours(directory):
-    """[(epoch, cumulative training seconds, val_error or None)] of one of our run directories, from
-    results.csv (or the epoch records of metrics.jsonl). A repeated epoch (a resumed run's partial
-    epoch) keeps its last row's error and adds all its rows' seconds."""
-    path = os.path.join(directory, "results.csv")
-    if os.path.exists(path):
-        with open(path, newline="") as f:
-            rows = [(int(r["epoch"]), number(r["epoch_seconds"]), number(r["val_error"])) for r in csv.DictReader(f)]
-    else:
-        with open(os.path.join(directory, "metrics.jsonl")) as f:
-            records = [json.loads(line) for line in f if line.strip()]
-        rows = [(r["epoch"], r.get("epoch_seconds"), r.get("val_error")) for r in records if r.get("type") == "epoch"]
-    points, total = [], 0.0
-    for epoch, seconds, error in rows:
-        total += seconds or 0.0
-        if points and points[-1][0] == epoch:
-            points.pop()
-        points.append((epoch, total, error))
+    """[(global step, cumulative training seconds, val_error or None)] of one of our run directories,
+    from metrics.jsonl: the training seconds are the running sum of the step records' step_seconds
+    times the steps each covers (a step record follows every --log-every steps, every evaluation of
+    --eval-every-steps and every epoch's last step, so the sum covers every step); the errors are
+    those of the step records --eval-every-steps evaluated and of the epoch records (at the epoch's
+    last step). A resumed run's records from a step it repeats replace the earlier ones."""
+    with open(os.path.join(directory, "metrics.jsonl")) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    points, total, previous = [], 0.0, 0
+    for r in records:
+        step = int(r["step"])
+        if r.get("type") == "step":
+            while points and points[-1][0] > step - 1 and step <= previous:
+                points.pop()
+            if step <= previous:  # a resumed run goes back: its seconds restart from that point
+                total = points[-1][1] if points else 0.0
+                previous = points[-1][0] if points else 0
+            total += r["step_seconds"] * (step - previous)
+            previous = step
+            points.append((step, total, r.get("val_error")))
+        elif r.get("type") == "epoch" and r.get("val_error") is not None:
+            if points and points[-1][0] == step:
+                points[-1] = (step, points[-1][1], r["val_error"])
+            else:
+                points.append((step, total, r["val_error"]))
     return points
 
 
 def ddp(path):
-    """[(epoch, train_seconds, val_error)] of a bench/ddp_cifar.py JSON-lines file."""
+    """[(global step, train_seconds, val_error)] of a bench/ddp_cifar.py JSON-lines file: its epoch
+    lines and the step lines of --eval-every-steps (files from before those have epoch lines only,
+    without a "type")."""
     with open(path) as f:
         records = [json.loads(line) for line in f if line.strip()]
-    return [(r["epoch"], r["train_seconds"], r.get("val_error")) for r in records]
+    points = []
+    for r in records:
+        step = r["step"] if r.get("type") == "step" else (r["epoch"] + 1) * r["steps"]
+        points.append((step, r["train_seconds"], r.get("val_error")))
+    return points
 
 
 def reached(points, threshold):
-    """(epoch, seconds) of the first evaluated epoch with val_error <= threshold, or None."""
-    for epoch, seconds, error in points:
+    """(step, seconds) of the first evaluation with val_error <= threshold, or None."""
+    for step, seconds, error in points:
         if error is not None and error <= threshold:
-            return epoch, seconds
+            return step, seconds
     return None
 
 
@@ -79,7 +94,7 @@ def main():
         parser.error("give --ours RUN_DIR... and/or --ddp FILE.jsonl...")
 
     print(f"time to val_error <= {args.threshold:g} (cumulative training seconds, evaluation excluded)")
-    print(f"{'side':6} {'epochs':>6} {'reached at epoch':>16} {'seconds':>10} {'final error':>11} {'total s':>9}  run")
+    print(f"{'side':6} {'evals':>6} {'reached at step':>16} {'seconds':>10} {'final error':>11} {'total s':>9}  run")
     times = {"ours": [], "ddp": []}
     finals = {"ours": [], "ddp": []}
     for side, paths, read in [("ours", args.ours, ours), ("ddp", args.ddp, ddp)]:
@@ -91,7 +106,8 @@ def main():
                 times[side].append(hit[1])
             if last[2] is not None:
                 finals[side].append(last[2])
-            print(f"{side:6} {len(points):6d} {hit[0] if hit else '-':>16} "
+            evaluations = sum(1 for p in points if p[2] is not None)
+            print(f"{side:6} {evaluations:6d} {hit[0] if hit else '-':>16} "
                   f"{f'{hit[1]:.1f}' if hit else 'not reached':>10} "
                   f"{f'{last[2]:.4f}' if last[2] is not None else '-':>11} "
                   f"{points[-1][1] if points else 0:9.1f}  {path}")

@@ -26,8 +26,11 @@ extension Metric {
         Metric(.copies, epoch: .integer(\.copies)),
         Metric(.trainLoss, epoch: .real(tensorBoard: "epoch/train_loss") { $0.perSample(\.outcome.totals.lossSum) }),
         Metric(.trainError, epoch: .real(tensorBoard: "epoch/train_error") { 1 - $0.perSample(\.outcome.totals.correct) }),
-        Metric(.validationLoss, epoch: .ifAny(tensorBoard: "epoch/val_loss") { $0.validation?.loss }),
-        Metric(.validationError, epoch: .ifAny(tensorBoard: "epoch/val_error") { $0.validation?.error }),
+        // Step records have them after the steps --eval-every-steps evaluates at (and leave them out elsewhere).
+        Metric(.validationLoss, epoch: .ifAny(tensorBoard: "epoch/val_loss") { $0.validation?.loss },
+               step: .ifAny(tensorBoard: "step/val_loss") { $0.validation?.loss }),
+        Metric(.validationError, epoch: .ifAny(tensorBoard: "epoch/val_error") { $0.validation?.error },
+               step: .ifAny(tensorBoard: "step/val_error") { $0.validation?.error }),
         Metric(.gradientNorm, epoch: .real(meanGradientNorm),
                step: .real(tensorBoard: "train/gradient_norm", meanGradientNorm)),
         Metric(.epochSeconds, epoch: .real(\.seconds)),
@@ -95,9 +98,12 @@ struct MetricInputs {
     /// Epoch records: every rank's own seconds, in rank order (empty for one process).
     var ranks: [RankSeconds] = []
 
-    /// A step record's inputs: the steps' own time.
-    init(steps: ArraySlice<StepFigures>, epoch: Int, globalStep: Int, learningRate: Double) {
+    /// A step record's inputs: the steps' own time, and the test set's loss and error if the run
+    /// was evaluated after the last of them.
+    init(steps: ArraySlice<StepFigures>, epoch: Int, globalStep: Int, learningRate: Double,
+         validation: (loss: Double, error: Double)? = nil) {
         (self.steps, self.epoch, self.globalStep, self.learningRate) = (steps, epoch, globalStep, learningRate)
+        self.validation = validation
         seconds = 0
         seconds = sum(\.seconds)
     }
@@ -105,8 +111,8 @@ struct MetricInputs {
     /// An epoch record's inputs.
     init(steps: ArraySlice<StepFigures>, epoch: Int, globalStep: Int, learningRate: Double, seconds: Double,
          batchSize: Int, copies: Int, validation: (loss: Double, error: Double)?, ranks: [RankSeconds] = []) {
-        self.init(steps: steps, epoch: epoch, globalStep: globalStep, learningRate: learningRate)
-        (self.seconds, self.batchSize, self.copies, self.validation) = (seconds, batchSize, copies, validation)
+        self.init(steps: steps, epoch: epoch, globalStep: globalStep, learningRate: learningRate, validation: validation)
+        (self.seconds, self.batchSize, self.copies) = (seconds, batchSize, copies)
         self.ranks = ranks
     }
 
@@ -188,9 +194,11 @@ public struct MetricRecord: Sendable, Equatable {
 
     init(_ kind: RecordKind, _ inputs: MetricInputs) {
         self.kind = kind
+        // An epoch record has every column (results.csv's, empty where there is no value); a step
+        // record only the values it has.
         fields = Metric.table.compactMap { metric in
             metric.value(in: kind).map { Field(name: metric.name, value: $0.compute(inputs), inResults: $0.inResults) }
-        }
+        }.filter { kind == .epoch || $0.value != .null }
     }
 
     /// The value of `name` as a number; nil when the record has no such metric or it is empty.

@@ -129,6 +129,7 @@ struct RunPlan {
         guard c.regimeAdaptation >= 1 else { throw fail("regime-adaptation", "must be at least 1, got \(c.regimeAdaptation)") }
         guard c.checkpointEvery >= 0 else { throw fail("checkpoint-every", "must not be negative (0 = only at the end)") }
         guard c.evalEvery >= 0 else { throw fail("eval-every", "must not be negative (0 = only at the end)") }
+        guard c.evalEverySteps >= 0 else { throw fail("eval-every-steps", "must not be negative (0 = only at epoch ends)") }
         guard c.logEvery >= 1 else { throw fail("log-every", "must be at least 1, got \(c.logEvery)") }
         if let steps = c.maxSteps, steps < 1 { throw fail("max-steps", "must be at least 1, got \(steps)") }
         if let base = c.baseBatchSize, base < 1 { throw fail("base-batch-size", "must be at least 1, got \(base)") }

@@ -193,6 +193,7 @@ public final class Trainer {
             figures.reserveCapacity(steps - firstStep)
             var intervalStart = 0
             var lastLearningRate = 0.0
+            var evaluationSeconds = 0.0   // --eval-every-steps' evaluations: not the epoch's training time
             var step = firstStep - 1
             while step + 1 < steps {
                 step += 1
@@ -222,9 +223,21 @@ public final class Trainer {
                                            loadSeconds: loadSeconds, images: Double(settings.copies * settings.batchSize)))
                 console.progress(epoch: epoch, step: step + 1, steps: steps)
                 let reachedLimit = (c.maxSteps.map { globalStep >= $0 } ?? false) || outcome.stopRequested
-                if (step + 1) % c.logEvery == 0 || step + 1 == steps || reachedLimit {
+                // --eval-every-steps: the test set after this step, unless the epoch's end evaluates
+                // it anyway. Decided from the configuration and the step, the same on every rank
+                // (the evaluation is collective); its time is not the step's.
+                var validation: (loss: Double, error: Double)? = nil
+                let epochEndEvaluates = step + 1 == steps && evaluatesAtEnd(of: epoch, last: epoch == totalEpochs - 1)
+                if c.evalEverySteps > 0 && globalStep % c.evalEverySteps == 0 && !epochEndEvaluates && !outcome.stopRequested {
+                    world.note(activity: "the evaluation after step \(globalStep) (--eval-every-steps)")
+                    let evaluationStart = ContinuousClock.now
+                    validation = try stepper.statistics.withMean { _ in try self.evaluate() }
+                    evaluationSeconds += (ContinuousClock.now - evaluationStart).seconds
+                }
+                if (step + 1) % c.logEvery == 0 || step + 1 == steps || reachedLimit || validation != nil {
                     try logInterval(figures[intervalStart...], epoch: epoch, step: step + 1, steps: steps, learningRate: lr,
-                                    remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps)
+                                    remainingSteps: (steps - step - 1) + (totalEpochs - epoch - 1) * steps,
+                                    validation: validation)
                     intervalStart = figures.count
                 }
                 if reachedLimit {
@@ -235,7 +248,8 @@ public final class Trainer {
             }
             // Stopped by a signal, the job has little time left (Slurm's grace before SIGKILL): the
             // checkpoint, not the test set.
-            try finishEpoch(epoch, figures: figures[...], seconds: (ContinuousClock.now - epochStart).seconds, learningRate: lastLearningRate,
+            try finishEpoch(epoch, figures: figures[...], seconds: (ContinuousClock.now - epochStart).seconds - evaluationSeconds,
+                            learningRate: lastLearningRate,
                             settings: settings, last: epoch == totalEpochs - 1 || stopped,
                             stepsDone: step + 1, steps: steps, evaluates: !stoppedBySignal)
             finished = epoch == totalEpochs - 1 && step + 1 == steps
@@ -258,7 +272,7 @@ public final class Trainer {
             throw TrainingFailure("after epoch \(epoch) the parameters of rank \(mismatch.rank) differ from rank 0's "
                 + "(checksums \(String(mismatch.checksum, radix: 16)) vs \(String(mismatch.rootChecksum, radix: 16)))")
         }
-        let evaluate = evaluates && (last || (c.evalEvery > 0 && (epoch + 1) % c.evalEvery == 0))
+        let evaluate = evaluates && evaluatesAtEnd(of: epoch, last: last)
         // Decided from the configuration, which every rank holds; `output` exists on rank 0 only, and a
         // decision taken from it would leave the other ranks out of the collectives below.
         let checkpoint = c.output != nil && (last || (c.checkpointEvery > 0 && (epoch + 1) % c.checkpointEvery == 0))
@@ -284,6 +298,11 @@ public final class Trainer {
                                    stepInEpoch: stepsDone == steps ? 0 : stepsDone, rankStatistics: perRank)
             }
         }
+    }
+
+    /// Whether the end of `epoch` evaluates on the test set (--eval-every epochs, and the run's end).
+    private func evaluatesAtEnd(of epoch: Int, last: Bool) -> Bool {
+        last || (configuration.evalEvery > 0 && (epoch + 1) % configuration.evalEvery == 0)
     }
 
     /// Every rank's own busy and waiting seconds of the epoch's steps, in rank order (collective;
@@ -357,16 +376,17 @@ public final class Trainer {
     }
 
     private func logInterval(_ figures: ArraySlice<StepFigures>, epoch: Int, step: Int, steps: Int, learningRate: Double,
-                             remainingSteps: Int) throws {
+                             remainingSteps: Int, validation: (loss: Double, error: Double)? = nil) throws {
         guard world.isRoot else { return }
         let record = MetricRecord(.step, MetricInputs(steps: figures, epoch: epoch, globalStep: globalStep,
-                                                      learningRate: learningRate))
+                                                      learningRate: learningRate, validation: validation))
         writeMetrics { try $0.write(record) }
         let eta = Double(remainingSteps) * record.number(.stepSeconds)
         console.line("epoch \(epoch)/\(plan.epochs)  step \(step)/\(steps)  loss \(fixed(record.number(.loss), 4))  "
             + "error \(percent(record.number(.error)))  lr \(significant(learningRate, digits: 4))  "
             + "\(fixed(record.number(.imagesPerSecond), 0)) img/s  "
-            + "ETA \(formatDuration(eta))")
+            + "ETA \(formatDuration(eta))"
+            + (validation.map { "  test loss \(fixed($0.loss, 4)) error \(percent($0.error))" } ?? ""))
     }
 
     private func describeRun() {

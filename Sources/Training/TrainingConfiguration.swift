@@ -64,6 +64,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// (0: no bound). Long enough for the slowest rank's evaluation and rank 0's checkpoint.
     public var collectiveTimeout = 600.0
     public var evalEvery = 1
+    /// Also evaluate on the test set after every N-th step of the run (0: only at epoch ends).
+    public var evalEverySteps = 0
     public var logEvery = 20
     public var maxSteps: Int? = nil
     public var simulateRanks = 1
@@ -84,6 +86,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case regimeAdaptation = "regime-adaptation"
         case checkpointEvery = "checkpoint-every"
         case evalEvery = "eval-every"
+        case evalEverySteps = "eval-every-steps"
         case logEvery = "log-every"
         case maxSteps = "max-steps"
         case simulateRanks = "simulate-ranks"
@@ -139,7 +142,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// decoded-image cache and image-size guard (a cached image is the bytes a fresh decode gives). Every other
     /// option changes the computation, and a resumed run must keep it: a new option is locked unless it is added here.
     static let mayChangeOnResume: Set<CodingKeys> = [
-        .dataDirectory, .output, .resume, .checkpointEvery, .evalEvery, .logEvery, .maxSteps, .allreduce, .simulateRanks,
+        .dataDirectory, .output, .resume, .checkpointEvery, .evalEvery, .evalEverySteps, .logEvery, .maxSteps, .allreduce, .simulateRanks,
         .bucketSize, .overlap, .resumeOrStart, .stopSignals, .collectiveTimeout, .cacheDecoded, .maxImagePixels,
     ]
 
