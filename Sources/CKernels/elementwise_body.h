@@ -1,9 +1,12 @@
-// Row-wise loops over strided views, written once and compiled twice by elementwise.c: under the
-// AVX2+FMA target attribute (clang vectorises the inner loops 8-wide) and portably. Reductions
-// allow reassociation so they vectorise too; they accumulate each row in float and each plane
-// in double.
-// Expects: KERNEL (function attribute), NAME(x) (name mangling), internal.h.
+// Row-wise loops over strided views, written once and compiled three times by elementwise.c:
+// under the AVX2+FMA target attribute (clang vectorises the inner loops 8-wide), under AVX-512F
+// (16-wide) and portably. channel_sums allows reassociation so that it vectorises too (each row
+// in float, each plane in double; not compiled for AVX-512, where it would add in another order);
+// the backward sums keep eight explicit lanes per plane.
+// Expects: KERNEL (function attribute), NAME(x) (name mangling), VECTORS (1: explicit 8-float
+// vectors, 0: the same lanes as arrays, without vector types in the portable variant's code), internal.h.
 
+#ifndef WITHOUT_CHANNEL_SUMS
 KERNEL static void NAME(channel_sums)(ck_view x, int images, int channels, int height, int width,
                                       const double *center, double *sums) {
 #pragma clang fp reassociate(on)
@@ -28,6 +31,7 @@ KERNEL static void NAME(channel_sums)(ck_view x, int images, int channels, int h
         sums[channels + c] += ss;
     }
 }
+#endif
 
 KERNEL static void NAME(affine_apply)(ck_view x, ck_view residual, ck_view y, int images, int channels, int height,
                                       int width, const float *scale, const float *shift, int relu) {
@@ -52,51 +56,84 @@ KERNEL static void NAME(affine_apply)(ck_view x, ck_view residual, ck_view y, in
 
 // Image by image, each image's channels in turn: the memory of a group of channels is read in
 // the order it lies in (one channel across all images jumps a whole image between planes, and
-// small planes, 8 × 8 floats, then cost a cache miss each). The rows' sums still reach each
-// channel's double in the order image, row.
+// small planes, 8 × 8 floats, then cost a cache miss each). Each plane's values are summed in
+// eight float lanes across all its rows, the lanes added once per plane into the channel's
+// double (a horizontal sum per row cost as much as the loads on 8- and 16-wide rows); the
+// elements of a row past a multiple of 8 go into a scalar beside the lanes (lane l takes the
+// elements i ≡ l mod 8 of each row: the same order in every variant). The order is a fixed
+// function of the shape, so the bits are the same on every run.
+// `masked`: 0 no ReLU, 1 mask from the output o, 2 from the input p·sc + sh (as affine_apply).
+INLINE void NAME(bn_sums_plane)(
+    ck_view dy, ck_view y, ck_view x, long n, long c, int height, int width, float m, float sc, float sh,
+    const int masked, double *s, double *sx) {
+#if VECTORS
+    v8 acc_s = splat(0), acc_sx = splat(0);
+#else
+    float acc_s[8] = {0}, acc_sx[8] = {0};
+#endif
+    float ts = 0, tsx = 0;
+    const int width8 = width / 8 * 8;
+    for (int r = 0; r < height; r++) {
+        const float *restrict g = view_row(dy, n, c, r);
+        const float *restrict p = view_row(x, n, c, r);
+        const float *restrict o = masked == 1 ? view_row(y, n, c, r) : p;
+#if VECTORS
+        for (int i = 0; i < width8; i += 8) {
+            const v8 gv = load8(g + i), pv = load8(p + i), zero = splat(0);
+            v8 gi = gv;
+            if (masked == 1) gi = (v8)((v8i)gv & (v8i)(load8(o + i) > zero));
+            if (masked == 2) {
+                // The ReLU's input as affine_apply computed it: the same expression, not
+                // reassociated (x·sc > −sh would round differently).
+#pragma clang fp reassociate(off)
+                const v8 pre = pv * sc + sh;
+                gi = (v8)((v8i)gv & (v8i)(pre > zero));
+            }
+            acc_s += gi;
+            acc_sx += gi * (pv - m);
+        }
+#else
+        for (int i = 0; i < width8; i += 8)
+            for (int l = 0; l < 8; l++) {
+                float gi;
+                {
+#pragma clang fp reassociate(off)
+                    const float pre = p[i + l] * sc + sh;
+                    gi = masked == 1 ? (o[i + l] > 0 ? g[i + l] : 0.0f) : masked == 2 ? (pre > 0 ? g[i + l] : 0.0f)
+                                                                                       : g[i + l];
+                }
+                acc_s[l] += gi;
+                acc_sx[l] += gi * (p[i + l] - m);
+            }
+#endif
+        for (int i = width8; i < width; i++) {
+            float gi;
+            {
+#pragma clang fp reassociate(off)
+                const float pre = p[i] * sc + sh;
+                gi = masked == 1 ? (o[i] > 0 ? g[i] : 0.0f) : masked == 2 ? (pre > 0 ? g[i] : 0.0f) : g[i];
+            }
+            ts += gi;
+            tsx += gi * (p[i] - m);
+        }
+    }
+    *s += (double)(HSUM8(acc_s) + ts);
+    *sx += (double)(HSUM8(acc_sx) + tsx);
+}
+
 KERNEL static void NAME(bn_backward_sums)(ck_view dy, ck_view y, ck_view x, int images, int channels, int height,
                                           int width, const float *mean, const float *scale, const float *shift,
                                           double *sums) {
-#pragma clang fp reassociate(on)
+    const int masked = y.data ? 1 : scale ? 2 : 0;
     for (int n = 0; n < images; n++) {
         for (int c = 0; c < channels; c++) {
             const float m = mean[c], sc = scale ? scale[c] : 0.0f, sh = scale ? shift[c] : 0.0f;
-            double s = sums[c], sx = sums[channels + c];
-            for (int r = 0; r < height; r++) {
-                const float *restrict g = view_row(dy, n, c, r);
-                const float *restrict p = view_row(x, n, c, r);
-                float rs = 0, rsx = 0;
-                if (y.data) {
-                    const float *restrict o = view_row(y, n, c, r);
-                    for (int i = 0; i < width; i++) {
-                        const float gi = o[i] > 0 ? g[i] : 0.0f;
-                        rs += gi;
-                        rsx += gi * (p[i] - m);
-                    }
-                } else if (scale) {
-                    for (int i = 0; i < width; i++) {
-                        float gi;
-                        {
-                            // The ReLU's input as affine_apply computed it: the same expression,
-                            // not reassociated (x·sc > −sh would round differently).
-#pragma clang fp reassociate(off)
-                            const float pre = p[i] * sc + sh;
-                            gi = pre > 0 ? g[i] : 0.0f;
-                        }
-                        rs += gi;
-                        rsx += gi * (p[i] - m);
-                    }
-                } else {
-                    for (int i = 0; i < width; i++) {
-                        rs += g[i];
-                        rsx += g[i] * (p[i] - m);
-                    }
-                }
-                s += rs;
-                sx += rsx;
+            double *s = &sums[c], *sx = &sums[channels + c];
+            switch (masked) {
+            case 0: NAME(bn_sums_plane)(dy, y, x, n, c, height, width, m, sc, sh, 0, s, sx); break;
+            case 1: NAME(bn_sums_plane)(dy, y, x, n, c, height, width, m, sc, sh, 1, s, sx); break;
+            default: NAME(bn_sums_plane)(dy, y, x, n, c, height, width, m, sc, sh, 2, s, sx); break;
             }
-            sums[c] = s;
-            sums[channels + c] = sx;
         }
     }
 }

@@ -109,6 +109,40 @@ struct TrainCLITests {
         #expect(try stepRecords(pieces) == steps)
     }
 
+    @Test("--eval-every-steps evaluates the test set inside epochs without changing what is trained")
+    func evaluationEverySteps() throws {
+        // 19 steps per epoch (10,000 / 512), 2 epochs: the test set after steps 5, 10, 15, 20, 25,
+        // 30 and 35 in the step records, and after steps 19 and 38 in the epoch records as always.
+        let common = ["train", "--model", "mlp", "--epochs", "2", "--batch-size", "512", "--copies", "2",
+                      "--dropout", "0.1", "--ghost-batch-size", "128", "--log-every", "4"]
+        let plain = scratchDirectory("plain"), evaluated = scratchDirectory("evaluated")
+        let a = try runBatchAugDist(ranks: 2, common + ["--output", plain.path])
+        let b = try runBatchAugDist(ranks: 2, common + ["--output", evaluated.path, "--eval-every-steps", "5"])
+        #expect(a.status == 0 && b.status == 0, "\(a)\n\(b)")
+        let x = try checkpointTensors(plain), y = try checkpointTensors(evaluated)
+        #expect(!x.isEmpty && x.keys.sorted() == y.keys.sorted())
+        #expect(x.keys.filter { x[$0] != y[$0] }.isEmpty, "evaluating changed the trained tensors")
+
+        let records = try String(contentsOf: evaluated.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        let steps = records.filter { $0["type"] as? String == "step" }
+        let evaluatedSteps = steps.filter { $0["val_error"] != nil }
+        #expect(evaluatedSteps.map { $0["step"] as? Int } == [5, 10, 15, 20, 25, 30, 35])
+        for record in evaluatedSteps {
+            let error = try #require(record["val_error"] as? Double), loss = try #require(record["val_loss"] as? Double)
+            #expect((0 ... 1).contains(error) && loss.isFinite && loss > 0, "\(record)")
+        }
+        // The other step records (every 4 steps, the epochs' last) have no test figures; the epoch
+        // records have the same ones as the run without --eval-every-steps.
+        // (Step 35 is both a logged step, the 16th of epoch 1, and an evaluated one: one record.)
+        #expect(steps.filter { $0["val_error"] == nil }.map { $0["step"] as? Int } == [4, 8, 12, 16, 19, 23, 27, 31, 38],
+                "\(steps.map { $0["step"] ?? "?" })")
+        let plainRows = try resultRows(plain), evaluatedRows = try resultRows(evaluated)
+        #expect(plainRows.map { $0["val_error"] } == evaluatedRows.map { $0["val_error"] } && plainRows.count == 2)
+        // The console's progress line after an evaluated step says so.
+        #expect(b.stdout.split(separator: "\n").contains { $0.contains("step 5/19") && $0.contains("test loss") }, "\(b.stdout)")
+    }
+
     /// The step records of a run's metrics.jsonl without their timings: [step, epoch, loss, error, lr, grad_norm].
     func stepRecords(_ run: URL) throws -> [[Double]] {
         let text = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)

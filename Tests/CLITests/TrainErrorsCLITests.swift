@@ -19,6 +19,7 @@ struct TrainErrorsCLITests {
             (2, ["--dataset", "imagenet"], ["--dataset", "imagenet"]),
             (2, ["--regime", "0:lr=fast"], ["--regime"]),
             (nil, ["--simulate-ranks", "0"], ["--simulate-ranks"]),
+            (2, ["--eval-every-steps", "-1"], ["--eval-every-steps"]),
             (2, ["--simulate-ranks", "2"], ["--simulate-ranks", "without mpirun"]),
         ]
         for (ranks, arguments, expected) in cases {

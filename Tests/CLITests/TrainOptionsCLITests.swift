@@ -47,7 +47,7 @@ struct TrainOptionsCLITests {
             ("warmup-epochs", "0.5", 0.5), ("lr-scaling", "linear", "linear"), ("base-batch-size", "256", 256),
             ("regime", "1:lr=0.01", "1:lr=0.01"), ("regime-adaptation", "2", 2), ("allreduce", "mpi", "mpi"),
             ("seed", "18446744073709551615", .unsignedInteger(.max)), ("output", output.path, .string(output.path)),
-            ("checkpoint-every", "2", 2), ("eval-every", "3", 3), ("log-every", "7", 7), ("max-steps", "1", 1),
+            ("checkpoint-every", "2", 2), ("eval-every", "3", 3), ("eval-every-steps", "5", 5), ("log-every", "7", 7), ("max-steps", "1", 1),
             ("simulate-ranks", "2", 2), ("bucket-size", "64K", "64K"), ("overlap", "off", "off"),
             ("stop-signals", "USR2", "USR2"), ("collective-timeout", "30", 30), ("max-image-pixels", "1000000", 1_000_000),
             ("cache-decoded", "0", "0"),
