@@ -86,8 +86,8 @@ struct TrainOptions: ParsableArguments, Encodable {
     @Option(help: "Continue from the last complete checkpoint in this run (or checkpoint) directory.") var resume: String?
     @Option(help: "Evaluate on the test set every N epochs, and at the end; 0 = only at the end (default \(trainingDefaults.evalEvery)).")
     var evalEvery: Int?
-    @Option(help: ArgumentHelp("Also evaluate on the test set after every N-th step of the run; the step lines of metrics.jsonl "
-                               + "there get val_loss and val_error (default \(trainingDefaults.evalEverySteps): only at epoch ends)."))
+    @Option(help: ArgumentHelp("Also evaluate on the test set after every N-th step of the run, 0 = at epoch ends only; the "
+                               + "step lines of metrics.jsonl there get val_loss and val_error (default \(trainingDefaults.evalEverySteps))."))
     var evalEverySteps: Int?
     @Option(help: "Print a progress line every N steps (default \(trainingDefaults.logEvery)).") var logEvery: Int?
     @Option(help: "Stop after this many steps in all (for debugging).") var maxSteps: Int?
