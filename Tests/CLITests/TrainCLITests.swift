@@ -3,11 +3,6 @@ import Foundation
 import Testing
 import TestSupport
 
-/// A fresh directory for one run's output.
-func scratchDirectory(_ name: String) -> URL {
-    FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-\(name)-\(UUID().uuidString)")
-}
-
 /// The checkpoint's tensors by name (parameters, "momentum/…", running statistics).
 func checkpointTensors(_ run: URL) throws -> [String: [Float]] {
     let checkpoint = try CheckpointStore.latest(in: run)

@@ -32,7 +32,7 @@ func trainedLike(_ architecture: String, input: TensorShape = TensorShape(channe
 
 /// A new directory for one test's files.
 struct Scratch {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-export-\(UUID().uuidString)")
+    let root = scratchDirectory("export")
     init() throws { try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true) }
     func url(_ name: String) -> URL { root.appendingPathComponent(name) }
 }

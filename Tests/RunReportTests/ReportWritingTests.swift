@@ -9,7 +9,7 @@ struct ReportWritingTests {
     static let charts = ["validation-error", "train-loss", "gradient-norm", "learning-rate", "images-per-second"]
 
     func scratch() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-report-out-\(UUID().uuidString)")
+        scratchDirectory("report-out")
     }
 
     @Test("runs are named by the settings in which they differ, bookkeeping options aside")

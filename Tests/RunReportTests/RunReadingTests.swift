@@ -1,6 +1,7 @@
 import Foundation
 import RunReport
 import Testing
+import TestSupport
 
 /// A run directory written by hand in the formats `train` writes.
 struct RunFixture {
@@ -98,7 +99,7 @@ struct RunReadingTests {
 
     @Test("a directory that is not a run, or no directory at all, is named in the error")
     func notARun() throws {
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-notrun-\(UUID().uuidString)")
+        let empty = scratchDirectory("notrun")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         let error = try #require(throws: ReportError.self) { try Run(directory: empty) }
         #expect(error.description.hasPrefix(empty.path + ": not a run directory: it has no results.csv"))

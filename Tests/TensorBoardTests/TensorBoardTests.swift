@@ -3,10 +3,6 @@ import TensorBoard
 import TestSupport
 import Testing
 
-func scratchDirectory(_ name: String) -> URL {
-    FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-\(name)-\(UUID().uuidString)")
-}
-
 @Suite("TensorBoard event files")
 struct TensorBoardTests {
     @Test("CRC-32C matches the published check values; masking is TensorFlow's")

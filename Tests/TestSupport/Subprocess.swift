@@ -112,7 +112,7 @@ public struct RankOutput: Sendable {
 /// the ranks' output and mpirun's own messages interleave on mpirun's streams (`outcome`).
 public func runBatchAugDistPerRank(ranks: Int, _ arguments: [String], timeout: Double = 600)
     throws -> (outcome: ProcessOutcome, ranks: [RankOutput]) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-ranks-\(UUID().uuidString)")
+    let directory = scratchDirectory("ranks")
     defer { try? FileManager.default.removeItem(at: directory) }
     let outcome = try runBatchAugDist(ranks: ranks, arguments, timeout: timeout,
                                       launcherOptions: ["--output-filename", directory.path])

@@ -2,6 +2,7 @@ import Checkpoints
 import Foundation
 import JSON
 import Testing
+import TestSupport
 import Training
 
 /// How the configuration is put together (defaults ← --config file ← flags) and checked before
@@ -99,7 +100,7 @@ struct ConfigurationTests {
 
     @Test("resuming from a directory without a checkpoint names --resume")
     func resumeWithoutCheckpoint() throws {
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-empty-\(UUID().uuidString)")
+        let empty = scratchDirectory("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         #expect { _ = try resolved(["resume": .string(empty.path)]) } throws: { "\($0)".hasPrefix("--resume") }
     }

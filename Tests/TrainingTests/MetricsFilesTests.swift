@@ -2,6 +2,7 @@ import Collectives
 import Foundation
 import RunReport
 import Testing
+import TestSupport
 import Training
 
 /// results.csv and metrics.jsonl as a real run writes them: the file formats (columns and keys, in
@@ -26,7 +27,7 @@ struct MetricsFilesTests {
 
     @Test("2 epochs of 10 steps, a step record every 3 and the test set at the end: the files, the records and the report agree")
     func twoEpochs() throws {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("batchaug-metrics-\(UUID().uuidString)")
+        let output = scratchDirectory("metrics")
         defer { try? FileManager.default.removeItem(at: output) }
         var c = TrainingConfiguration()
         (c.model, c.batchSize, c.epochs, c.logEvery, c.evalEvery, c.output) = ("mlp", 1_000, 2, 3, 2, output.path)
