@@ -25,6 +25,9 @@ func resultRows(_ run: URL) throws -> [[String: String]] {
 struct TrainCLITests {
     /// Small and quick: the MLP (batch norm and a dropout site), 8 steps.
     static let quick = ["train", "--model", "mlp", "--batch-size", "96", "--max-steps", "8", "--log-every", "4"]
+    /// Two epochs of 19 steps (10,000 synthetic samples / 512) on 2 ranks, a step record every 4 steps.
+    static let twoEpochs = ["train", "--model", "mlp", "--epochs", "2", "--batch-size", "512", "--copies", "2",
+                            "--dropout", "0.1", "--ghost-batch-size", "128", "--log-every", "4"]
 
     @Test("every rank ends with the same parameters; the output directory holds what was promised",
           arguments: [1, 2, 3])
@@ -75,8 +78,7 @@ struct TrainCLITests {
 
     @Test("resuming, inside an epoch or at its end, gives bit-identical parameters to an uninterrupted run")
     func resumeIsExact() throws {
-        let common = ["train", "--model", "mlp", "--epochs", "2", "--batch-size", "512", "--copies", "2",
-                      "--dropout", "0.1", "--ghost-batch-size", "128", "--log-every", "4"]
+        let common = Self.twoEpochs
         let whole = scratchDirectory("whole"), pieces = scratchDirectory("pieces")
         let uninterrupted = try runBatchAugDist(ranks: 2, common + ["--output", whole.path])
         #expect(uninterrupted.status == 0, "\(uninterrupted)")
@@ -108,8 +110,7 @@ struct TrainCLITests {
     func evaluationEverySteps() throws {
         // 19 steps per epoch (10,000 / 512), 2 epochs: the test set after steps 5, 10, 15, 20, 25,
         // 30 and 35 in the step records, and after steps 19 and 38 in the epoch records as always.
-        let common = ["train", "--model", "mlp", "--epochs", "2", "--batch-size", "512", "--copies", "2",
-                      "--dropout", "0.1", "--ghost-batch-size", "128", "--log-every", "4"]
+        let common = Self.twoEpochs
         let plain = scratchDirectory("plain"), evaluated = scratchDirectory("evaluated")
         let a = try runBatchAugDist(ranks: 2, common + ["--output", plain.path])
         let b = try runBatchAugDist(ranks: 2, common + ["--output", evaluated.path, "--eval-every-steps", "5"])

@@ -1,7 +1,9 @@
 #!/bin/bash
 # The runs of PLAN.md, one after the other; finished runs are skipped. Usage: run.sh OUT [SEEDS]
+# With GRID=N both sides also evaluate every N steps (../tta-grid/PLAN.md: GRID=78).
 set -u
 out=$1; seeds=${2:-"1 2"}
+grid=(); [ "${GRID:-0}" -gt 0 ] && grid=(--eval-every-steps "$GRID")   # the same option on both sides
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)"
 bin=${BATCHAUG_BIN:-$repo/.build/release/batchaug-dist}
 data=${DATA:-$repo/../shared/datasets/cifar10-jpeg}
@@ -15,13 +17,14 @@ for seed in $seeds; do
             rm -rf "$run"; echo "ours M=$copies seed $seed ($(date -u +%T))"
             mpirun -np 2 --bind-to core "$bin" train --dataset cifar10 --data-dir "$data" --model resnet20 \
                 --batch-size 128 --copies $copies --ghost-batch-size 64 --epochs 3 --lr 0.1 --momentum 0.9 \
-                --weight-decay 5e-4 --seed $seed --log-every 100 --output "$run" > "$run.log" 2>&1 < /dev/null
+                --weight-decay 5e-4 --seed $seed --log-every 100 "${grid[@]}" --output "$run" \
+                > "$run.log" 2>&1 < /dev/null
         fi
         ddp="$out/ddp-m$copies-s$seed.jsonl"
-        if [ "$(grep -c '' "$ddp" 2>/dev/null)" != 3 ]; then
+        if [ "$(grep -c '"train_loss"' "$ddp" 2>/dev/null)" != 3 ]; then   # its three epoch lines
             rm -f "$ddp"; echo "DDP M=$copies seed $seed ($(date -u +%T))"
             "$python" "$repo/bench/ddp_cifar.py" --copies $copies --epochs 3 --seed $seed --data-dir "$data" \
-                --out "$ddp" > "$out/ddp-m$copies-s$seed.log" 2>&1 < /dev/null
+                "${grid[@]}" --out "$ddp" > "$out/ddp-m$copies-s$seed.log" 2>&1 < /dev/null
         fi
     done
 done
