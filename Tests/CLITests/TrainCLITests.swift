@@ -135,6 +135,12 @@ struct TrainCLITests {
                 "\(steps.map { $0["step"] ?? "?" })")
         let plainRows = try resultRows(plain), evaluatedRows = try resultRows(evaluated)
         #expect(plainRows.map { $0["val_error"] } == evaluatedRows.map { $0["val_error"] } && plainRows.count == 2)
+        // TensorBoard (read by the tensorboard package) has them at their steps, as scalars of their own.
+        let scalars = try tensorboardScalars(in: evaluated.appendingPathComponent("tensorboard"))
+        #expect(scalars["step/val_error"]?.map(\.step) == [5, 10, 15, 20, 25, 30, 35])
+        // (Scalars are float32: compared as such, the last digit of a JSON double parse aside.)
+        #expect(scalars["step/val_error"]?.map { Float($0.value) } == evaluatedSteps.map { Float($0["val_error"] as? Double ?? .nan) })
+        #expect(scalars["step/val_loss"]?.map(\.step) == [5, 10, 15, 20, 25, 30, 35])
         // The console's progress line after an evaluated step says so.
         #expect(b.stdout.split(separator: "\n").contains { $0.contains("step 5/19") && $0.contains("test loss") }, "\(b.stdout)")
     }
