@@ -14,18 +14,10 @@ ratio (DDP / ours: above 1 means ours got there sooner).
 """
 
 import argparse
-import csv
 import json
 import os
 import statistics
 import sys
-
-
-def number(text):
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return None
 
 
 def ours(directory):
@@ -34,18 +26,15 @@ def ours(directory):
     times the steps each covers (a step record follows every --log-every steps, every evaluation of
     --eval-every-steps and every epoch's last step, so the sum covers every step); the errors are
     those of the step records --eval-every-steps evaluated and of the epoch records (at the epoch's
-    last step). A resumed run's records from a step it repeats replace the earlier ones."""
+    last step). A resumed run (its steps go back) is refused: its seconds are not one run's."""
     with open(os.path.join(directory, "metrics.jsonl")) as f:
         records = [json.loads(line) for line in f if line.strip()]
     points, total, previous = [], 0.0, 0
     for r in records:
         step = int(r["step"])
         if r.get("type") == "step":
-            while points and points[-1][0] > step - 1 and step <= previous:
-                points.pop()
-            if step <= previous:  # a resumed run goes back: its seconds restart from that point
-                total = points[-1][1] if points else 0.0
-                previous = points[-1][0] if points else 0
+            if step <= previous:
+                sys.exit(f"{directory}: step {step} follows step {previous} (a resumed run); time it uninterrupted")
             total += r["step_seconds"] * (step - previous)
             previous = step
             points.append((step, total, r.get("val_error")))
