@@ -15,7 +15,7 @@ struct ElementwiseVariantTests {
         let toolchain = try runProcess("/bin/sh", ["-c", "dirname \"$(readlink -f \"$(command -v swift)\")\""], timeout: 10)
         let clang = toolchain.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + "/clang"
         #expect(FileManager.default.isExecutableFile(atPath: clang), "the toolchain's clang: \(toolchain)")
-        let program = FileManager.default.temporaryDirectory.appendingPathComponent("elementwise-bits-\(UUID().uuidString)")
+        let program = scratchDirectory("elementwise-bits")
         defer { try? FileManager.default.removeItem(at: program) }
         let build = try runProcess(clang, ["-O3", "-I", repository.appendingPathComponent("Sources/CKernels/include").path,
                                            repository.appendingPathComponent("bench/kernel_ab/elementwise_bits.c").path,
