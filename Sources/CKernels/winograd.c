@@ -20,9 +20,11 @@
 // images, whatever the plane size). Tiles that reach past the valid region (image sizes not a
 // multiple of m) are copied into a zero-filled patch first. With AVX-512, where tiles 0-3 and
 // 4-7 of a group each lie along one row, m apart (`tile_group.halves`: eight tiles along a row, or
-// two rows of four), the forward and output-gradient transforms gather each column by 16-float
-// loads and a two-source permute instead of the transpose, and F(4×4) writes each half's output
-// row by two permutes.
+// two rows of four), the forward and output-gradient transforms of F(4×4) run their first pass
+// (down the columns) on the image rows themselves, 16 floats wide, and split its result into the
+// tiles' columns by two-source permutes (F(2×2) gathers the columns that way); F(4×4) writes each
+// half's output row by two permutes. Every path computes each element by the same expressions
+// in the same order (columns first, then rows).
 //
 // One body written with clang vector extensions is compiled three times (FOR_EACH_VARIANT,
 // internal.h): portable, AVX2+FMA (contracted multiply-adds) and AVX-512F, which gives the AVX2
@@ -33,61 +35,72 @@
 // Tiles per block: at most this many (`valid_block`).
 #define CK_WINOGRAD_MAX_BLOCK 256
 
-// ---- 1-D transforms (vectors = 8 tiles), inputs and outputs with strides --------------------
+// ---- 1-D transforms, inputs and outputs with strides ----------------------------------------------
+// Each for vectors of 8 (one tile per lane) and of 16 (`_16`: sixteen floats of an image row, the
+// first pass of the AVX-512 paths below), from one body: an element is the same expression in
+// either width, so both give the same bits.
 
-// Bᵀ d, F(2,3): 4 → 4.
-INLINE void input_1d_2(const v8 *d, int s, v8 *o, int t) {
-    o[0] = d[0] - d[2 * s];
-    o[t] = d[s] + d[2 * s];
-    o[2 * t] = d[2 * s] - d[s];
-    o[3 * t] = d[s] - d[3 * s];
-}
+#define TRANSFORMS_1D(T, W)                                                                          \
+    /* Bᵀ d, F(2,3): 4 → 4. */                                                                       \
+    INLINE void input_1d_2##W(const T *d, int s, T *o, int t) {                                      \
+        o[0] = d[0] - d[2 * s];                                                                      \
+        o[t] = d[s] + d[2 * s];                                                                      \
+        o[2 * t] = d[2 * s] - d[s];                                                                  \
+        o[3 * t] = d[s] - d[3 * s];                                                                  \
+    }                                                                                                \
+    /* Bᵀ d, F(4,3): 6 → 6 (points 0, ±1, ±2, ∞). */                                                 \
+    INLINE void input_1d_4##W(const T *d, int s, T *o, int t) {                                      \
+        const T d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s];                              \
+        const T a = d4 - 4.0f * d2, b = d3 - 4.0f * d1, c = d4 - d2, e = 2.0f * (d3 - d1);           \
+        o[0] = 4.0f * d[0] - 5.0f * d2 + d4;                                                         \
+        o[t] = a + b;                                                                                \
+        o[2 * t] = a - b;                                                                            \
+        o[3 * t] = c + e;                                                                            \
+        o[4 * t] = c - e;                                                                            \
+        o[5 * t] = 4.0f * d1 - 5.0f * d3 + d[5 * s];                                                 \
+    }                                                                                                \
+    /* Aᵀ m, F(2,3): 4 → 2. */                                                                       \
+    INLINE void output_1d_2##W(const T *m, int s, T *o, int t) {                                     \
+        o[0] = m[0] + m[s] + m[2 * s];                                                               \
+        o[t] = m[s] - m[2 * s] - m[3 * s];                                                           \
+    }                                                                                                \
+    /* Aᵀ m, F(4,3): 6 → 4. */                                                                       \
+    INLINE void output_1d_4##W(const T *m, int s, T *o, int t) {                                     \
+        const T a = m[s] + m[2 * s], b = m[s] - m[2 * s], c = m[3 * s] + m[4 * s],                   \
+                d = m[3 * s] - m[4 * s];                                                             \
+        o[0] = m[0] + a + c;                                                                         \
+        o[t] = b + 2.0f * d;                                                                         \
+        o[2 * t] = a + 4.0f * c;                                                                     \
+        o[3 * t] = b + 8.0f * d + m[5 * s];                                                          \
+    }                                                                                                \
+    /* A g (the transpose of the output transform), F(2,3): 2 → 4. */                                \
+    INLINE void gradient_1d_2##W(const T *g, int s, T *o, int t) {                                   \
+        o[0] = g[0];                                                                                 \
+        o[t] = g[0] + g[s];                                                                          \
+        o[2 * t] = g[0] - g[s];                                                                      \
+        o[3 * t] = -g[s];                                                                            \
+    }                                                                                                \
+    /* A g, F(4,3): 4 → 6. */                                                                        \
+    INLINE void gradient_1d_4##W(const T *g, int s, T *o, int t) {                                   \
+        const T g0 = g[0], g1 = g[s], g2 = g[2 * s], g3 = g[3 * s];                                  \
+        const T e = g0 + g2, f = g1 + g3, e2 = g0 + 4.0f * g2, f2 = 2.0f * g1 + 8.0f * g3;           \
+        o[0] = g0;                                                                                   \
+        o[t] = e + f;                                                                                \
+        o[2 * t] = e - f;                                                                            \
+        o[3 * t] = e2 + f2;                                                                          \
+        o[4 * t] = e2 - f2;                                                                          \
+        o[5 * t] = g3;                                                                               \
+    }
 
-// Bᵀ d, F(4,3): 6 → 6 (points 0, ±1, ±2, ∞).
-INLINE void input_1d_4(const v8 *d, int s, v8 *o, int t) {
-    const v8 d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s];
-    const v8 a = d4 - 4.0f * d2, b = d3 - 4.0f * d1, c = d4 - d2, e = 2.0f * (d3 - d1);
-    o[0] = 4.0f * d[0] - 5.0f * d2 + d4;
-    o[t] = a + b;
-    o[2 * t] = a - b;
-    o[3 * t] = c + e;
-    o[4 * t] = c - e;
-    o[5 * t] = 4.0f * d1 - 5.0f * d3 + d[5 * s];
-}
+TRANSFORMS_1D(v8, )
+TRANSFORMS_1D(v16, _16)
 
-// Aᵀ m, F(2,3): 4 → 2.
-INLINE void output_1d_2(const v8 *m, int s, v8 *o, int t) {
-    o[0] = m[0] + m[s] + m[2 * s];
-    o[t] = m[s] - m[2 * s] - m[3 * s];
-}
-
-// Aᵀ m, F(4,3): 6 → 4.
-INLINE void output_1d_4(const v8 *m, int s, v8 *o, int t) {
-    const v8 a = m[s] + m[2 * s], b = m[s] - m[2 * s], c = m[3 * s] + m[4 * s], d = m[3 * s] - m[4 * s];
-    o[0] = m[0] + a + c;
-    o[t] = b + 2.0f * d;
-    o[2 * t] = a + 4.0f * c;
-    o[3 * t] = b + 8.0f * d + m[5 * s];
-}
-
-// A g (the transpose of the output transform), F(2,3): 2 → 4.
-INLINE void gradient_1d_2(const v8 *g, int s, v8 *o, int t) {
-    o[0] = g[0];
-    o[t] = g[0] + g[s];
-    o[2 * t] = g[0] - g[s];
-    o[3 * t] = -g[s];
-}
-
-// A g, F(4,3): 4 → 6.
-INLINE void gradient_1d_4(const v8 *g, int s, v8 *o, int t) {
-    const v8 g0 = g[0], g1 = g[s], g2 = g[2 * s], g3 = g[3 * s];
-    const v8 e = g0 + g2, f = g1 + g3, e2 = g0 + 4.0f * g2, f2 = 2.0f * g1 + 8.0f * g3;
-    o[0] = g0;
-    o[t] = e + f;
-    o[2 * t] = e - f;
-    o[3 * t] = e2 + f2;
-    o[4 * t] = e2 - f2;
-    o[5 * t] = g3;
+// The input (or, with `gradient`, output-gradient) transform along one dimension: `height` → α.
+INLINE void tile_1d(const int m, const int gradient, const v8 *d, int s, v8 *o, int t) {
+    if (gradient && m == 4) gradient_1d_4(d, s, o, t);
+    else if (gradient) gradient_1d_2(d, s, o, t);
+    else if (m == 4) input_1d_4(d, s, o, t);
+    else input_1d_2(d, s, o, t);
 }
 
 // ---- Tiles -------------------------------------------------------------------------------------
@@ -144,31 +157,18 @@ INLINE void copy_patch(float patch[8][8], const float *base, long row, int heigh
 // `vr[l]` × `vc[l]` is how much of a non-full lane's patch lies inside the view.
 INLINE void gather_rows(const int wide, const tile_group *g, const long *corners, const int step, const float *plane,
                         long row, int height, const int vr[8], const int vc[8], float patches[8][8][8], v8 *cols) {
-    if (wide && g->halves && (step == 4 || step == 2)) {
-        // Tiles 0-3 and 4-7 each along a row, `step` apart (eight along one row, or two rows of
-        // four: 16-wide images under F(4×4), 8-wide under F(2×2)): element k of every tile is every
-        // step-th float from k, so each column comes out of 16-float loads by one two-source
-        // permute (6 per row under F(4×4), 4 under F(2×2)) instead of an 8 × 8 transpose (24
-        // shuffles per row on the one shuffle port).
+    if (wide && g->halves && step == 2) {
+        // Tiles 0-3 and 4-7 each along a row, 2 apart (8-wide images under F(2×2)): element k of
+        // every tile is every other float from k, so each column comes out of 16-float loads by one
+        // two-source permute (4 per row) instead of an 8 × 8 transpose (24 shuffles per row on the
+        // one shuffle port). F(4×4) has a path of its own (transform_tile).
         for (int r = 0; r < height; r++) {
-            const float *first = plane + corners[0] + r * row, *second = plane + corners[4] + r * row;
-            const v16 lo = load16(first), hi = load16(second);
+            const v16 lo = load16(plane + corners[0] + r * row), hi = load16(plane + corners[4] + r * row);
             v8 *c = cols + r * 8;
-            if (step == 4) {
-                // Elements 4 and 5 of the fourth tile of each half lie past 16 floats: from + 4.
-                const v16 lo4 = load16(first + 4), hi4 = load16(second + 4);
-                c[0] = __builtin_shufflevector(lo, hi, 0, 4, 8, 12, 16, 20, 24, 28);
-                c[1] = __builtin_shufflevector(lo, hi, 1, 5, 9, 13, 17, 21, 25, 29);
-                c[2] = __builtin_shufflevector(lo, hi, 2, 6, 10, 14, 18, 22, 26, 30);
-                c[3] = __builtin_shufflevector(lo, hi, 3, 7, 11, 15, 19, 23, 27, 31);
-                c[4] = __builtin_shufflevector(lo4, hi4, 0, 4, 8, 12, 16, 20, 24, 28);
-                c[5] = __builtin_shufflevector(lo4, hi4, 1, 5, 9, 13, 17, 21, 25, 29);
-            } else {
-                c[0] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 16, 18, 20, 22);
-                c[1] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 17, 19, 21, 23);
-                c[2] = __builtin_shufflevector(lo, hi, 2, 4, 6, 8, 18, 20, 22, 24);
-                c[3] = __builtin_shufflevector(lo, hi, 3, 5, 7, 9, 19, 21, 23, 25);
-            }
+            c[0] = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 16, 18, 20, 22);
+            c[1] = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 17, 19, 21, 23);
+            c[2] = __builtin_shufflevector(lo, hi, 2, 4, 6, 8, 18, 20, 22, 24);
+            c[3] = __builtin_shufflevector(lo, hi, 3, 5, 7, 9, 19, 21, 23, 25);
         }
         return;
     }
@@ -195,10 +195,55 @@ INLINE void gather_rows(const int wide, const tile_group *g, const long *corners
 
 // The α² transformed vectors (element e = i·α + j at v[e·stride]) of the 8 tiles of one channel:
 // V = Bᵀ d B of the (m+2)×(m+2) input patches, or, with `gradient`, dM = A g Aᵀ of the m×m
-// output-gradient tiles (whose corners are the output corners).
+// output-gradient tiles (whose corners are the output corners). Both passes in one order on every
+// path: first down the columns (Bᵀ d, the patch's rows combined), then along the rows (· B).
 INLINE void transform_tile(const int m, const int wide, const int gradient, const tile_group *g, const float *plane, long row,
                            float patches[8][8][8], float *v, long stride) {
     const int a = m + 2, height = gradient ? m : a;
+    // The tiles' corners: in the input, or (gradient) in the output. (Not a copy of the group with
+    // its corners swapped: the vector copy of a struct just written field by field stalled on
+    // store forwarding; docs/PERFORMANCE.md, section "Where the kernel figures in the code went".)
+    const long *corners = gradient ? g->out : g->in;
+    if (wide && m == 4 && g->halves) {
+        // Tiles 0-3 and 4-7 each along a row, 4 apart (eight along one row of a 32-wide image, or
+        // two rows of four of a 16-wide one). The first pass combines whole image rows, 16 floats
+        // from each half's corner (and from 4 floats further, for the input's columns 4 and 5,
+        // which pass the 16th float in the fourth tile): 16 lanes, no gathering. Each of its α
+        // rows is then split into the tiles' columns, one two-source permute each, for the second
+        // pass. (Gathering the patch's columns first and running both passes 8 lanes wide took
+        // 1.6 times as long: twice the arithmetic of the first pass, and more values than
+        // registers.)
+        v16 x[4][6], t[4][6];
+        const int parts = gradient ? 2 : 4;
+        for (int r = 0; r < height; r++) {
+            const float *first = plane + corners[0] + r * row, *second = plane + corners[4] + r * row;
+            x[0][r] = load16(first);
+            x[1][r] = load16(second);
+            if (!gradient) {
+                x[2][r] = load16(first + 4);
+                x[3][r] = load16(second + 4);
+            }
+        }
+        for (int p = 0; p < parts; p++) {
+            if (gradient) gradient_1d_4_16(x[p], 1, t[p], 1);
+            else input_1d_4_16(x[p], 1, t[p], 1);
+        }
+        for (int i = 0; i < a; i++) {
+            const v16 lo = t[0][i], hi = t[1][i];
+            v8 c[6], o[6];
+            c[0] = __builtin_shufflevector(lo, hi, 0, 4, 8, 12, 16, 20, 24, 28);
+            c[1] = __builtin_shufflevector(lo, hi, 1, 5, 9, 13, 17, 21, 25, 29);
+            c[2] = __builtin_shufflevector(lo, hi, 2, 6, 10, 14, 18, 22, 26, 30);
+            c[3] = __builtin_shufflevector(lo, hi, 3, 7, 11, 15, 19, 23, 27, 31);
+            if (!gradient) {
+                c[4] = __builtin_shufflevector(t[2][i], t[3][i], 0, 4, 8, 12, 16, 20, 24, 28);
+                c[5] = __builtin_shufflevector(t[2][i], t[3][i], 1, 5, 9, 13, 17, 21, 25, 29);
+            }
+            tile_1d(4, gradient, c, 1, o, 1);
+            for (int j = 0; j < a; j++) store8(v + (i * a + j) * stride, o[j]);
+        }
+        return;
+    }
     int vr[8], vc[8];
     for (int l = 0; l < 8; l++) {
         // A full tile's rows are read 8 wide in place (the lanes past the patch are ignored).
@@ -208,23 +253,11 @@ INLINE void transform_tile(const int m, const int wide, const int gradient, cons
         vr[l] = full ? height : (g->rows[l] > 0 ? g->rows[l] + border : 0);
         vc[l] = full ? 8 : (g->columns[l] > 0 ? g->columns[l] + border : 0);
     }
-    // The tiles' corners: in the input, or (gradient) in the output. (Not a copy of the group with
-    // its corners swapped: the vector copy of a struct just written field by field stalled on
-    // store forwarding; docs/PERFORMANCE.md, section "Where the kernel figures in the code went".)
-    v8 cols[64], h[36], out[36];
-    gather_rows(wide, g, gradient ? g->out : g->in, m, plane, row, height, vr, vc, patches, cols);
-    for (int r = 0; r < height; r++) {
-        if (gradient && m == 4) gradient_1d_4(cols + r * 8, 1, h + r * 6, 1);
-        else if (gradient) gradient_1d_2(cols + r * 8, 1, h + r * 4, 1);
-        else if (m == 4) input_1d_4(cols + r * 8, 1, h + r * 6, 1);
-        else input_1d_2(cols + r * 8, 1, h + r * 4, 1);
-    }
-    for (int j = 0; j < a; j++) {
-        if (gradient && m == 4) gradient_1d_4(h + j, 6, out + j, 6);
-        else if (gradient) gradient_1d_2(h + j, 4, out + j, 4);
-        else if (m == 4) input_1d_4(h + j, 6, out + j, 6);
-        else input_1d_2(h + j, 4, out + j, 4);
-    }
+    v8 cols[64], h[48], out[36];
+    gather_rows(wide, g, corners, m, plane, row, height, vr, vc, patches, cols);
+    // The patch is height × height: column k → α values, then each of the α rows → α.
+    for (int k = 0; k < height; k++) tile_1d(m, gradient, cols + k, 8, h + k, 8);
+    for (int i = 0; i < a; i++) tile_1d(m, gradient, h + i * 8, 1, out + i * a, 1);
     for (int e = 0; e < a * a; e++) store8(v + e * stride, out[e]);
 }
 

@@ -1,7 +1,7 @@
 // The AVX-512 variants of elementwise.c against the AVX2 ones, bit for bit: every batch-norm pass
 // and elementwise operation on random tensors of the ResNet shapes (views with a zero border, as
 // the convolutions leave them), each flag combination. Prints the first difference and exits 1,
-// or "same bits" and 0. Compiled and run by the test ElementwiseVariantTests (Tests/CLITests); it
+// or "same bits" and 0. Compiled and run by the test KernelVariantTests (Tests/CLITests); it
 // includes elementwise.c to reach the variants, which are static.
 #include "../../Sources/CKernels/elementwise.c"
 #include <stdio.h>
