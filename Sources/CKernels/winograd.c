@@ -261,6 +261,91 @@ INLINE void transform_tile(const int m, const int wide, const int gradient, cons
     for (int e = 0; e < a * a; e++) store8(v + e * stride, out[e]);
 }
 
+// Writes (or, with `accumulate`, adds) y = the m × m outputs of a full group of 8 tiles (y[i·m + j]
+// lane l: row i, column j of tile l) into the output plane.
+INLINE void store_group(const int m, const int wide, const tile_group *g, const v8 *y, float *plane, long row,
+                        int accumulate) {
+    if (wide && m == 4 && g->halves) {
+        // Tiles 0-3 and 4-7 each along a row: each half's output row is 16 contiguous floats,
+        // element 4l + j = y[4i + j] lane l, two permutes of the row's four vectors.
+        for (int i = 0; i < 4; i++) {
+            const v16 y01 = __builtin_shufflevector(y[4 * i], y[4 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                    12, 13, 14, 15);
+            const v16 y23 = __builtin_shufflevector(y[4 * i + 2], y[4 * i + 3], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                    11, 12, 13, 14, 15);
+            v16 first = __builtin_shufflevector(y01, y23, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
+            v16 second = __builtin_shufflevector(y01, y23, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23,
+                                                 31);
+            float *o = plane + i * row;
+            if (accumulate) {
+                first += load16(o + g->out[0]);
+                second += load16(o + g->out[4]);
+            }
+            store16(o + g->out[0], first);
+            store16(o + g->out[4], second);
+        }
+        return;
+    }
+    for (int i = 0; i < m; i++) {
+        float *o = plane + i * row;
+        if (m == 4) {
+            // 4 × 8 → 8 × 4 within the two 128-bit halves: r[k] = [tile k | tile k + 4].
+            const v8 y0 = y[i * 4], y1 = y[i * 4 + 1], y2 = y[i * 4 + 2], y3 = y[i * 4 + 3];
+            const v8 t0 = __builtin_shufflevector(y0, y1, 0, 8, 1, 9, 4, 12, 5, 13);
+            const v8 t1 = __builtin_shufflevector(y0, y1, 2, 10, 3, 11, 6, 14, 7, 15);
+            const v8 t2 = __builtin_shufflevector(y2, y3, 0, 8, 1, 9, 4, 12, 5, 13);
+            const v8 t3 = __builtin_shufflevector(y2, y3, 2, 10, 3, 11, 6, 14, 7, 15);
+            v8 r[4];
+            r[0] = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
+            r[1] = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+            r[2] = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
+            r[3] = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+            if (g->run) {
+                // Tiles 2k and 2k + 1 are 8 contiguous floats.
+                float *base = o + g->out[0];
+                for (int k = 0; k < 4; k++) {
+                    const v8 first = r[(2 * k) % 4], second = r[(2 * k + 1) % 4];
+                    v8 pair = k < 2 ? __builtin_shufflevector(first, second, 0, 1, 2, 3, 8, 9, 10, 11)
+                                    : __builtin_shufflevector(first, second, 4, 5, 6, 7, 12, 13, 14, 15);
+                    if (accumulate) pair += load8(base + 8 * k);
+                    store8(base + 8 * k, pair);
+                }
+            } else {
+                for (int k = 0; k < 4; k++) {
+                    for (int half = 0; half < 2; half++) {
+                        float *target = o + g->out[k + 4 * half];
+                        v4 x = half ? __builtin_shufflevector(r[k], r[k], 4, 5, 6, 7)
+                                    : __builtin_shufflevector(r[k], r[k], 0, 1, 2, 3);
+                        if (accumulate) { v4 old; memcpy(&old, target, sizeof old); x += old; }
+                        memcpy(target, &x, sizeof x);
+                    }
+                }
+            }
+        } else {
+            // 2 × 8 → 8 × 2: lo = [t0 t1 | t4 t5], hi = [t2 t3 | t6 t7].
+            const v8 lo = __builtin_shufflevector(y[i * 2], y[i * 2 + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+            const v8 hi = __builtin_shufflevector(y[i * 2], y[i * 2 + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+            if (g->run) {
+                float *base = o + g->out[0];
+                v8 first = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11);
+                v8 second = __builtin_shufflevector(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15);
+                if (accumulate) { first += load8(base); second += load8(base + 8); }
+                store8(base, first);
+                store8(base + 8, second);
+            } else {
+                for (int l = 0; l < 8; l++) {
+                    const v8 source = (l & 2) ? hi : lo;
+                    const int lane = (l & 1) * 2 + (l & 4);
+                    v2 x = {source[lane], source[lane + 1]};
+                    float *target = o + g->out[l];
+                    if (accumulate) { v2 old; memcpy(&old, target, sizeof old); x += old; }
+                    memcpy(target, &x, sizeof x);
+                }
+            }
+        }
+    }
+}
+
 // Y = Aᵀ M A of the 8 tiles of one output channel (M at mp[e·stride]), + bias, written (or added)
 // to the output plane; adds the written values and their squares into *sum, *square lane by lane
 // (a full group, only without `accumulate`), or into *tail_sum, *tail_square one by one (the
@@ -288,85 +373,7 @@ INLINE void output_tile(const int m, const int wide, const tile_group *g, const 
                 *square += y[i] * y[i];
             }
         }
-        if (wide && m == 4 && g->halves) {
-            // Tiles 0-3 and 4-7 each along a row: each half's output row is 16 contiguous floats,
-            // element 4l + j = y[4i + j] lane l, two permutes of the row's four vectors.
-            for (int i = 0; i < 4; i++) {
-                const v16 y01 = __builtin_shufflevector(y[4 * i], y[4 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-                                                        12, 13, 14, 15);
-                const v16 y23 = __builtin_shufflevector(y[4 * i + 2], y[4 * i + 3], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-                                                        11, 12, 13, 14, 15);
-                v16 first = __builtin_shufflevector(y01, y23, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
-                v16 second = __builtin_shufflevector(y01, y23, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23,
-                                                     31);
-                float *o = plane + i * row;
-                if (accumulate) {
-                    first += load16(o + g->out[0]);
-                    second += load16(o + g->out[4]);
-                }
-                store16(o + g->out[0], first);
-                store16(o + g->out[4], second);
-            }
-            return;
-        }
-        for (int i = 0; i < m; i++) {
-            float *o = plane + i * row;
-            if (m == 4) {
-                // 4 × 8 → 8 × 4 within the two 128-bit halves: r[k] = [tile k | tile k + 4].
-                const v8 y0 = y[i * 4], y1 = y[i * 4 + 1], y2 = y[i * 4 + 2], y3 = y[i * 4 + 3];
-                const v8 t0 = __builtin_shufflevector(y0, y1, 0, 8, 1, 9, 4, 12, 5, 13);
-                const v8 t1 = __builtin_shufflevector(y0, y1, 2, 10, 3, 11, 6, 14, 7, 15);
-                const v8 t2 = __builtin_shufflevector(y2, y3, 0, 8, 1, 9, 4, 12, 5, 13);
-                const v8 t3 = __builtin_shufflevector(y2, y3, 2, 10, 3, 11, 6, 14, 7, 15);
-                v8 r[4];
-                r[0] = __builtin_shufflevector(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13);
-                r[1] = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
-                r[2] = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
-                r[3] = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
-                if (g->run) {
-                    // Tiles 2k and 2k + 1 are 8 contiguous floats.
-                    float *base = o + g->out[0];
-                    for (int k = 0; k < 4; k++) {
-                        const v8 first = r[(2 * k) % 4], second = r[(2 * k + 1) % 4];
-                        v8 pair = k < 2 ? __builtin_shufflevector(first, second, 0, 1, 2, 3, 8, 9, 10, 11)
-                                        : __builtin_shufflevector(first, second, 4, 5, 6, 7, 12, 13, 14, 15);
-                        if (accumulate) pair += load8(base + 8 * k);
-                        store8(base + 8 * k, pair);
-                    }
-                } else {
-                    for (int k = 0; k < 4; k++) {
-                        for (int half = 0; half < 2; half++) {
-                            float *target = o + g->out[k + 4 * half];
-                            v4 x = half ? __builtin_shufflevector(r[k], r[k], 4, 5, 6, 7)
-                                        : __builtin_shufflevector(r[k], r[k], 0, 1, 2, 3);
-                            if (accumulate) { v4 old; memcpy(&old, target, sizeof old); x += old; }
-                            memcpy(target, &x, sizeof x);
-                        }
-                    }
-                }
-            } else {
-                // 2 × 8 → 8 × 2: lo = [t0 t1 | t4 t5], hi = [t2 t3 | t6 t7].
-                const v8 lo = __builtin_shufflevector(y[i * 2], y[i * 2 + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-                const v8 hi = __builtin_shufflevector(y[i * 2], y[i * 2 + 1], 2, 10, 3, 11, 6, 14, 7, 15);
-                if (g->run) {
-                    float *base = o + g->out[0];
-                    v8 first = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11);
-                    v8 second = __builtin_shufflevector(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15);
-                    if (accumulate) { first += load8(base); second += load8(base + 8); }
-                    store8(base, first);
-                    store8(base + 8, second);
-                } else {
-                    for (int l = 0; l < 8; l++) {
-                        const v8 source = (l & 2) ? hi : lo;
-                        const int lane = (l & 1) * 2 + (l & 4);
-                        v2 x = {source[lane], source[lane + 1]};
-                        float *target = o + g->out[l];
-                        if (accumulate) { v2 old; memcpy(&old, target, sizeof old); x += old; }
-                        memcpy(target, &x, sizeof x);
-                    }
-                }
-            }
-        }
+        store_group(m, wide, g, y, plane, row, accumulate);
         return;
     }
     for (int i = 0; i < m; i++) {
@@ -381,6 +388,56 @@ INLINE void output_tile(const int m, const int wide, const tile_group *g, const 
                 *tail_square += x * x;
             }
         }
+    }
+}
+
+// The same for two full groups of F(4×4) tiles at once (g[0], g[1]: their M side by side, 16
+// tiles from mp), 16 lanes wide: each value is the same expression as in output_tile, the
+// statistics go lane by lane into *sum, *square (16 lanes).
+INLINE void output_pair(const int wide, const tile_group *g, const float *mp, long stride, float *plane, long row,
+                        float bias, int accumulate, v16 *sum, v16 *square) {
+    v16 in[36], t[24], y[16];
+    for (int e = 0; e < 36; e++) in[e] = load16(mp + e * stride);
+    for (int c = 0; c < 6; c++) output_1d_4_16(in + c, 6, t + c, 6);
+    for (int i = 0; i < 4; i++) output_1d_4_16(t + i * 6, 1, y + i * 4, 1);
+    const v16 b = splat16(bias);
+    for (int i = 0; i < 16; i++) y[i] += b;
+    if (!accumulate) {
+        for (int i = 0; i < 16; i++) {
+            *sum += y[i];
+            *square += y[i] * y[i];
+        }
+    }
+    if (wide && g[0].halves && g[1].halves) {
+        // Four half-groups of four tiles, each output row 16 contiguous floats (element 4l + j =
+        // y[4i + j] lane 4q + l for quarter q): the rows' four vectors interleaved pairwise, then
+        // the quarters picked, eight two-source permutes per row.
+        for (int i = 0; i < 4; i++) {
+            const v16 y0 = y[4 * i], y1 = y[4 * i + 1], y2 = y[4 * i + 2], y3 = y[4 * i + 3];
+            const v16 p01 = __builtin_shufflevector(y0, y1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            const v16 q01 = __builtin_shufflevector(y0, y1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            const v16 p23 = __builtin_shufflevector(y2, y3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            const v16 q23 = __builtin_shufflevector(y2, y3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            v16 quarter[4];
+            quarter[0] = __builtin_shufflevector(p01, p23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+            quarter[1] = __builtin_shufflevector(p01, p23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+            quarter[2] = __builtin_shufflevector(q01, q23, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+            quarter[3] = __builtin_shufflevector(q01, q23, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+            float *o = plane + i * row;
+            for (int q = 0; q < 4; q++) {
+                float *target = o + g[q / 2].out[(q % 2) * 4];
+                if (accumulate) quarter[q] += load16(target);
+                store16(target, quarter[q]);
+            }
+        }
+        return;
+    }
+    for (int half = 0; half < 2; half++) {
+        v8 part[16];
+        for (int i = 0; i < 16; i++)
+            part[i] = half ? __builtin_shufflevector(y[i], y[i], 8, 9, 10, 11, 12, 13, 14, 15)
+                           : __builtin_shufflevector(y[i], y[i], 0, 1, 2, 3, 4, 5, 6, 7);
+        store_group(4, wide, &g[half], part, plane, row, accumulate);
     }
 }
 
@@ -424,14 +481,30 @@ INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_vi
         }
         for (int co = 0; co < cout; co++) {
             v8 sum = splat(0), square = splat(0);
+            v16 sum16 = splat16(0), square16 = splat16(0);
             float tail_sum = 0, tail_square = 0;
-            for (int gi = 0; gi < groups; gi++) {
-                output_tile(m, wide, &layout[gi], mp + (long)co * block + gi * 8, mstride, out.data + co * out.plane,
-                            out.row, bias ? bias[co] : 0.0f, accumulate, &sum, &square, &tail_sum, &tail_square);
+            const float *mc = mp + (long)co * block;
+            float *plane = out.data + co * out.plane;
+            const float b = bias ? bias[co] : 0.0f;
+            for (int gi = 0; gi < groups;) {
+                // Full groups of F(4×4) tiles two at a time (the same pairs in every variant: the
+                // statistics' order of summation depends on them).
+                if (m == 4 && gi + 1 < groups && layout[gi].full && layout[gi + 1].full) {
+                    output_pair(wide, &layout[gi], mc + gi * 8, mstride, plane, out.row, b, accumulate, &sum16, &square16);
+                    gi += 2;
+                } else {
+                    output_tile(m, wide, &layout[gi], mc + gi * 8, mstride, plane, out.row, b, accumulate, &sum, &square,
+                                &tail_sum, &tail_square);
+                    gi += 1;
+                }
             }
             if (sums) {
-                sums[co] += (double)HSUM8(sum) + tail_sum;
-                sums[cout + co] += (double)HSUM8(square) + tail_square;
+                const v8 sum8 = __builtin_shufflevector(sum16, sum16, 0, 1, 2, 3, 4, 5, 6, 7) +
+                                __builtin_shufflevector(sum16, sum16, 8, 9, 10, 11, 12, 13, 14, 15);
+                const v8 square8 = __builtin_shufflevector(square16, square16, 0, 1, 2, 3, 4, 5, 6, 7) +
+                                   __builtin_shufflevector(square16, square16, 8, 9, 10, 11, 12, 13, 14, 15);
+                sums[co] += (double)HSUM8(sum) + (double)HSUM8(sum8) + tail_sum;
+                sums[cout + co] += (double)HSUM8(square) + (double)HSUM8(square8) + tail_square;
             }
         }
     }
