@@ -193,6 +193,61 @@ INLINE void gather_rows(const int wide, const tile_group *g, const long *corners
     }
 }
 
+// transform_tile's path for F(4×4) where tiles 0-3 and 4-7 of the group (corners at `corners`) each
+// lie along a row, 4 apart (eight along one row of a 32-wide image, or two rows of four of a
+// 16-wide one). The first pass combines whole image rows, 16 floats from each half's corner (and
+// from 4 floats further, for the input's columns 4 and 5, which pass the 16th float in the fourth
+// tile): 16 lanes, no gathering; t[part][i] is its row i. (Gathering the patch's columns first
+// and running both passes 8 lanes wide took 1.6 times as long: twice the arithmetic of the first
+// pass, and more values than registers.)
+INLINE void halves_first_pass(const int gradient, const long *corners, const float *plane, long row, v16 t[4][6]) {
+    v16 x[4][6];
+    for (int r = 0; r < (gradient ? 4 : 6); r++) {
+        const float *first = plane + corners[0] + r * row, *second = plane + corners[4] + r * row;
+        x[0][r] = load16(first);
+        x[1][r] = load16(second);
+        if (!gradient) {
+            x[2][r] = load16(first + 4);
+            x[3][r] = load16(second + 4);
+        }
+    }
+    for (int p = 0; p < (gradient ? 2 : 4); p++) {
+        if (gradient) gradient_1d_4_16(x[p], 1, t[p], 1);
+        else input_1d_4_16(x[p], 1, t[p], 1);
+    }
+}
+
+// Row i of the first pass split into the 8 tiles' columns (4, or 6 for the input), one two-source
+// permute each: the second pass's inputs.
+INLINE void halves_columns(const int gradient, v16 t[4][6], int i, v8 c[6]) {
+    const v16 lo = t[0][i], hi = t[1][i];
+    c[0] = __builtin_shufflevector(lo, hi, 0, 4, 8, 12, 16, 20, 24, 28);
+    c[1] = __builtin_shufflevector(lo, hi, 1, 5, 9, 13, 17, 21, 25, 29);
+    c[2] = __builtin_shufflevector(lo, hi, 2, 6, 10, 14, 18, 22, 26, 30);
+    c[3] = __builtin_shufflevector(lo, hi, 3, 7, 11, 15, 19, 23, 27, 31);
+    if (!gradient) {
+        c[4] = __builtin_shufflevector(t[2][i], t[3][i], 0, 4, 8, 12, 16, 20, 24, 28);
+        c[5] = __builtin_shufflevector(t[2][i], t[3][i], 1, 5, 9, 13, 17, 21, 25, 29);
+    }
+}
+
+// The same for two such groups at once (g[0], g[1]; their V side by side, 16 tiles at v): the
+// second pass 16 lanes wide, one 16-float store per element.
+INLINE void transform_pair(const int gradient, const tile_group *g, const float *plane, long row, float *v, long stride) {
+    v16 t[2][4][6];
+    for (int h = 0; h < 2; h++) halves_first_pass(gradient, gradient ? g[h].out : g[h].in, plane, row, t[h]);
+    for (int i = 0; i < 6; i++) {
+        v8 c[2][6];
+        v16 c16[6], o[6];
+        for (int h = 0; h < 2; h++) halves_columns(gradient, t[h], i, c[h]);
+        for (int k = 0; k < (gradient ? 4 : 6); k++)
+            c16[k] = __builtin_shufflevector(c[0][k], c[1][k], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        if (gradient) gradient_1d_4_16(c16, 1, o, 1);
+        else input_1d_4_16(c16, 1, o, 1);
+        for (int j = 0; j < 6; j++) store16(v + (i * 6 + j) * stride, o[j]);
+    }
+}
+
 // The α² transformed vectors (element e = i·α + j at v[e·stride]) of the 8 tiles of one channel:
 // V = Bᵀ d B of the (m+2)×(m+2) input patches, or, with `gradient`, dM = A g Aᵀ of the m×m
 // output-gradient tiles (whose corners are the output corners). Both passes in one order on every
@@ -205,40 +260,11 @@ INLINE void transform_tile(const int m, const int wide, const int gradient, cons
     // store forwarding; docs/PERFORMANCE.md, section "Where the kernel figures in the code went".)
     const long *corners = gradient ? g->out : g->in;
     if (wide && m == 4 && g->halves) {
-        // Tiles 0-3 and 4-7 each along a row, 4 apart (eight along one row of a 32-wide image, or
-        // two rows of four of a 16-wide one). The first pass combines whole image rows, 16 floats
-        // from each half's corner (and from 4 floats further, for the input's columns 4 and 5,
-        // which pass the 16th float in the fourth tile): 16 lanes, no gathering. Each of its α
-        // rows is then split into the tiles' columns, one two-source permute each, for the second
-        // pass. (Gathering the patch's columns first and running both passes 8 lanes wide took
-        // 1.6 times as long: twice the arithmetic of the first pass, and more values than
-        // registers.)
-        v16 x[4][6], t[4][6];
-        const int parts = gradient ? 2 : 4;
-        for (int r = 0; r < height; r++) {
-            const float *first = plane + corners[0] + r * row, *second = plane + corners[4] + r * row;
-            x[0][r] = load16(first);
-            x[1][r] = load16(second);
-            if (!gradient) {
-                x[2][r] = load16(first + 4);
-                x[3][r] = load16(second + 4);
-            }
-        }
-        for (int p = 0; p < parts; p++) {
-            if (gradient) gradient_1d_4_16(x[p], 1, t[p], 1);
-            else input_1d_4_16(x[p], 1, t[p], 1);
-        }
+        v16 t[4][6];
+        halves_first_pass(gradient, corners, plane, row, t);
         for (int i = 0; i < a; i++) {
-            const v16 lo = t[0][i], hi = t[1][i];
             v8 c[6], o[6];
-            c[0] = __builtin_shufflevector(lo, hi, 0, 4, 8, 12, 16, 20, 24, 28);
-            c[1] = __builtin_shufflevector(lo, hi, 1, 5, 9, 13, 17, 21, 25, 29);
-            c[2] = __builtin_shufflevector(lo, hi, 2, 6, 10, 14, 18, 22, 26, 30);
-            c[3] = __builtin_shufflevector(lo, hi, 3, 7, 11, 15, 19, 23, 27, 31);
-            if (!gradient) {
-                c[4] = __builtin_shufflevector(t[2][i], t[3][i], 0, 4, 8, 12, 16, 20, 24, 28);
-                c[5] = __builtin_shufflevector(t[2][i], t[3][i], 1, 5, 9, 13, 17, 21, 25, 29);
-            }
+            halves_columns(gradient, t, i, c);
             tile_1d(4, gradient, c, 1, o, 1);
             for (int j = 0; j < a; j++) store8(v + (i * a + j) * stride, o[j]);
         }
@@ -459,11 +485,18 @@ INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_vi
     for (long first = 0; first < tiles; first += block) {
         const int count = (int)(tiles - first < block ? tiles - first : block);
         const int groups = (count + 7) / 8;
-        for (int gi = 0; gi < groups; gi++) {
+        for (int gi = 0; gi < groups; gi++)
             group_setup(&layout[gi], first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, out);
-            for (int ci = 0; ci < cin; ci++)
-                transform_tile(m, wide, 0, &layout[gi], in.data + ci * in.plane, in.row, patches,
-                               v + (long)ci * block + gi * 8, vstride);
+        for (int gi = 0; gi < groups;) {
+            // Two groups at a time where both lie along rows (AVX-512, F(4×4)): the same values.
+            const int pair = wide && m == 4 && gi + 1 < groups && layout[gi].halves && layout[gi + 1].halves;
+            for (int ci = 0; ci < cin; ci++) {
+                const float *plane = in.data + ci * in.plane;
+                float *target = v + (long)ci * block + gi * 8;
+                if (pair) transform_pair(0, &layout[gi], plane, in.row, target, vstride);
+                else transform_tile(m, wide, 0, &layout[gi], plane, in.row, patches, target, vstride);
+            }
+            gi += pair ? 2 : 1;
         }
         for (int e = 0; e < aa; e++) {
             const float *ve = v + e * vstride;
