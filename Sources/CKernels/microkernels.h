@@ -33,6 +33,26 @@ INLINE void transpose8(const v8 r[8], v8 c[8]) {
     }
 }
 
+// Two 8 × 8 transposes side by side (the 256-bit halves of 16-float vectors): c[k] lanes 0-7 =
+// lane k of r[0..7], lanes 8-15 = lane 8 + k of r[0..7]. The same steps as transpose8.
+INLINE void transpose8x2(const v16 r[8], v16 c[8]) {
+    v16 t[8], s[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        s[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+        s[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+        s[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+        s[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    }
+    for (int i = 0; i < 4; i++) {
+        c[i] = __builtin_shufflevector(s[i], s[i + 4], 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+        c[i + 4] = __builtin_shufflevector(s[i], s[i + 4], 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    }
+}
+
 // ---- Matrix products over the channels ------------------------------------------------------------
 
 // m[c][0..8·NV) = Σ_ci u[ci][c] · v[ci][0..8·NV) for the 4 output channels c of a block.

@@ -585,6 +585,29 @@ INLINE void next_channels(tile_group *g, int first_channel, int cin, long plane)
     }
 }
 
+// V = Bᵀ d B (F(4×4)) of one full tile for 16 input channels at once (AVX-512; `corner`: the
+// tile's corner in the first channel's plane), channels in the lanes: V[e] at v[e·stride], 16
+// channels contiguous. Rows of channels c and c + 8 share a vector, so one 8 × 8 transpose of
+// each half serves two groups of 8 channels; the same values as transform_tile on each group.
+INLINE void transform_channels16(const float *corner, long plane, long row, float *v, long stride) {
+    v16 cols[6][8], h[6][6];
+    for (int r = 0; r < 6; r++) {
+        v16 rows[8];
+        for (int l = 0; l < 8; l++) {
+            const float *p = corner + l * plane + r * row;
+            rows[l] = __builtin_shufflevector(load8(p), load8(p + 8 * plane), 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                              13, 14, 15);
+        }
+        transpose8x2(rows, cols[r]);
+    }
+    for (int k = 0; k < 6; k++) input_1d_4_16(&cols[0][k], 8, &h[0][k], 6);
+    for (int i = 0; i < 6; i++) {
+        v16 out[6];
+        input_1d_4_16(h[i], 1, out, 1);
+        for (int j = 0; j < 6; j++) store16(v + (i * 6 + j) * stride, out[j]);
+    }
+}
+
 // du[e][co4][cin8] (zeroed by the caller) += Σ_tiles dM[e][co][tile] · V[e][tile][ci].
 INLINE void weights_body(const int m, const int wide, ck_view dy, int cout, ck_view in, int cin, int images, int hout, int wout,
                          float *du, float *scratch, int block) {
@@ -602,8 +625,15 @@ INLINE void weights_body(const int m, const int wide, ck_view dy, int cout, ck_v
         for (int k = 0; k < count; k++) {
             tile_group g;
             channel_group(&g, first + k, 0, cin, m, tiles_x, per_image, hout, wout, in);
-            for (int c = 0; c < cin8; c += 8) {
-                if (c > 0) next_channels(&g, c, cin, in.plane);
+            int c = 0;
+            if (wide && m == 4 && g.rows[0] == 4 && g.columns[0] == 4) {
+                for (; c + 16 <= cin; c += 16)
+                    transform_channels16(in.data + g.in[0] + (long)c * in.plane, in.plane, in.row,
+                                         v + (long)k * cin8 + c, vstride);
+                if (c > 0 && c < cin8) channel_group(&g, first + k, c, cin, m, tiles_x, per_image, hout, wout, in);
+            }
+            for (const int start = c; c < cin8; c += 8) {
+                if (c > start) next_channels(&g, c, cin, in.plane);
                 transform_tile(m, wide, 0, &g, in.data, in.row, patches, v + (long)k * cin8 + c, vstride);
             }
         }
