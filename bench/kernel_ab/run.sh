@@ -4,6 +4,7 @@
 #
 #   bench/kernel_ab/run.sh REV_A REV_B     blocked products and Winograd of two revisions
 #   bench/kernel_ab/run.sh batchnorm       batch-norm backward variants of the working tree
+#   bench/kernel_ab/run.sh blocks          Winograd block sizes, the working tree's kernels
 #
 # Needs clang (the Swift toolchain's) and the repository's git history; builds into a temporary
 # directory. Each line: medians over 21 rounds of both times (ms) and of the per-round ratio A/B
@@ -23,7 +24,15 @@ if [ "${1:-}" = batchnorm ]; then
     for shape in "16 32" "32 16" "64 8"; do taskset -c "$core" "$work/batchnorm" mask $shape; done
     exit 0
 fi
-[ $# -eq 2 ] || { echo "usage: $0 REV_A REV_B | batchnorm" >&2; exit 2; }
+if [ "${1:-}" = blocks ]; then
+    src="$repo/Sources/CKernels"
+    "$cc" $flags "$here/blocks.c" "$src/winograd.c" "$src/conv.c" -o "$work/blocks"
+    for shape in "16 16 32" "32 32 16" "64 64 8" "16 64 32" "64 64 32" "128 128 16" "256 256 8"; do
+        taskset -c "$core" "$work/blocks" $shape
+    done
+    exit 0
+fi
+[ $# -eq 2 ] || { echo "usage: $0 REV_A REV_B | batchnorm | blocks" >&2; exit 2; }
 
 # Each revision's kernels with their public names prefixed A_ / B_.
 for side in A B; do

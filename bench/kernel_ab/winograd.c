@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
             flush_caches();
             start = now();
             (v ? B_backward_weights : A_backward_weights)(1, m, dyv, cout, inv, cin, images, size, size,
-                                                          dw[v], scratch, 128);
+                                                          dw[v], scratch, 32);   // the engine's blocks (WinogradBlocking)
             t[v][1][r] = now() - start;
         }
     const int same = !memcmp(out[0], out[1], 4 * images * cout * oplane) && !memcmp(sums[0], sums[1], sizeof sums[0]) &&

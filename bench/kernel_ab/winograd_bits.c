@@ -60,7 +60,7 @@ int main(void) {
                 ok &= same(what, outa, outb, sizeof(float) * outputs) & same(what, sa, sb, sizeof sa);
             }
             float *dwa = calloc(9L * cout * cin, sizeof(float)), *dwb = calloc(9L * cout * cin, sizeof(float));
-            for (int block = 64; block <= 128; block += 64) {
+            for (int block = 32; block <= 128; block *= 4) {
                 // What ck_winograd_backward_weights does around the variant, for each of them.
                 const int aa = (m + 2) * (m + 2), cin8 = round_up(cin, 8), cout4 = round_up(cout, 4);
                 const long dstride = (long)cout4 * block + 16;

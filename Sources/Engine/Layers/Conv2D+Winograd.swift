@@ -2,13 +2,17 @@ import CKernels
 
 /// Tiles per block of the Winograd kernels. The forward product keeps one transformed element's
 /// slice of a block's inputs and outputs ((cin + cout) · 4 floats per tile) in cache while it runs
-/// over the output channels, with four vectors of 16 tiles per micro-tile (AVX-512) or two of 8;
-/// the weight gradient reduces over a block's tiles and updates the (α² · cout · cin) transformed
-/// gradient once per block, so it takes larger blocks. Fixed numbers: the order of the sums
-/// depends on them, so they must not vary between runs or machines.
+/// over the output channels, with four vectors of 16 tiles per micro-tile (AVX-512) or two of 8.
+/// The weight gradient reduces over a block's tiles, one transformed element at a time, reading
+/// that element's slices of the block's transformed inputs and output gradients ((cin + cout) · 4
+/// bytes per tile): 32 tiles keep them in L1 up to 256 channels. Measured (16 to 256 channels,
+/// 8×8 to 32×32 planes, blocks of 16 to 256): 64 is the fastest forward block on every shape, 32
+/// the fastest or within 2 % of it for the weight gradient (up to 1.27× faster than 128, which it
+/// was before; docs/PERFORMANCE.md). Fixed numbers: the order of the sums depends on them, so they
+/// must not vary between runs or machines.
 enum WinogradBlocking {
     static func forwardBlock(inChannels: Int, outChannels: Int) -> Int { 64 }
-    static func weightBlock(inChannels: Int, outChannels: Int) -> Int { 128 }
+    static func weightBlock(inChannels: Int, outChannels: Int) -> Int { 32 }
 }
 
 /// The products of a 3×3 stride-1 convolution on Winograd F(m×m, 3×3), m = `tile` (2 or 4):
