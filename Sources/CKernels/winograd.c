@@ -20,10 +20,11 @@
 // images, whatever the plane size). Tiles that reach past the valid region (image sizes not a
 // multiple of m) are copied into a zero-filled patch first. With AVX-512, where tiles 0-3 and
 // 4-7 of a group each lie along one row, m apart (`tile_group.halves`: eight tiles along a row, or
-// two rows of four), the forward and output-gradient transforms of F(4×4) run their first pass
-// (down the columns) on the image rows themselves, 16 floats wide, and split its result into the
-// tiles' columns by two-source permutes (F(2×2) gathers the columns that way); F(4×4) writes each
-// half's output row by two permutes. Every path computes each element by the same expressions
+// two rows of four), or at least tiles 2k and 2k + 1 (`pairs`: four rows of two on 8-wide images),
+// the forward and output-gradient transforms of F(4×4) run their first pass (down the columns) on
+// the image rows themselves, 16 floats wide, and split its result into the tiles' columns by
+// two-source permutes (F(2×2) gathers the columns that way); F(4×4) writes each half's output
+// row by two permutes, or each pair's by one 8-float store. Every path computes each element by the same expressions
 // in the same order (columns first, then rows).
 //
 // One body written with clang vector extensions is compiled three times (FOR_EACH_VARIANT,
@@ -116,6 +117,7 @@ typedef struct {
     int full;         // all 8 tiles full
     int run;          // full, and lane l's corner is lane 0's + l·m (tiles along one row)
     int halves;       // full, and tiles 0-3 and 4-7 each along a row, m apart (implied by run)
+    int pairs;        // full, and tiles 2k and 2k + 1 along a row, m apart (implied by halves)
 } tile_group;
 
 INLINE void group_setup(tile_group *g, long first, long tiles, int m, int tiles_x, int per_image, int hout,
@@ -142,6 +144,8 @@ INLINE void group_setup(tile_group *g, long first, long tiles, int m, int tiles_
     g->run = g->full && g->in[7] - g->in[0] == 7 * m && g->out[7] - g->out[0] == 7 * m;
     g->halves = g->full && g->in[3] - g->in[0] == 3 * m && g->in[7] - g->in[4] == 3 * m &&
                 g->out[3] - g->out[0] == 3 * m && g->out[7] - g->out[4] == 3 * m;
+    g->pairs = g->full;
+    for (int k = 0; k < 8; k += 2) g->pairs &= g->in[k + 1] - g->in[k] == m && g->out[k + 1] - g->out[k] == m;
 }
 
 // Copies `height` rows of `width` values from `base` (rows `row` apart) into the rows of an 8 × 8
@@ -193,22 +197,30 @@ INLINE void gather_rows(const int wide, const tile_group *g, const long *corners
     }
 }
 
-// transform_tile's path for F(4×4) where tiles 0-3 and 4-7 of the group (corners at `corners`) each
-// lie along a row, 4 apart (eight along one row of a 32-wide image, or two rows of four of a
-// 16-wide one). The first pass combines whole image rows, 16 floats from each half's corner (and
-// from 4 floats further, for the input's columns 4 and 5, which pass the 16th float in the fourth
-// tile): 16 lanes, no gathering; t[part][i] is its row i. (Gathering the patch's columns first
-// and running both passes 8 lanes wide took 1.6 times as long: twice the arithmetic of the first
-// pass, and more values than registers.)
-INLINE void halves_first_pass(const int gradient, const long *corners, const float *plane, long row, v16 t[4][6]) {
+// 16 floats of a patch row of four tiles, tile t's element k in lane 4t + k: from tile 0's corner
+// where the four lie along a row (`halves`), else 8 from tile 0's and 8 from tile 2's (pairs).
+INLINE v16 four_tiles(const int halves, const float *plane, const long *corners, long offset) {
+    if (halves) return load16(plane + corners[0] + offset);
+    return __builtin_shufflevector(load8(plane + corners[0] + offset), load8(plane + corners[2] + offset), 0, 1, 2, 3, 4,
+                                   5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+// transform_tile's path for F(4×4) where the group's tiles lie along rows in pairs, 4 apart (tiles
+// 2k and 2k + 1; `pairs`): eight along one row of a 32-wide image, two rows of four of a 16-wide
+// one (both `halves`), or four rows of two of 8-wide ones. The first pass combines whole rows,
+// 16 floats for four tiles (four_tiles; and from 4 floats further, for the input's columns 4 and
+// 5, which pass the 8th float in the second tile of a pair): 16 lanes, no gathering; t[part][i]
+// is its row i. (Gathering the patch's columns first and running both passes 8 lanes wide took
+// 1.6 times as long: twice the arithmetic of the first pass, and more values than registers.)
+INLINE void halves_first_pass(const int gradient, const int halves, const long *corners, const float *plane, long row,
+                              v16 t[4][6]) {
     v16 x[4][6];
     for (int r = 0; r < (gradient ? 4 : 6); r++) {
-        const float *first = plane + corners[0] + r * row, *second = plane + corners[4] + r * row;
-        x[0][r] = load16(first);
-        x[1][r] = load16(second);
+        x[0][r] = four_tiles(halves, plane, corners, r * row);
+        x[1][r] = four_tiles(halves, plane, corners + 4, r * row);
         if (!gradient) {
-            x[2][r] = load16(first + 4);
-            x[3][r] = load16(second + 4);
+            x[2][r] = four_tiles(halves, plane, corners, r * row + 4);
+            x[3][r] = four_tiles(halves, plane, corners + 4, r * row + 4);
         }
     }
     for (int p = 0; p < (gradient ? 2 : 4); p++) {
@@ -231,11 +243,12 @@ INLINE void halves_columns(const int gradient, v16 t[4][6], int i, v8 c[6]) {
     }
 }
 
-// The same for two such groups at once (g[0], g[1]; their V side by side, 16 tiles at v): the
-// second pass 16 lanes wide, one 16-float store per element.
+// The same for two groups with `halves` at once (g[0], g[1]; their V side by side, 16 tiles at v):
+// the second pass 16 lanes wide, one 16-float store per element. (Also for groups of pairs only,
+// it made the halves' pass 0.9× as fast: the choice of loads kept its rows out of registers.)
 INLINE void transform_pair(const int gradient, const tile_group *g, const float *plane, long row, float *v, long stride) {
     v16 t[2][4][6];
-    for (int h = 0; h < 2; h++) halves_first_pass(gradient, gradient ? g[h].out : g[h].in, plane, row, t[h]);
+    for (int h = 0; h < 2; h++) halves_first_pass(gradient, 1, gradient ? g[h].out : g[h].in, plane, row, t[h]);
     for (int i = 0; i < 6; i++) {
         v8 c[2][6];
         v16 c16[6], o[6];
@@ -259,9 +272,10 @@ INLINE void transform_tile(const int m, const int wide, const int gradient, cons
     // its corners swapped: the vector copy of a struct just written field by field stalled on
     // store forwarding; docs/PERFORMANCE.md, section "Where the kernel figures in the code went".)
     const long *corners = gradient ? g->out : g->in;
-    if (wide && m == 4 && g->halves) {
+    if (wide && m == 4 && g->pairs) {
         v16 t[4][6];
-        halves_first_pass(gradient, corners, plane, row, t);
+        if (g->halves) halves_first_pass(gradient, 1, corners, plane, row, t);
+        else halves_first_pass(gradient, 0, corners, plane, row, t);
         for (int i = 0; i < a; i++) {
             v8 c[6], o[6];
             halves_columns(gradient, t, i, c);
@@ -326,15 +340,15 @@ INLINE void store_group(const int m, const int wide, const tile_group *g, const 
             r[1] = __builtin_shufflevector(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
             r[2] = __builtin_shufflevector(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13);
             r[3] = __builtin_shufflevector(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
-            if (g->run) {
+            if (g->pairs) {
                 // Tiles 2k and 2k + 1 are 8 contiguous floats.
-                float *base = o + g->out[0];
                 for (int k = 0; k < 4; k++) {
                     const v8 first = r[(2 * k) % 4], second = r[(2 * k + 1) % 4];
                     v8 pair = k < 2 ? __builtin_shufflevector(first, second, 0, 1, 2, 3, 8, 9, 10, 11)
                                     : __builtin_shufflevector(first, second, 4, 5, 6, 7, 12, 13, 14, 15);
-                    if (accumulate) pair += load8(base + 8 * k);
-                    store8(base + 8 * k, pair);
+                    float *target = o + g->out[2 * k];
+                    if (accumulate) pair += load8(target);
+                    store8(target, pair);
                 }
             } else {
                 for (int k = 0; k < 4; k++) {
@@ -488,7 +502,7 @@ INLINE void forward_body(const int m, const int wide, ck_view in, int cin, ck_vi
         for (int gi = 0; gi < groups; gi++)
             group_setup(&layout[gi], first + gi * 8, tiles, m, tiles_x, per_image, hout, wout, in, out);
         for (int gi = 0; gi < groups;) {
-            // Two groups at a time where both lie along rows (AVX-512, F(4×4)): the same values.
+            // Two groups at a time where both have halves (AVX-512, F(4×4)): the same values.
             const int pair = wide && m == 4 && gi + 1 < groups && layout[gi].halves && layout[gi + 1].halves;
             for (int ci = 0; ci < cin; ci++) {
                 const float *plane = in.data + ci * in.plane;
@@ -554,6 +568,7 @@ INLINE void channel_group(tile_group *g, long p, int first_channel, int cin, int
     g->full = rows == m && columns == m;
     g->run = 0;
     g->halves = 0;
+    g->pairs = 0;
     g->lanes = 0;
     for (int l = 0; l < 8; l++) {
         const int c = first_channel + l;
