@@ -1,6 +1,7 @@
 #!/bin/bash
 # The runs of PLAN.md, one after the other; finished runs are skipped. Usage: run.sh OUT [SEEDS]
-# With GRID=N both sides also evaluate every N steps (../tta-grid/PLAN.md: GRID=78).
+# With GRID=N both sides also evaluate every N steps (../tta-grid/PLAN.md: GRID=78); COPIES="4"
+# runs only M = 4 (default "1 4").
 set -u
 out=$1; seeds=${2:-"1 2"}
 grid=(); [ "${GRID:-0}" -gt 0 ] && grid=(--eval-every-steps "$GRID")   # the same option on both sides
@@ -11,7 +12,7 @@ python=${TORCH_PYTHON:-/work/venv-torch/bin/python}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
 mkdir -p "$out"
 for seed in $seeds; do
-    for copies in 1 4; do
+    for copies in ${COPIES:-1 4}; do
         run="$out/ours-m$copies-s$seed"
         if [ "$(grep -c '' "$run/results.csv" 2>/dev/null)" != 4 ]; then
             rm -rf "$run"; echo "ours M=$copies seed $seed ($(date -u +%T))"
