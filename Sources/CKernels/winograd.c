@@ -212,7 +212,7 @@ INLINE v16 four_tiles(const int halves, const float *plane, const long *corners,
 // 5, which pass the 8th float in the second tile of a pair): 16 lanes, no gathering; t[part][i]
 // is its row i. (Gathering the patch's columns first and running both passes 8 lanes wide took
 // 1.6 times as long: twice the arithmetic of the first pass, and more values than registers.)
-INLINE void halves_first_pass(const int gradient, const int halves, const long *corners, const float *plane, long row,
+INLINE void rows_first_pass(const int gradient, const int halves, const long *corners, const float *plane, long row,
                               v16 t[4][6]) {
     v16 x[4][6];
     for (int r = 0; r < (gradient ? 4 : 6); r++) {
@@ -231,7 +231,7 @@ INLINE void halves_first_pass(const int gradient, const int halves, const long *
 
 // Row i of the first pass split into the 8 tiles' columns (4, or 6 for the input), one two-source
 // permute each: the second pass's inputs.
-INLINE void halves_columns(const int gradient, v16 t[4][6], int i, v8 c[6]) {
+INLINE void split_columns(const int gradient, v16 t[4][6], int i, v8 c[6]) {
     const v16 lo = t[0][i], hi = t[1][i];
     c[0] = __builtin_shufflevector(lo, hi, 0, 4, 8, 12, 16, 20, 24, 28);
     c[1] = __builtin_shufflevector(lo, hi, 1, 5, 9, 13, 17, 21, 25, 29);
@@ -248,11 +248,11 @@ INLINE void halves_columns(const int gradient, v16 t[4][6], int i, v8 c[6]) {
 // it made the halves' pass 0.9× as fast: the choice of loads kept its rows out of registers.)
 INLINE void transform_pair(const int gradient, const tile_group *g, const float *plane, long row, float *v, long stride) {
     v16 t[2][4][6];
-    for (int h = 0; h < 2; h++) halves_first_pass(gradient, 1, gradient ? g[h].out : g[h].in, plane, row, t[h]);
+    for (int h = 0; h < 2; h++) rows_first_pass(gradient, 1, gradient ? g[h].out : g[h].in, plane, row, t[h]);
     for (int i = 0; i < 6; i++) {
         v8 c[2][6];
         v16 c16[6], o[6];
-        for (int h = 0; h < 2; h++) halves_columns(gradient, t[h], i, c[h]);
+        for (int h = 0; h < 2; h++) split_columns(gradient, t[h], i, c[h]);
         for (int k = 0; k < (gradient ? 4 : 6); k++)
             c16[k] = __builtin_shufflevector(c[0][k], c[1][k], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         if (gradient) gradient_1d_4_16(c16, 1, o, 1);
@@ -274,11 +274,11 @@ INLINE void transform_tile(const int m, const int wide, const int gradient, cons
     const long *corners = gradient ? g->out : g->in;
     if (wide && m == 4 && g->pairs) {
         v16 t[4][6];
-        if (g->halves) halves_first_pass(gradient, 1, corners, plane, row, t);
-        else halves_first_pass(gradient, 0, corners, plane, row, t);
+        if (g->halves) rows_first_pass(gradient, 1, corners, plane, row, t);
+        else rows_first_pass(gradient, 0, corners, plane, row, t);
         for (int i = 0; i < a; i++) {
             v8 c[6], o[6];
-            halves_columns(gradient, t, i, c);
+            split_columns(gradient, t, i, c);
             tile_1d(4, gradient, c, 1, o, 1);
             for (int j = 0; j < a; j++) store8(v + (i * a + j) * stride, o[j]);
         }
