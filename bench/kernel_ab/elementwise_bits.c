@@ -6,18 +6,7 @@
 #include "../../Sources/CKernels/elementwise.c"
 #include <stdio.h>
 #include <stdlib.h>
-
-static unsigned long long state = 88172645463325252ull;
-static float uniform(void) {   // xorshift64*, in [-1, 1)
-    state ^= state >> 12; state ^= state << 25; state ^= state >> 27;
-    return (float)((state * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
-}
-
-static float *tensor(long n) {
-    float *t = malloc(sizeof(float) * (size_t)n);
-    for (long i = 0; i < n; i++) t[i] = uniform();
-    return t;
-}
+#include "random.h"
 
 static int same(const char *what, const float *a, const float *b, long n) {
     if (!memcmp(a, b, sizeof(float) * (size_t)n)) return 1;

@@ -1,24 +1,13 @@
 // The AVX-512 variants of winograd.c against the AVX2 ones, bit for bit: forward (with and
 // without accumulation and statistics; the input gradient runs the same kernel) and weight
 // gradient, F(2×2) and F(4×4), on random tensors of the ResNets' shapes and of odd sizes (groups
-// of tiles along one row, two rows of four, scattered, and partial tiles). Prints the first
-// difference and exits 1, or "same bits" and 0. Compiled and run by the test KernelVariantTests
+// of tiles along one row, two rows of four, four rows of two, and partial tiles). Prints each check
+// that differs and exits 1, or "same bits" and 0. Compiled and run by the test KernelVariantTests
 // (Tests/CLITests); it includes winograd.c to reach the variants, which are static.
 #include "../../Sources/CKernels/winograd.c"
 #include <stdio.h>
 #include <stdlib.h>
-
-static unsigned long long state = 88172645463325252ull;
-static float uniform(void) {   // xorshift64*, in [-1, 1)
-    state ^= state >> 12; state ^= state << 25; state ^= state >> 27;
-    return (float)((state * 2685821657736338717ull) >> 40) / (float)(1 << 23) - 1.0f;
-}
-
-static float *tensor(long n) {
-    float *t = malloc(sizeof(float) * (size_t)n);
-    for (long i = 0; i < n; i++) t[i] = uniform();
-    return t;
-}
+#include "random.h"
 
 static int same(const char *what, const void *a, const void *b, long bytes) {
     if (!memcmp(a, b, (size_t)bytes)) return 1;
