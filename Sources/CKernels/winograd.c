@@ -104,6 +104,12 @@ INLINE void tile_1d(const int m, const int gradient, const v8 *d, int s, v8 *o, 
     else input_1d_2(d, s, o, t);
 }
 
+// The same for F(4×4), 16 lanes.
+INLINE void tile_1d_16(const int gradient, const v16 *d, int s, v16 *o, int t) {
+    if (gradient) gradient_1d_4_16(d, s, o, t);
+    else input_1d_4_16(d, s, o, t);
+}
+
 // ---- Tiles -------------------------------------------------------------------------------------
 
 // Where the 8 tiles of a group read and write. `src[l] + r * row[l]` is row r of lane l's patch
@@ -223,10 +229,7 @@ INLINE void rows_first_pass(const int gradient, const int halves, const long *co
             x[3][r] = four_tiles(halves, plane, corners + 4, r * row + 4);
         }
     }
-    for (int p = 0; p < (gradient ? 2 : 4); p++) {
-        if (gradient) gradient_1d_4_16(x[p], 1, t[p], 1);
-        else input_1d_4_16(x[p], 1, t[p], 1);
-    }
+    for (int p = 0; p < (gradient ? 2 : 4); p++) tile_1d_16(gradient, x[p], 1, t[p], 1);
 }
 
 // Row i of the first pass split into the 8 tiles' columns (4, or 6 for the input), one two-source
@@ -255,8 +258,7 @@ INLINE void transform_pair(const int gradient, const tile_group *g, const float 
         for (int h = 0; h < 2; h++) split_columns(gradient, t[h], i, c[h]);
         for (int k = 0; k < (gradient ? 4 : 6); k++)
             c16[k] = __builtin_shufflevector(c[0][k], c[1][k], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        if (gradient) gradient_1d_4_16(c16, 1, o, 1);
-        else input_1d_4_16(c16, 1, o, 1);
+        tile_1d_16(gradient, c16, 1, o, 1);
         for (int j = 0; j < 6; j++) store16(v + (i * 6 + j) * stride, o[j]);
     }
 }
