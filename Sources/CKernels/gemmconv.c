@@ -99,8 +99,11 @@ INLINE void gather_columns(ck_view in, int cin, int kh, int kw, int s, const run
 // c[r][0..<block] = Σ_k u[r/4][k][r%4] · v[k][0..<block] for rows r < rows4 (u packed in blocks
 // of 4 rows, `depth` long). The depth is taken in slices of `GEMM_SLICE` so that a slice of v
 // (GEMM_SLICE · block floats) stays in the L1 cache while every row block runs over it; the sums
-// continue from slice to slice, so the bits are those of one pass.
+// continue from slice to slice, so the bits are those of one pass. (Overridable so that other
+// slices can be timed with bench/kernel_ab/gemm_blocks.c; what that showed: docs/PERFORMANCE.md.)
+#ifndef GEMM_SLICE
 #define GEMM_SLICE 64
+#endif
 INLINE void product_rows(const int wide, const float *u, int rows4, int depth, const float *v, int block, float *c) {
     for (int k0 = 0; k0 < depth; k0 += GEMM_SLICE) {
         const int kc = min_int(GEMM_SLICE, depth - k0), resume = k0 > 0;

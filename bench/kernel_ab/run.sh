@@ -5,6 +5,7 @@
 #   bench/kernel_ab/run.sh REV_A REV_B     blocked products and Winograd of two revisions
 #   bench/kernel_ab/run.sh batchnorm       batch-norm backward variants of the working tree
 #   bench/kernel_ab/run.sh blocks          Winograd block sizes, the working tree's kernels
+#   bench/kernel_ab/run.sh gemm-blocks     blocked products' block sizes, the working tree's kernels
 #
 # Needs clang (the Swift toolchain's) and the repository's git history; builds into a temporary
 # directory. Each line: medians over 21 rounds of both times (ms) and of the per-round ratio A/B
@@ -17,6 +18,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 core=${CORE:-1}
 flags="-O3 -I$repo/Sources/CKernels/include"
+# The strided layers of resnet20/56 (3×3/2 16→32, 32→64) and wrn16-4 (3×3/2 and 1×1/2 shortcuts).
+gemm_shapes=("16 32 32 2 3" "32 64 16 2 3" "64 128 32 2 3" "64 128 32 2 1" "128 256 16 2 3" "128 256 16 2 1")
 
 if [ "${1:-}" = batchnorm ]; then
     "$cc" $flags "$here/batchnorm.c" "$repo/Sources/CKernels/elementwise.c" -o "$work/batchnorm"
@@ -32,7 +35,13 @@ if [ "${1:-}" = blocks ]; then
     done
     exit 0
 fi
-[ $# -eq 2 ] || { echo "usage: $0 REV_A REV_B | batchnorm | blocks" >&2; exit 2; }
+if [ "${1:-}" = gemm-blocks ]; then
+    src="$repo/Sources/CKernels"
+    "$cc" $flags "$here/gemm_blocks.c" "$src/gemmconv.c" "$src/conv.c" -o "$work/gemm_blocks"
+    for shape in "${gemm_shapes[@]}"; do taskset -c "$core" "$work/gemm_blocks" $shape; done
+    exit 0
+fi
+[ $# -eq 2 ] || { echo "usage: $0 REV_A REV_B | batchnorm | blocks | gemm-blocks" >&2; exit 2; }
 
 # Each revision's kernels with their public names prefixed A_ / B_.
 for side in A B; do
@@ -55,8 +64,6 @@ conv="$work/A/Sources/CKernels/conv.c"   # ck_best_isa and the direct kernels th
 "$cc" $flags "$here/gemm.c" "$work/A-gemm.o" "$work/B-gemm.o" "$conv" -o "$work/gemm"
 "$cc" $flags "$here/winograd.c" "$work/A-winograd.o" "$work/B-winograd.o" "$conv" -o "$work/winograd"
 echo "blocked products (A = $1, B = $2)"
-for shape in "16 32 32 2 3" "32 64 16 2 3" "64 128 32 2 3" "64 128 32 2 1" "128 256 16 2 1"; do
-    taskset -c "$core" "$work/gemm" $shape
-done
+for shape in "${gemm_shapes[@]}"; do taskset -c "$core" "$work/gemm" $shape; done
 echo "Winograd F(4x4, 3x3) (A = $1, B = $2)"
 for shape in "16 16 32" "32 32 16" "64 64 8"; do taskset -c "$core" "$work/winograd" $shape; done
