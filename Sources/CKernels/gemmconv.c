@@ -267,10 +267,14 @@ INLINE void weight_gradient_body(const int wide, ck_view dy, int cout, ck_view i
         for (int r = 0; r < nruns; r++) transpose_run(dy, cout, &runs[r], d, cout16);
         for (int kb = 0; kb < k4; kb += 4) {
             int cb = 0;
-            if (wide)
+            if (wide) {
+                for (; cb + 64 <= cout16; cb += 64)
+                    reduce_tile16(x + (long)kb * block, block, d + cb, cout16, count, 4, 4,
+                                  dwt + (long)kb * cout16 + cb, cout16);
                 for (; cb + 32 <= cout16; cb += 32)
                     reduce_tile16(x + (long)kb * block, block, d + cb, cout16, count, 2, 4,
                                   dwt + (long)kb * cout16 + cb, cout16);
+            }
             for (; cb < cout16; cb += 16)
                 if (wide) reduce_tile16(x + (long)kb * block, block, d + cb, cout16, count, 1, 4,
                                         dwt + (long)kb * cout16 + cb, cout16);

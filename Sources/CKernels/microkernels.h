@@ -135,16 +135,18 @@ INLINE void reduce_tile(const float *d, long dstride, const float *v, long vstri
     }
 }
 
-// reduce_tile with 16 input channels per vector, NV vectors, for ROWS (4 or 8) output channels:
-// 16 channels are one vector, and four accumulators of one vector each cannot hide the latency of
-// the multiply-adds; eight rows can. Every element is the same chain as in reduce_tile.
+// reduce_tile with 16 input channels per vector, NV vectors (1, 2 or 4), for ROWS (4 or 8) output
+// channels: 16 channels are one vector, and four accumulators of one vector each cannot hide the
+// latency of the multiply-adds; eight rows can. Four rows of four vectors (16 accumulators) load
+// one value per two multiply-adds instead of three per four. Every element is the same chain as in
+// reduce_tile, whatever NV and ROWS.
 INLINE void reduce_tile16(const float *d, long dstride, const float *v, long vstride, int count, const int NV,
                           const int ROWS, float *du, long du_row) {
-    v16 acc[8][2];
+    v16 acc[8][4];
     for (int c = 0; c < ROWS; c++)
         for (int j = 0; j < NV; j++) acc[c][j] = splat16(0);
     for (int k = 0; k < count; k++) {
-        v16 x[2];
+        v16 x[4];
         for (int j = 0; j < NV; j++) x[j] = load16(v + 16 * j);
         for (int c = 0; c < ROWS; c++) {
             const v16 w = splat16(d[c * dstride + k]);

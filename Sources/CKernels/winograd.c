@@ -672,6 +672,9 @@ INLINE void weights_body(const int m, const int wide, ck_view dy, int cout, ck_v
                 // unless cout is not a multiple of 4, then the padding rows hold zeros (below).
                 int ib = 0;
                 if (wide) {
+                    for (; ib + 64 <= split; ib += 64)
+                        reduce_tile16(de + (long)cb * block, block, ve + ib, cin8, count, 4, 4,
+                                      ue + (long)cb * cin8 + ib, cin8);
                     for (; ib + 32 <= split; ib += 32)
                         reduce_tile16(de + (long)cb * block, block, ve + ib, cin8, count, 2, 4,
                                       ue + (long)cb * cin8 + ib, cin8);

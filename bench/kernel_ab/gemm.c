@@ -1,6 +1,7 @@
 // Blocked-product convolutions (gemmconv.c) of two revisions, A and B, in one process: forward,
 // input gradient and weight gradient of one strided layer on 64 images, alternated call by call
-// with cold caches. Built by run.sh, which renames each revision's ck_gemm_conv_* to A_* / B_*.
+// with cold caches, and whether both give the same bits. Built by run.sh, which renames each
+// revision's ck_gemm_conv_* to A_* / B_*.
 //   gemm CIN COUT SIZE STRIDE KERNEL
 #include "common.h"
 
@@ -29,24 +30,30 @@ int main(int argc, char **argv) {
     const int images = 64, block = 64, pad = (k - 1) / 2, hout = (size + 2 * pad - k) / s + 1;
     const long plane = (long)(size + 2) * (size + 2), oplane = (long)hout * hout;
     // Input and its gradient with a zero border of 1 (as the engine's activations), dense outputs.
-    float *in = filled(images * cin * plane), *dx = filled(images * cin * plane);
-    float *out = filled(images * cout * oplane), *dy = filled(images * cout * oplane);
+    // Each side writes its own outputs (the input and weight gradients accumulate over the rounds,
+    // from the same start on both sides), compared at the end.
+    float *in = filled(images * cin * plane), *dy = filled(images * cout * oplane);
+    float *dx[2] = {filled(images * cin * plane), filled(images * cin * plane)};
+    float *out[2] = {filled(images * cout * oplane), filled(images * cout * oplane)};
     const ck_view inv = {in + (size + 2) + 1 - pad * (size + 2) - pad, cin * plane, plane, size + 2};
-    const ck_view dxv = {dx + (size + 2) + 1, cin * plane, plane, size + 2};
-    const ck_view outv = {out, cout * oplane, oplane, hout}, dyv = {dy, cout * oplane, oplane, hout};
-    float *w = filled((long)cout * cin * k * k), *dw = filled((long)cout * cin * k * k);
+    const ck_view dyv = {dy, cout * oplane, oplane, hout};
+    float *w = filled((long)cout * cin * k * k);
+    float *dw[2] = {filled((long)cout * cin * k * k), filled((long)cout * cin * k * k)};
     float *u = filled(A_weights_count(cout, cin, k, k, 0)), *ut = filled(A_weights_count(cout, cin, k, k, 1));
     A_pack(w, cout, cin, k, k, 0, u);
     A_pack(w, cout, cin, k, k, 1, ut);
     float *scratch = filled(A_scratch_count(cin, cout, k, k, block));
-    double sums[2048] = {0}, t[2][3][ROUNDS];
+    static double sums[2][2048];
+    double t[2][3][ROUNDS];
     for (int r = 0; r < ROUNDS; r++)
         for (int v = 0; v < 2; v++) {
+            const ck_view outv = {out[v], cout * oplane, oplane, hout};
+            const ck_view dxv = {dx[v] + (size + 2) + 1, cin * plane, plane, size + 2};
             double start;
             flush_caches();
             start = now();
-            (v ? B_forward : A_forward)(1, inv, cin, outv, cout, images, hout, hout, k, k, s, u, NULL, 0, sums,
-                                        scratch, block);
+            (v ? B_forward : A_forward)(1, inv, cin, outv, cout, images, hout, hout, k, k, s, u, NULL, 0,
+                                        r == 0 ? sums[v] : NULL, scratch, block);
             t[v][0][r] = now() - start;
             flush_caches();
             start = now();
@@ -55,7 +62,7 @@ int main(int argc, char **argv) {
             t[v][1][r] = now() - start;
             flush_caches();
             start = now();
-            (v ? B_backward_weights : A_backward_weights)(1, dyv, cout, inv, cin, images, hout, hout, k, k, s, dw,
+            (v ? B_backward_weights : A_backward_weights)(1, dyv, cout, inv, cin, images, hout, hout, k, k, s, dw[v],
                                                           scratch, block);
             t[v][2][r] = now() - start;
         }
@@ -63,6 +70,8 @@ int main(int argc, char **argv) {
     report("forward", t[0][0], t[1][0]);
     report("input gradient", t[0][1], t[1][1]);
     report("weight gradient", t[0][2], t[1][2]);
-    printf("\n");
+    const int same = !memcmp(out[0], out[1], 4L * images * cout * oplane) && !memcmp(sums[0], sums[1], sizeof sums[0]) &&
+                     !memcmp(dx[0], dx[1], 4L * images * cin * plane) && !memcmp(dw[0], dw[1], 4L * cout * cin * k * k);
+    printf("  bits %s\n", same ? "same" : "DIFFER");
     return 0;
 }

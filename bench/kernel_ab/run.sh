@@ -66,4 +66,6 @@ conv="$work/A/Sources/CKernels/conv.c"   # ck_best_isa and the direct kernels th
 echo "blocked products (A = $1, B = $2)"
 for shape in "${gemm_shapes[@]}"; do taskset -c "$core" "$work/gemm" $shape; done
 echo "Winograd F(4x4, 3x3) (A = $1, B = $2)"
-for shape in "16 16 32" "32 32 16" "64 64 8"; do taskset -c "$core" "$work/winograd" $shape; done
+for shape in "16 16 32" "32 32 16" "64 64 8" "64 64 32" "128 128 16" "256 256 8"; do
+    taskset -c "$core" "$work/winograd" $shape
+done
