@@ -4,6 +4,7 @@
 // revision's ck_gemm_conv_* to A_* / B_*.
 //   gemm CIN COUT SIZE STRIDE KERNEL
 #include "common.h"
+#include "strided.h"
 
 #define DECLARE(P)                                                                                          \
     long P##_weights_count(int cout, int cin, int kh, int kw, int transpose);                                \
@@ -21,15 +22,11 @@ DECLARE(A)
 DECLARE(B)
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s CIN COUT SIZE STRIDE KERNEL\n", argv[0]);
-        return 2;
-    }
-    const int cin = atoi(argv[1]), cout = atoi(argv[2]), size = atoi(argv[3]), s = atoi(argv[4]),
-              k = atoi(argv[5]);
-    const int images = 64, block = 64, pad = (k - 1) / 2, hout = (size + 2 * pad - k) / s + 1;
-    const long plane = (long)(size + 2) * (size + 2), oplane = (long)hout * hout;
-    // Input and its gradient with a zero border of 1 (as the engine's activations), dense outputs.
+    const strided_layer l = parse_strided_layer(argc, argv);
+    const int cin = l.cin, cout = l.cout, size = l.size, s = l.s, k = l.k, pad = l.pad, hout = l.hout;
+    const long plane = l.plane, oplane = l.oplane;
+    const int images = 64, block = 64;
+    // Inputs with a zero border of 1 (as the engine's activations), dense outputs.
     // Each side writes its own outputs (the input and weight gradients accumulate over the rounds,
     // from the same start on both sides), compared at the end.
     float *in = filled(images * cin * plane), *dy = filled(images * cout * oplane);

@@ -4,18 +4,14 @@
 // of the rounds, ms. Built by run.sh.
 //   gemm_blocks CIN COUT SIZE STRIDE KERNEL
 #include "common.h"
+#include "strided.h"
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s CIN COUT SIZE STRIDE KERNEL\n", argv[0]);
-        return 2;
-    }
-    const int cin = atoi(argv[1]), cout = atoi(argv[2]), size = atoi(argv[3]), s = atoi(argv[4]),
-              k = atoi(argv[5]);
-    const int blocks[] = {32, 64, 128, 256}, nb = 4, images = 64, pad = (k - 1) / 2;
-    const int hout = (size + 2 * pad - k) / s + 1;
-    const long plane = (long)(size + 2) * (size + 2), oplane = (long)hout * hout;
-    // Input and its gradient with a zero border of 1 (as the engine's activations), dense outputs.
+    const strided_layer l = parse_strided_layer(argc, argv);
+    const int cin = l.cin, cout = l.cout, size = l.size, s = l.s, k = l.k, pad = l.pad, hout = l.hout;
+    const long plane = l.plane, oplane = l.oplane;
+    const int blocks[] = {32, 64, 128, 256}, nb = 4, images = 64;
+    // Inputs with a zero border of 1 (as the engine's activations), dense outputs.
     float *in = filled(images * cin * plane), *dx = filled(images * cin * plane);
     float *out = filled(images * cout * oplane), *dy = filled(images * cout * oplane);
     const ck_view inv = {in + (size + 2) + 1 - pad * (size + 2) - pad, cin * plane, plane, size + 2};
