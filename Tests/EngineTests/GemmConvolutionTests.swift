@@ -43,8 +43,9 @@ struct GemmConvolutionTests {
     /// ≤ 1e-6; the bound has a margin of 10×).
     @Test("forward, input gradient and weight gradient agree with the direct kernels")
     func againstDirect() {
+        // 72 output channels: the weight gradient's 64-lane micro-tile and a 16-lane one after it.
         for shape in [ConvolutionCase(16, 32, 16, 16, 3, 2, 1), ConvolutionCase(9, 17, 9, 11, 3, 2, 1),
-                      ConvolutionCase(24, 40, 12, 12, 1, 2, 0)] {
+                      ConvolutionCase(24, 40, 12, 12, 1, 2, 0), ConvolutionCase(8, 72, 8, 8, 3, 2, 1)] {
             let error = productsAgainstDirect(.auto, images: randomImages(6, shape.input),
                                               labels: randomLabels(6, classes: 3), count: 6) {
                 convolutionUnderTest(shape, policy: $0, bias: false)

@@ -18,11 +18,12 @@ static int same(const char *what, const void *a, const void *b, long bytes) {
 int main(void) {
     if (!has_avx512()) { printf("no AVX-512 on this CPU: nothing to compare\n"); return 0; }
     // cin, cout, height, width, images
+    // (96 input channels: the weight gradient's 64-lane and 32-lane micro-tiles in one layer.)
     const int shapes[][5] = {{16, 16, 32, 32, 4}, {32, 32, 16, 16, 4}, {64, 64, 8, 8, 4}, {9, 17, 9, 11, 3},
-                             {5, 6, 6, 35, 2}, {6, 5, 10, 16, 3}, {24, 12, 16, 16, 2}};
+                             {5, 6, 6, 35, 2}, {6, 5, 10, 16, 3}, {24, 12, 16, 16, 2}, {96, 20, 6, 6, 2}};
     int ok = 1;
     char what[160];
-    for (int s = 0; s < 7; s++) {
+    for (int s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
         const int cin = shapes[s][0], cout = shapes[s][1], h = shapes[s][2], w = shapes[s][3], images = shapes[s][4];
         // Input and output gradient with a zero border of 1, as the engine's views.
         const long plane = (long)(h + 2) * (w + 2);
