@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
     float *in = filled(images * cin * plane), *dy = filled(images * cout * oplane);
     float *dx[2] = {filled(images * cin * plane), filled(images * cin * plane)};
     float *out[2] = {filled(images * cout * oplane), filled(images * cout * oplane)};
-    const ck_view inv = {in + (size + 2) + 1 - pad * (size + 2) - pad, cin * plane, plane, size + 2};
+    const ck_view inv = strided_input(l, in, pad);
     const ck_view dyv = {dy, cout * oplane, oplane, hout};
     float *w = filled((long)cout * cin * k * k);
     float *dw[2] = {filled((long)cout * cin * k * k), filled((long)cout * cin * k * k)};
@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < ROUNDS; r++)
         for (int v = 0; v < 2; v++) {
             const ck_view outv = {out[v], cout * oplane, oplane, hout};
-            const ck_view dxv = {dx[v] + (size + 2) + 1, cin * plane, plane, size + 2};
+            const ck_view dxv = strided_input(l, dx[v], 0);
             double start;
             flush_caches();
             start = now();

@@ -14,8 +14,8 @@ int main(int argc, char **argv) {
     // Inputs with a zero border of 1 (as the engine's activations), dense outputs.
     float *in = filled(images * cin * plane), *dx = filled(images * cin * plane);
     float *out = filled(images * cout * oplane), *dy = filled(images * cout * oplane);
-    const ck_view inv = {in + (size + 2) + 1 - pad * (size + 2) - pad, cin * plane, plane, size + 2};
-    const ck_view dxv = {dx + (size + 2) + 1, cin * plane, plane, size + 2};
+    const ck_view inv = strided_input(l, in, pad);
+    const ck_view dxv = strided_input(l, dx, 0);
     const ck_view outv = {out, cout * oplane, oplane, hout}, dyv = {dy, cout * oplane, oplane, hout};
     float *w = filled((long)cout * cin * k * k), *dw = filled((long)cout * cin * k * k);
     float *u = filled(ck_gemm_conv_weights_count(cout, cin, k, k, 0));

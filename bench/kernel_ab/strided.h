@@ -18,3 +18,11 @@ static strided_layer parse_strided_layer(int argc, char **argv) {
     l.oplane = (long)l.hout * l.hout;
     return l;
 }
+
+// The layer's input (or its gradient) as the kernels read it: `data` holds images × cin planes
+// with a zero border of 1; the view starts where the kernel's padding puts tap (0, 0) (interior
+// for the gradient, which the kernels address without padding).
+static ck_view strided_input(strided_layer l, float *data, int padding) {
+    const ck_view v = {data + (l.size + 2) + 1 - padding * (l.size + 2) - padding, l.cin * l.plane, l.plane, l.size + 2};
+    return v;
+}
