@@ -16,6 +16,7 @@ KERNEL static void NAME(channel_sums)(ck_view x, int images, int channels, int h
         for (int n = 0; n < images; n++) {
             for (int y = 0; y < height; y++) {
                 const float *restrict p = view_row(x, n, c, y);
+                if (n + 1 < images) prefetch_row(p + x.image, width);
                 float rs = 0, rss = 0;
                 for (int i = 0; i < width; i++) {
                     const float v = p[i];
@@ -63,9 +64,10 @@ KERNEL static void NAME(affine_apply)(ck_view x, ck_view residual, ck_view y, in
 // elements i ≡ l mod 8 of each row: the same order in every variant). The order is a fixed
 // function of the shape, so the bits are the same on every run.
 // `masked`: 0 no ReLU, 1 mask from the output o, 2 from the input p·sc + sh (as affine_apply).
+// `next_image`: the pass goes on to image n + 1's plane of this group, whose rows are prefetched.
 INLINE void NAME(bn_sums_plane)(
     ck_view dy, ck_view y, ck_view x, long n, long c, int height, int width, float m, float sc, float sh,
-    const int masked, double *s, double *sx) {
+    const int masked, const int next_image, double *s, double *sx) {
 #if VECTORS
     v8 acc_s = splat(0), acc_sx = splat(0);
 #else
@@ -77,6 +79,11 @@ INLINE void NAME(bn_sums_plane)(
         const float *restrict g = view_row(dy, n, c, r);
         const float *restrict p = view_row(x, n, c, r);
         const float *restrict o = masked == 1 ? view_row(y, n, c, r) : p;
+        if (next_image) {
+            prefetch_row(g + dy.image, width);
+            prefetch_row(p + x.image, width);
+            if (masked == 1) prefetch_row(o + y.image, width);
+        }
 #if VECTORS
         for (int i = 0; i < width8; i += 8) {
             const v8 gv = load8(g + i), pv = load8(p + i), zero = splat(0);
@@ -130,9 +137,9 @@ KERNEL static void NAME(bn_backward_sums)(ck_view dy, ck_view y, ck_view x, int 
             const float m = mean[c], sc = scale ? scale[c] : 0.0f, sh = scale ? shift[c] : 0.0f;
             double *s = &sums[c], *sx = &sums[channels + c];
             switch (masked) {
-            case 0: NAME(bn_sums_plane)(dy, y, x, n, c, height, width, m, sc, sh, 0, s, sx); break;
-            case 1: NAME(bn_sums_plane)(dy, y, x, n, c, height, width, m, sc, sh, 1, s, sx); break;
-            default: NAME(bn_sums_plane)(dy, y, x, n, c, height, width, m, sc, sh, 2, s, sx); break;
+            case 0: NAME(bn_sums_plane)(dy, y, x, n, c, height, width, m, sc, sh, 0, n + 1 < images, s, sx); break;
+            case 1: NAME(bn_sums_plane)(dy, y, x, n, c, height, width, m, sc, sh, 1, n + 1 < images, s, sx); break;
+            default: NAME(bn_sums_plane)(dy, y, x, n, c, height, width, m, sc, sh, 2, n + 1 < images, s, sx); break;
             }
         }
     }

@@ -59,13 +59,21 @@ for side in A B; do
         rename="$rename -Dck_winograd_$name=${side}_$name"
     done
     "$cc" $flags -I"$src" -I"$src/include" $rename -c "$src/winograd.c" -o "$work/$side-winograd.o"
+    rename=""
+    for name in channel_sums affine_apply bn_backward_sums bn_backward_apply relu_backward copy; do
+        rename="$rename -Dck_$name=${side}_$name"
+    done
+    "$cc" $flags -I"$src" -I"$src/include" $rename -c "$src/elementwise.c" -o "$work/$side-elementwise.o"
 done
 conv="$work/A/Sources/CKernels/conv.c"   # ck_best_isa and the direct kernels the others call
 "$cc" $flags "$here/gemm.c" "$work/A-gemm.o" "$work/B-gemm.o" "$conv" -o "$work/gemm"
 "$cc" $flags "$here/winograd.c" "$work/A-winograd.o" "$work/B-winograd.o" "$conv" -o "$work/winograd"
+"$cc" $flags "$here/passes.c" "$work/A-elementwise.o" "$work/B-elementwise.o" "$conv" -o "$work/passes"
 echo "blocked products (A = $1, B = $2)"
 for shape in "${gemm_shapes[@]}"; do taskset -c "$core" "$work/gemm" $shape; done
 echo "Winograd F(4x4, 3x3) (A = $1, B = $2)"
 for shape in "16 16 32" "32 32 16" "64 64 8" "64 64 32" "128 128 16" "256 256 8"; do
     taskset -c "$core" "$work/winograd" $shape
 done
+echo "batch-norm passes across images (A = $1, B = $2)"
+for shape in "16 32" "32 16" "64 8" "64 32" "128 16" "256 8"; do taskset -c "$core" "$work/passes" $shape; done
