@@ -1,6 +1,7 @@
 // Winograd F(4×4, 3×3) kernels (winograd.c) of two revisions, A and B, in one process: forward
-// (also the input gradient's kernel) and weight gradient of one layer on 64 images, alternated
-// call by call with cold caches, and whether both give the same bits. Built by run.sh.
+// (also the input gradient's kernel), weight gradient and the weight transforms (forward and
+// flipped) of one layer on 64 images, alternated call by call with cold caches, and whether both
+// give the same bits. Built by run.sh.
 //   winograd CIN COUT SIZE
 #include "common.h"
 
@@ -47,11 +48,27 @@ int main(int argc, char **argv) {
                                                           dw[v], scratch, 32);   // the engine's blocks (WinogradBlocking)
             t[v][1][r] = now() - start;
         }
+    // The weight transform, as the engine runs it every step: for the forward and, transposed and
+    // flipped, for the input gradient (both revisions' own).
+    const long count = A_weights_count(m, cout, cin) > A_weights_count(m, cin, cout) ? A_weights_count(m, cout, cin)
+                                                                                     : A_weights_count(m, cin, cout);
+    float *uu[2][2] = {{filled(count), filled(count)}, {filled(count), filled(count)}};
+    double tw[2][ROUNDS];
+    for (int r = 0; r < ROUNDS; r++)
+        for (int v = 0; v < 2; v++) {
+            flush_caches();
+            const double start = now();
+            for (int flip = 0; flip < 2; flip++) (v ? B_transform_weights : A_transform_weights)(m, w, cout, cin, flip, uu[v][flip]);
+            tw[v][r] = now() - start;
+        }
     const int same = !memcmp(out[0], out[1], 4 * images * cout * oplane) && !memcmp(sums[0], sums[1], sizeof sums[0]) &&
-                     !memcmp(dw[0], dw[1], 36L * cout * cin);
+                     !memcmp(dw[0], dw[1], 36L * cout * cin) &&
+                     !memcmp(uu[0][0], uu[1][0], 4 * A_weights_count(m, cout, cin)) &&
+                     !memcmp(uu[0][1], uu[1][1], 4 * A_weights_count(m, cin, cout));
     printf("%d->%d %dx%d:", cin, cout, size, size);
     report("forward", t[0][0], t[1][0]);
     report("weight gradient", t[0][1], t[1][1]);
+    report("weight transforms", tw[0], tw[1]);
     printf("  bits %s\n", same ? "same" : "DIFFER");
     return 0;
 }
