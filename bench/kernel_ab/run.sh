@@ -2,7 +2,8 @@
 # Kernel A/B benchmarks on one core, cold caches, alternated call by call in one process (the
 # figures of docs/PERFORMANCE.md, "Issue 14, second pass"):
 #
-#   bench/kernel_ab/run.sh REV_A REV_B     blocked products and Winograd of two revisions
+#   bench/kernel_ab/run.sh REV_A REV_B     blocked products, Winograd and the batch-norm passes across
+#                                          images (passes.c) of two revisions
 #   bench/kernel_ab/run.sh batchnorm       batch-norm backward variants of the working tree
 #   bench/kernel_ab/run.sh blocks          Winograd block sizes, the working tree's kernels
 #   bench/kernel_ab/run.sh gemm-blocks     blocked products' block sizes, the working tree's kernels
