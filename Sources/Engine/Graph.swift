@@ -124,6 +124,9 @@ struct GraphPlan {
     /// Batch norms that take their statistics from the epilogue of the convolution before them
     /// (node indices).
     var fusedStatistics: [(convolution: Int, norm: Int)] = []
+    /// Per slot, the slot whose gradient memory it uses (itself, or a slot of the same shape and
+    /// padding whose gradient is dead by the time this one is written: see `shareGradients`).
+    var gradientStorage: [Int] = []
 
     init(nodes: [Node], shapes: [TensorShape], output: Int) {
         let slots = shapes.count
@@ -170,5 +173,70 @@ struct GraphPlan {
                 return written[input]
             }
         }
+        gradientStorage = Self.shareGradients(nodes: nodes, shapes: shapes, padding: gradientPadding,
+                                              needsGradient: needsGradient, output: output)
+        assert(Self.sharingIsSafe(gradientStorage, nodes: nodes, shapes: shapes, padding: gradientPadding),
+               "two gradients that are live at once share memory")
+    }
+
+    /// Whether a slot's gradient has memory of its own: it needs a gradient, and uses no other slot's.
+    func ownsGradientMemory(_ slot: Int) -> Bool { needsGradient[slot] && gradientStorage[slot] == slot }
+
+    /// The invariant of `shareGradients`, derived afresh (debug builds check it for every network
+    /// built, the tests' among them): slots that share memory have the same shape and padding, and
+    /// the backward steps during which each one's gradient is live do not overlap (from its last
+    /// consumer's backward, which writes it first, to its producer's, which reads it last).
+    static func sharingIsSafe(_ storage: [Int], nodes: [Node], shapes: [TensorShape], padding: [Int]) -> Bool {
+        var producer = [Int?](repeating: nil, count: shapes.count), lastConsumer = producer
+        for (index, node) in nodes.enumerated() {
+            producer[node.output] = index
+            for input in node.inputs { lastConsumer[input] = index }
+        }
+        // In node indices (backward runs them from the last to the first).
+        func live(_ slot: Int) -> ClosedRange<Int>? {
+            guard let first = producer[slot], let last = lastConsumer[slot] else { return nil }
+            return first ... last
+        }
+        for slot in storage.indices where storage[slot] != slot {
+            let owner = storage[slot]
+            guard shapes[slot] == shapes[owner], padding[slot] == padding[owner] else { return false }
+            for other in storage.indices where other != slot && storage[other] == owner {
+                guard let a = live(slot), let b = live(other), !a.overlaps(b) else { return false }
+            }
+        }
+        return true
+    }
+
+    /// Which slots' gradients can live in the same memory. Backward runs the nodes in reverse; a
+    /// slot's gradient is first written by the backward of its last consumer and last read by the
+    /// backward of its producer, and outside that stretch its memory is free. Going through the
+    /// nodes in backward order, a gradient about to be written takes the memory most recently freed
+    /// by a gradient of the same shape and padding (the one whose lines are likeliest still in the
+    /// cache: a fresh buffer is a step old, and every first write to it read the line from memory
+    /// first), and the producer's output gradient is freed once the node's backward has read it.
+    /// Only slots of the same geometry share, so a zero border stays zero: every backward writes
+    /// the interior only, and overwrites all of it when it is the first writer (as it must already,
+    /// since the memory holds the last ghost batch's values). The loss's slot keeps its own.
+    static func shareGradients(nodes: [Node], shapes: [TensorShape], padding: [Int], needsGradient: [Bool],
+                               output: Int) -> [Int] {
+        struct Geometry: Hashable { var channels, height, width, padding: Int }
+        var storage = Array(shapes.indices)
+        var lastConsumer = [Int](repeating: -1, count: shapes.count)
+        for (index, node) in nodes.enumerated() { for input in node.inputs { lastConsumer[input] = index } }
+        var free: [Geometry: [Int]] = [:]
+        func geometry(_ slot: Int) -> Geometry {
+            Geometry(channels: shapes[slot].channels, height: shapes[slot].height, width: shapes[slot].width,
+                     padding: padding[slot])
+        }
+        func shares(_ slot: Int) -> Bool { slot != output && needsGradient[slot] && lastConsumer[slot] >= 0 }
+        for index in nodes.indices.reversed() {
+            for (position, input) in nodes[index].inputs.enumerated()
+            where shares(input) && lastConsumer[input] == index && !nodes[index].inputs[..<position].contains(input) {
+                if let owner = free[geometry(input)]?.popLast() { storage[input] = owner }
+            }
+            let produced = nodes[index].output
+            if shares(produced) { free[geometry(produced), default: []].append(storage[produced]) }
+        }
+        return storage
     }
 }

@@ -102,8 +102,12 @@ public final class Network {
 
     public var hasDropout: Bool { nodes.contains { $0 is Dropout } }
 
-    /// Bytes of activation and gradient memory currently allocated.
-    public var activationBytes: Int { (activations + gradients).map(\.bytes).reduce(0, +) }
+    /// Bytes of activation and gradient memory currently allocated (memory that several slots'
+    /// gradients share, `GraphPlan.gradientStorage`, counted once).
+    public var activationBytes: Int {
+        activations.map(\.bytes).reduce(0, +)
+            + gradients.indices.filter { plan.ownsGradientMemory($0) }.map { gradients[$0].bytes }.reduce(0, +)
+    }
 
     /// Bytes that `reserve(images:)` allocates for passes of `images` images — activations, their
     /// gradients, every layer's scratch and the convolutions' shared scratch — computed without
@@ -112,7 +116,7 @@ public final class Network {
         var floats = 0
         for (index, slot) in activations.enumerated() {
             floats += slot.floats(images: images)
-            if plan.needsGradient[index] { floats += gradients[index].floats(images: images) }
+            if plan.ownsGradientMemory(index) { floats += gradients[index].floats(images: images) }
         }
         let shared = convolutions.map { $0.node.sharedScratchCount() }.max() ?? 0
         return 4 * (floats + shared) + nodes.map { $0.scratchBytes(images: images) }.reduce(0, +)
@@ -137,7 +141,10 @@ public final class Network {
         passCapacity = images
         for (index, slot) in activations.enumerated() {
             slot.allocate(images: images)
-            if plan.needsGradient[index] { gradients[index].allocate(images: images) }
+            if plan.ownsGradientMemory(index) { gradients[index].allocate(images: images) }
+        }
+        for (index, owner) in plan.gradientStorage.enumerated() where owner != index {
+            gradients[index].share(gradients[owner])   // allocated above: an owner owns its memory
         }
         for node in nodes { node.allocate(images: images) }
     }

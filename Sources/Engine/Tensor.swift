@@ -45,6 +45,14 @@ final class ActivationSlot {
     /// Floats `allocate(images:)` takes for `images` images.
     func floats(images: Int) -> Int { images * imageStride + rowStride + 32 }
 
+    /// Uses `owner`'s memory (allocated, of the same geometry) instead of its own.
+    func share(_ owner: ActivationSlot) {
+        precondition(owner.storage != nil && owner.rowStride == rowStride && owner.imageStride == imageStride,
+                     "gradient memory shared between slots of different geometry")
+        images = owner.images
+        storage = owner.storage
+    }
+
     func release() {
         storage = nil
         images = 0
