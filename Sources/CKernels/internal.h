@@ -72,9 +72,9 @@ static inline float *view_row(ck_view v, long n, long c, long y) {
 // passes that walk one channel (or group of channels) across the images of a pass: each image's
 // plane is a few kB at an image's distance from the last, a new stream every page, which the
 // hardware prefetcher has to learn again each time; asking for the next image's row while this
-// one is summed keeps the loads in flight (the measurements: docs/PERFORMANCE.md, section
-// "Batch norm's passes across images: prefetching the next image"). A pass that reads its
-// tensors in the order they lie in runs slower with it, so only those passes call it.
+// one is summed keeps the loads in flight (the measurements: docs/PERFORMANCE.md, section "A new
+// host, resnet56 below 2.0×; batch norm's passes across images prefetched"). A pass that reads
+// its tensors in the order they lie in runs slower with it, so only those passes call it.
 static inline void prefetch_row(const float *row, int width) {
     for (int i = 0; i < width; i += 16) __builtin_prefetch(row + i);
     __builtin_prefetch(row + width - 1);

@@ -779,7 +779,7 @@ INLINE void transform_weight_lanes(const int m, const float *w, int cin, int fli
 // channels of a block together, so that element e of 8 input channels is 32 consecutive floats,
 // written as four vectors ([i][o] from the four channels' [o][i] by two rounds of interleaving),
 // where one output channel at a time wrote them one float at a time, 16 bytes apart (that took
-// 2-3 % of a ResNet step). Every entry is written: 0 for the rows past the last output channel.
+// about 2 % of a ResNet step's samples). Every entry is written: 0 for the rows past the last output channel.
 // The transforms themselves are unchanged, so are the bits.
 INLINE void transform_weights_body(const int m, const float *w, int cout, int cin, int flip, float *u) {
     const int a = m + 2;
