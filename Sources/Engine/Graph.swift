@@ -219,15 +219,12 @@ struct GraphPlan {
     /// since the memory holds the last ghost batch's values). The loss's slot keeps its own.
     static func shareGradients(nodes: [Node], shapes: [TensorShape], padding: [Int], needsGradient: [Bool],
                                output: Int) -> [Int] {
-        struct Geometry: Hashable { var channels, height, width, padding: Int }
+        struct Geometry: Hashable { var shape: TensorShape, padding: Int }
         var storage = Array(shapes.indices)
         var lastConsumer = [Int](repeating: -1, count: shapes.count)
         for (index, node) in nodes.enumerated() { for input in node.inputs { lastConsumer[input] = index } }
         var free: [Geometry: [Int]] = [:]
-        func geometry(_ slot: Int) -> Geometry {
-            Geometry(channels: shapes[slot].channels, height: shapes[slot].height, width: shapes[slot].width,
-                     padding: padding[slot])
-        }
+        func geometry(_ slot: Int) -> Geometry { Geometry(shape: shapes[slot], padding: padding[slot]) }
         func shares(_ slot: Int) -> Bool { slot != output && needsGradient[slot] && lastConsumer[slot] >= 0 }
         for index in nodes.indices.reversed() {
             for (position, input) in nodes[index].inputs.enumerated()

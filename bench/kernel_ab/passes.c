@@ -72,7 +72,6 @@ int main(int argc, char **argv) {
                {x, channels * plane, plane, size}, {0}, {0}, scale, shift, mean, a, b, d, images, channels, size, group};
     const ck_view xv = l.x;
     double sums[2][2048], t[3][2][ROUNDS];
-    int same = 1;
     for (int r = 0; r < ROUNDS; r++)
         for (int v = 0; v < 2; v++) {
             for (int masked_by_y = 0; masked_by_y < 2; masked_by_y++) {
@@ -89,9 +88,9 @@ int main(int argc, char **argv) {
             (v ? B_channel_sums : A_channel_sums)(ck_best_isa(), xv, images, channels, size, size, NULL, sums[v]);
             t[2][v][r] = now() - start;
         }
-    same = !memcmp(dx[0], dx[1], sizeof(float) * images * channels * padded) &&
-           !memcmp(dres[0], dres[1], sizeof(float) * images * channels * padded) &&
-           !memcmp(sums[0], sums[1], sizeof(double) * 2 * channels);
+    const int same = !memcmp(dx[0], dx[1], sizeof(float) * images * channels * padded) &&
+                     !memcmp(dres[0], dres[1], sizeof(float) * images * channels * padded) &&
+                     !memcmp(sums[0], sums[1], sizeof(double) * 2 * channels);
     printf("%d channels %dx%d (groups of %d):", channels, size, size, group);
     report("backward, residual layer", t[1][0], t[1][1]);
     report("without residual", t[0][0], t[0][1]);

@@ -44,27 +44,25 @@ if [ "${1:-}" = gemm-blocks ]; then
 fi
 [ $# -eq 2 ] || { echo "usage: $0 REV_A REV_B | batchnorm | blocks | gemm-blocks" >&2; exit 2; }
 
-# Each revision's kernels with their public names prefixed A_ / B_.
+# Each revision's kernels with their public names prefixed A_ / B_:
+# compile_renamed SIDE SOURCE OBJECT PREFIX NAME… compiles SOURCE with PREFIXNAME renamed SIDE_NAME.
+compile_renamed() {
+    local side=$1 source=$2 object=$3 prefix=$4 rename="" name
+    shift 4
+    for name in "$@"; do rename="$rename -D$prefix$name=${side}_$name"; done
+    "$cc" $flags -I"$(dirname "$source")" -I"$(dirname "$source")/include" $rename -c "$source" -o "$object"
+}
 for side in A B; do
     rev=$([ $side = A ] && echo "$1" || echo "$2")
     mkdir -p "$work/$side"
     git -C "$repo" archive "$rev" Sources/CKernels | tar -x -C "$work/$side"
     src="$work/$side/Sources/CKernels"
-    rename=""
-    for name in weights_count pack scratch_count forward backward_input backward_weights; do
-        rename="$rename -Dck_gemm_conv_$name=${side}_$name"
-    done
-    "$cc" $flags -I"$src" -I"$src/include" $rename -c "$src/gemmconv.c" -o "$work/$side-gemm.o"
-    rename=""
-    for name in weights_count scratch_count transform_weights forward backward_weights; do
-        rename="$rename -Dck_winograd_$name=${side}_$name"
-    done
-    "$cc" $flags -I"$src" -I"$src/include" $rename -c "$src/winograd.c" -o "$work/$side-winograd.o"
-    rename=""
-    for name in channel_sums affine_apply bn_backward_sums bn_backward_apply relu_backward copy; do
-        rename="$rename -Dck_$name=${side}_$name"
-    done
-    "$cc" $flags -I"$src" -I"$src/include" $rename -c "$src/elementwise.c" -o "$work/$side-elementwise.o"
+    compile_renamed $side "$src/gemmconv.c" "$work/$side-gemm.o" ck_gemm_conv_ \
+        weights_count pack scratch_count forward backward_input backward_weights
+    compile_renamed $side "$src/winograd.c" "$work/$side-winograd.o" ck_winograd_ \
+        weights_count scratch_count transform_weights forward backward_weights
+    compile_renamed $side "$src/elementwise.c" "$work/$side-elementwise.o" ck_ \
+        channel_sums affine_apply bn_backward_sums bn_backward_apply relu_backward copy
 done
 conv="$work/A/Sources/CKernels/conv.c"   # ck_best_isa and the direct kernels the others call
 "$cc" $flags "$here/gemm.c" "$work/A-gemm.o" "$work/B-gemm.o" "$conv" -o "$work/gemm"

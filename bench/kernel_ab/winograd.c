@@ -50,9 +50,8 @@ int main(int argc, char **argv) {
         }
     // The weight transform, as the engine runs it every step: for the forward and, transposed and
     // flipped, for the input gradient (both revisions' own).
-    const long count = A_weights_count(m, cout, cin) > A_weights_count(m, cin, cout) ? A_weights_count(m, cout, cin)
-                                                                                     : A_weights_count(m, cin, cout);
-    float *uu[2][2] = {{filled(count), filled(count)}, {filled(count), filled(count)}};
+    const long counts[2] = {A_weights_count(m, cout, cin), A_weights_count(m, cin, cout)};   // by flip
+    float *uu[2][2] = {{filled(counts[0]), filled(counts[1])}, {filled(counts[0]), filled(counts[1])}};
     double tw[2][ROUNDS];
     for (int r = 0; r < ROUNDS; r++)
         for (int v = 0; v < 2; v++) {
@@ -63,8 +62,7 @@ int main(int argc, char **argv) {
         }
     const int same = !memcmp(out[0], out[1], 4 * images * cout * oplane) && !memcmp(sums[0], sums[1], sizeof sums[0]) &&
                      !memcmp(dw[0], dw[1], 36L * cout * cin) &&
-                     !memcmp(uu[0][0], uu[1][0], 4 * A_weights_count(m, cout, cin)) &&
-                     !memcmp(uu[0][1], uu[1][1], 4 * A_weights_count(m, cin, cout));
+                     !memcmp(uu[0][0], uu[1][0], 4 * counts[0]) && !memcmp(uu[0][1], uu[1][1], 4 * counts[1]);
     printf("%d->%d %dx%d:", cin, cout, size, size);
     report("forward", t[0][0], t[1][0]);
     report("weight gradient", t[0][1], t[1][1]);
