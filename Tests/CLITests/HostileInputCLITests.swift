@@ -124,13 +124,21 @@ extension HostileInputCLITests {
         let shared = scratchDirectory("shared")
         let arguments = ["train", "--model", "mlp", "--epochs", "3", "--train-samples", "5120", "--output", shared.path]
         let first = Task.detached { try runBatchAugDist(ranks: 2, arguments) }
-        // The second starts once the first holds the directory (its config.json is written under the lock).
+        // The second starts once the first holds the directory (its config.json is written under the
+        // lock). The holder (the pid the lock file names) is stopped meanwhile, so that the overlap
+        // does not depend on the first run outlasting the second's start-up on a fast host.
         let deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: shared.appendingPathComponent("config.json").path) && Date() < deadline {
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(20))
         }
-        try expectRefused(ranks: 2, arguments, naming: ["--output \(shared.path) is in use by another run", "process ", " on "],
-                          within: 20)
+        let holder = try String(contentsOf: shared.appendingPathComponent(".lock"), encoding: .utf8)
+        let pid = holder.split(separator: " ").dropFirst().first.flatMap { pid_t($0) }
+        try #require(pid != nil && kill(pid!, SIGSTOP) == 0, "the first run holds the lock: \(holder)")
+        do {
+            defer { kill(pid!, SIGCONT) }
+            try expectRefused(ranks: 2, arguments, naming: ["--output \(shared.path) is in use by another run",
+                                                            "process \(pid!) on "], within: 20)
+        }
         let outcome = try await first.value
         #expect(outcome.status == 0, "\(outcome)")
         // Complete files: a row per epoch, every metrics line whole, a checkpoint of the end.
