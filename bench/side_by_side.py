@@ -14,7 +14,9 @@ with caches the other process filled (a few microseconds against slices of a qua
         --reference "/work/venv-torch/bin/python bench/pytorch_step.py --model resnet20 --iters 15"
 
 Prints, per round, both images per CPU second and their ratio, then the median ratio; with
---json-dir, appends each side's JSON line to ours-MODEL.jsonl and torch-MODEL.jsonl there.
+--json-dir, appends each side's JSON line to ours-MODEL.jsonl and torch-MODEL.jsonl there. A round
+in which a process is killed from outside (SIGHUP, SIGINT, SIGTERM, SIGKILL) is run again once, saying
+so; any other failure ends the run naming the side and its exit status or signal.
 """
 
 import argparse
@@ -78,9 +80,22 @@ def one_round(ours, reference, core, slice_seconds, timeout):
         for reader in readers:
             reader.join()
     for p, name in zip(processes, ("ours", "reference")):
+        if p.returncode < 0 and -p.returncode in OUTSIDE_SIGNALS:
+            raise Interrupted("%s was killed by %s" % (name, signal.Signals(-p.returncode).name))
         if p.returncode != 0:
-            raise RuntimeError("%s exited with %s" % (name, p.returncode))
+            how = ("killed by %s" % signal.Signals(-p.returncode).name if p.returncode < 0
+                   else "exited with status %d" % p.returncode)
+            raise RuntimeError("%s %s" % (name, how))
     return last_json(outputs[0]), last_json(outputs[1])
+
+
+# Signals that come from outside the benchmark (a closed terminal, a kill), not from a fault of the
+# measured program: a round that loses a process to one is run again, once.
+OUTSIDE_SIGNALS = {signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGKILL}
+
+
+class Interrupted(RuntimeError):
+    pass
 
 
 def main():
@@ -96,8 +111,14 @@ def main():
     arguments = parser.parse_args()
     ratios = []
     for round_index in range(arguments.rounds):
-        ours, reference = one_round(arguments.ours, arguments.reference, arguments.core, arguments.slice,
-                                    arguments.timeout)
+        try:
+            ours, reference = one_round(arguments.ours, arguments.reference, arguments.core, arguments.slice,
+                                        arguments.timeout)
+        except Interrupted as interruption:
+            print("%s round %d: %s; running the round again" % (arguments.model, round_index + 1, interruption),
+                  flush=True)
+            ours, reference = one_round(arguments.ours, arguments.reference, arguments.core, arguments.slice,
+                                        arguments.timeout)
         ratio = ours["images_per_cpu_second"] / reference["images_per_cpu_second"]
         ratios.append(ratio)
         print("%s round %d: ours %.1f, reference %.1f images per CPU second, ratio %.3f"
