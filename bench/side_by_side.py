@@ -120,6 +120,8 @@ def main():
             ours, reference = one_round(arguments.ours, arguments.reference, arguments.core, arguments.slice,
                                         arguments.timeout)
         ratio = ours["images_per_cpu_second"] / reference["images_per_cpu_second"]
+        if round_index == 0 and "kernels" in ours:   # OPENBLAS_CORETYPE from the environment wins over the default
+            print("%s: ours on kernels %s" % (arguments.model, ours["kernels"]), flush=True)
         ratios.append(ratio)
         print("%s round %d: ours %.1f, reference %.1f images per CPU second, ratio %.3f"
               % (arguments.model, round_index + 1, ours["images_per_cpu_second"],

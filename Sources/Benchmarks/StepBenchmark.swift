@@ -181,7 +181,7 @@ extension StepBenchmark.Result {
             .add("achieved_gflops", achievedGFLOPs).add("sgemm_gflops", sgemmGFLOPs).add("mfu", mfu)
             .add("peak_rss_bytes", peakResidentBytes).add("activation_bytes", activationBytes)
             .add("estimated_bytes", estimate.total)
-            .add("path", convolutionPolicy.rawValue)
+            .add("path", convolutionPolicy.rawValue).add("kernels", KernelSet.current.record)
             .add("gradient_relative_error", gradientRelativeError ?? 0).add("cpu_seconds", cpuSeconds)
             .add("images_per_cpu_second", imagesPerCPUSecond).render()
     }

@@ -88,6 +88,25 @@ struct KernelChoiceCLITests {
         #expect(plain.stdout.contains("kernels    OpenBLAS core"), "\(plain)")
     }
 
+    @Test("bench step --json records the kernels it ran on: the environment's core when it names one, else the binary's choice")
+    func benchStepRecordsKernels() throws {
+        func recorded(_ environment: [String: String]) throws -> String? {
+            let outcome = try runProcess(builtExecutable, ["bench", "step", "--model", "resnet8", "--batch-size", "4",
+                                                           "--size", "16", "--iters", "1", "--json"],
+                                         environment: environment, removing: Self.blasVariables, timeout: 120)
+            #expect(outcome.status == 0, "\(outcome)")
+            let line = outcome.stdout.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""
+            return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["kernels"] as? String
+        }
+        let told = try recorded(["OPENBLAS_CORETYPE": "Prescott"])
+        #expect(told?.hasPrefix("Prescott/") == true, "\(String(describing: told))")
+        let chosen = try recorded([:])
+        #expect(chosen != nil, "\(String(describing: chosen))")
+        if let expected = Self.expectedCore {
+            #expect(chosen?.hasPrefix(expected + "/") == true, "\(String(describing: chosen)), expected \(expected)")
+        }
+    }
+
     @Test("a run records its kernels in config.json and the checkpoint; a resume on other kernels says its bits will differ")
     func resumeOnOtherKernels() throws {
         let run = scratchDirectory("kernels-resume")
