@@ -136,4 +136,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (RuntimeError, TimeoutError, ValueError) as failure:
+        sys.exit("side_by_side.py: %s" % failure)
