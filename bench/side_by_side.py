@@ -80,12 +80,11 @@ def one_round(ours, reference, core, slice_seconds, timeout):
         for reader in readers:
             reader.join()
     for p, name in zip(processes, ("ours", "reference")):
-        if p.returncode < 0 and -p.returncode in OUTSIDE_SIGNALS:
-            raise Interrupted("%s was killed by %s" % (name, signal.Signals(-p.returncode).name))
+        if p.returncode < 0:
+            killed = signal.Signals(-p.returncode)
+            raise (Interrupted if killed in OUTSIDE_SIGNALS else RuntimeError)("%s was killed by %s" % (name, killed.name))
         if p.returncode != 0:
-            how = ("killed by %s" % signal.Signals(-p.returncode).name if p.returncode < 0
-                   else "exited with status %d" % p.returncode)
-            raise RuntimeError("%s %s" % (name, how))
+            raise RuntimeError("%s exited with status %d" % (name, p.returncode))
     return last_json(outputs[0]), last_json(outputs[1])
 
 
@@ -111,14 +110,14 @@ def main():
     arguments = parser.parse_args()
     ratios = []
     for round_index in range(arguments.rounds):
+        def run():
+            return one_round(arguments.ours, arguments.reference, arguments.core, arguments.slice, arguments.timeout)
         try:
-            ours, reference = one_round(arguments.ours, arguments.reference, arguments.core, arguments.slice,
-                                        arguments.timeout)
+            ours, reference = run()
         except Interrupted as interruption:
             print("%s round %d: %s; running the round again" % (arguments.model, round_index + 1, interruption),
                   flush=True)
-            ours, reference = one_round(arguments.ours, arguments.reference, arguments.core, arguments.slice,
-                                        arguments.timeout)
+            ours, reference = run()
         ratio = ours["images_per_cpu_second"] / reference["images_per_cpu_second"]
         if round_index == 0 and "kernels" in ours:   # OPENBLAS_CORETYPE from the environment wins over the default
             print("%s: ours on kernels %s" % (arguments.model, ours["kernels"]), flush=True)

@@ -45,7 +45,7 @@ struct BenchScriptsCLITests {
         #expect(once.stdout.contains("standin round 1: ours was killed by SIGHUP; running the round again"), "\(once)")
         #expect(once.stdout.contains("standin median ratio 2.000 (rounds 2.000, 2.000)"), "\(once)")
 
-        for (mode, message) in [("hup", "ours was killed by SIGHUP"), ("segv", "ours killed by SIGSEGV")] {
+        for (mode, message) in [("hup", "ours was killed by SIGHUP"), ("segv", "ours was killed by SIGSEGV")] {
             let failed = try sideBySide(ours: mode, in: scratchDirectory("sbs-\(mode)"))
             #expect(failed.status == 1 && failed.stderr.contains("side_by_side.py: \(message)")
                     && !failed.stderr.contains("Traceback") && !failed.stdout.contains("median ratio"), "\(failed)")
